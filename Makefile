@@ -1,0 +1,66 @@
+# ACRM: two commands for a new user (`make demo`, `make test`), the rest for developers.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV          := .venv
+BIN           := $(VENV)/bin
+INSTALLED     := $(VENV)/.installed
+MANIFEST      := dbt_project/target/manifest.json
+DEMO_SCALE    ?= 0.1
+DEMO_SEED     ?= 42
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \
+                 -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
+
+.PHONY: help setup demo test test-unit lint bench lock dagster clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml requirements.lock
+	@set -e; \
+	if [ ! -x $(BIN)/python ]; then \
+	    python=$$(tools/find-python); \
+	    echo "creating $(VENV) with $$python"; \
+	    "$$python" -m venv $(VENV); \
+	fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	@touch $@
+
+$(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
+	$(BIN)/acrm dbt-prepare
+
+setup: $(INSTALLED) $(MANIFEST)  ## create .venv, install the locked dependencies, prepare dbt
+	@mkdir -p $(DAGSTER_HOME)
+	@cp -n tools/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+
+demo: setup  ## generate sample sources, run the whole pipeline, print a summary
+	$(BIN)/acrm generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED)
+	$(BIN)/acrm run
+	$(BIN)/acrm summary
+
+test: setup  ## run every test (unit, integration, e2e)
+	$(BIN)/python -m pytest
+
+test-unit: setup  ## run the fast unit tests only
+	$(BIN)/python -m pytest -m unit
+
+lint: setup  ## ruff and SQLFluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models
+
+dagster: setup  ## open the Dagster UI on the same definitions `acrm run` uses
+	$(BIN)/dagster dev -m pipelines.definitions
+
+lock:  ## re-resolve the dependencies and rewrite requirements.lock
+	rm -rf /tmp/acrm-lock && "$$(tools/find-python)" -m venv /tmp/acrm-lock
+	/tmp/acrm-lock/bin/pip install --quiet --upgrade pip
+	/tmp/acrm-lock/bin/pip install --quiet '.[dev]'
+	/tmp/acrm-lock/bin/pip freeze --exclude acrm | grep -v '^-e ' > requirements.lock
+
+clean:  ## remove the virtualenv, generated data and dbt artifacts
+	rm -rf $(VENV) data/sources data/warehouse dbt_project/target .dagster_home

@@ -1,0 +1,92 @@
+"""Sample operational sources with planted truths: `acrm generate`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from acrm.generator import truth, writers
+from acrm.generator.ads import build_ad_spend
+from acrm.generator.calendar import Window
+from acrm.generator.calls import build_calls
+from acrm.generator.crm import build_crm
+from acrm.generator.spec import Volumes
+from acrm.generator.web import build_web_events
+
+GENERATOR_VERSION = 1
+SOURCE_FOLDERS = ("crm", "calls", "web", "ads")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    out: str
+    seed: int
+    scale: float
+    start: str
+    days: int
+    files: dict[str, int]
+    totals: dict[str, float]
+
+
+def default_window(days: int = 365, today: dt.date | None = None) -> Window:
+    """One year of history ending yesterday."""
+    today = today or dt.date.today()
+    return Window(today - dt.timedelta(days=days), days)
+
+
+def generate(out: Path, scale: float = 1.0, seed: int = 42, start: dt.date | None = None,
+             days: int = 365, progress: Progress = lambda _: None) -> GenerationResult:
+    if days < 30:
+        raise ValueError(f"--days must be at least 30 to plant the effects, got {days}")
+    window = Window(start, days) if start else default_window(days)
+    volumes = Volumes.at(scale)
+    # One independent stream per source: changing one source's code leaves the others' bytes.
+    crm_rng, calls_rng, web_rng, ads_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in SOURCE_FOLDERS:  # only what this generator owns; never the user's files
+        shutil.rmtree(out / folder, ignore_errors=True)
+
+    progress(f"CRM: {volumes.customers:,} customers, their deals, orders and tickets")
+    crm = build_crm(crm_rng, window, volumes.customers)
+    progress(f"call center: about {volumes.calls:,} calls")
+    calls = build_calls(calls_rng, window, crm, volumes.calls)
+    progress(f"website: about {volumes.web_sessions:,} sessions of GA4 events")
+    web = build_web_events(web_rng, window, crm, volumes.web_sessions)
+    progress("ad platforms: daily spend per campaign")
+    spend = build_ad_spend(ads_rng, window, crm.tables, web)
+    progress("checking the planted truths on the generated data")
+    document = truth.check_and_build(crm.tables, calls, web, spend,
+                                     (crm.weak_manager_id, crm.skipping_manager_id))
+
+    progress("writing the CRM database")
+    (out / "crm").mkdir()
+    writers.write_crm(out / "crm" / "crm.sqlite", crm.tables)
+    progress("writing CDR files")
+    n_calls = writers.write_calls(out / "calls", window, calls)
+    progress("writing GA4 export files")
+    n_web = writers.write_web(out / "web", web)
+    progress("writing ad spend files")
+    n_ads = writers.write_ads(out / "ads", spend)
+
+    result = GenerationResult(
+        out=str(out), seed=seed, scale=scale, start=window.start.isoformat(), days=days,
+        files={"crm": 1, "calls": n_calls, "web": n_web, "ads": n_ads},
+        totals=document["totals"],
+    )
+    document = {"generator": {"version": GENERATOR_VERSION, "seed": seed, "scale": scale,
+                              "start": window.start.isoformat(), "end": window.end.isoformat(),
+                              "days": days}, **document}
+    (out / "truth.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+__all__ = ["GenerationResult", "asdict", "default_window", "generate"]

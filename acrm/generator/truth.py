@@ -1,0 +1,218 @@
+"""The planted truths: measured on the generated data, checked against the plan.
+
+`truth.json` holds the effects the generator planted and the totals of what it wrote. Every
+effect is measured here again on the generated tables (not taken on trust from the plan), and
+generation fails if the data does not show it: a test that checks the warehouse against
+`truth.json` then checks against something that is really in the sources.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from acrm.generator import spec
+from acrm.generator.ads import paid_revenue_by_channel
+
+
+class PlantingError(RuntimeError):
+    """The generated data does not show an effect the generator meant to plant."""
+
+
+def stage_reach(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Deals with the furthest stage position they reached (a skipped stage counts as passed)."""
+    return (
+        tables["deal_stage_history"].join(tables["deals"].select("deal_id"), on="deal_id")
+        .group_by("deal_id").agg(pl.col("manager_id").last(), pl.col("stage_id").max()
+                                 .alias("furthest"))
+    )
+
+
+def conversion_by(reach: pl.DataFrame, stage: str, by: list[str]) -> pl.DataFrame:
+    k = spec.STAGES.index(stage) + 1
+    return reach.group_by(by).agg(
+        (pl.col("furthest") >= k + 1).sum().alias("next"),
+        (pl.col("furthest") >= k).sum().alias("reached"),
+    ).with_columns((pl.col("next") / pl.col("reached")).alias("conversion"))
+
+
+def measure(tables: dict[str, pl.DataFrame], calls: pl.DataFrame, web: pl.DataFrame,
+            spend: pl.DataFrame) -> dict:
+    reach = stage_reach(tables)
+    weak = conversion_by(reach, spec.WEAK_STAGE, ["manager_id"]).sort("conversion")
+    skipped_k = spec.STAGES.index(spec.SKIPPED_STAGE) + 1
+    has_skipped_stage = tables["deal_stage_history"].filter(
+        pl.col("stage_id") == skipped_k).select("deal_id").unique().with_columns(
+        pl.lit(True).alias("visited"))
+    skips = (
+        reach.filter(pl.col("furthest") > skipped_k)
+        .join(has_skipped_stage, on="deal_id", how="left")
+        .group_by("manager_id").agg(pl.col("visited").is_null().mean().alias("skip_rate"))
+        .sort("skip_rate", descending=True)
+    )
+    overall = pl.concat([
+        conversion_by(reach.with_columns(pl.lit(s).alias("stage")), s, ["stage"])
+        for s in spec.OPEN_STAGES
+    ]).sort("conversion")
+    lost = tables["deals"].filter(pl.col("status") == "lost").join(
+        tables["loss_reasons"], on="loss_reason_id").group_by("name").len().sort(
+        "len", descending=True)
+
+    hour = pl.col("start").str.slice(11, 2).cast(pl.Int64).alias("hour")
+    by_hour = calls.group_by(hour).len().sort("len", descending=True)
+    inbound = calls.filter(pl.col("dcontext") == "from-trunk")
+    missed = inbound.group_by(hour).agg(
+        (pl.col("disposition") != "ANSWERED").mean().alias("missed_rate"), pl.len()
+    ).filter(pl.col("len") >= 0.01 * len(inbound)).sort("missed_rate", descending=True)
+
+    revenue = paid_revenue_by_channel(tables)
+    spend_by_channel = spend.join(tables["campaigns"].select("campaign_id", "channel"),
+                                  on="campaign_id").group_by("channel").agg(pl.col("spend").sum())
+    romi = revenue.join(spend_by_channel, on="channel").with_columns(
+        ((pl.col("revenue") - pl.col("spend")) / pl.col("spend")).alias("romi")).sort("romi")
+
+    line_revenue = (pl.col("quantity") * pl.col("unit_price") - pl.col("discount"))
+    paid = tables["orders"].filter(pl.col("status") == "paid")
+    paid_lines = tables["order_lines"].join(paid.select("order_id"), on="order_id")
+    per_customer = paid_lines.join(paid.select("order_id", "customer_id"), on="order_id") \
+        .group_by("customer_id").agg(line_revenue.sum().alias("revenue"))
+    clv = tables["customers"].select("customer_id", "segment").join(
+        per_customer, on="customer_id", how="left").group_by("segment").agg(
+        pl.col("revenue").fill_null(0).mean()).sort("revenue", descending=True)
+
+    pairs = _pair_lifts(tables)
+    page = pl.col("event_params").list.eval(
+        pl.element().filter(pl.element().struct.field("key") == "page_location")
+        .struct.field("value").struct.field("string_value")).list.first()
+    engagement = pl.col("event_params").list.eval(
+        pl.element().filter(pl.element().struct.field("key") == "engagement_time_msec")
+        .struct.field("value").struct.field("int_value")).list.first()
+    pages = web.filter(pl.col("event_name").is_in(["page_view", "user_engagement"])).select(
+        pl.col("event_name"), page.str.replace(f"https://{spec.SITE_HOST}", "").alias("page"),
+        engagement.alias("engagement"))
+    content = pages.group_by("page").agg(
+        (pl.col("event_name") == "page_view").sum().alias("views"),
+        pl.col("engagement").sum().alias("engagement_msec"),
+    ).filter(pl.col("views") >= 0.005 * pages.height).with_columns(
+        (pl.col("engagement_msec") / pl.col("views")).alias("avg_engagement")
+    ).sort("avg_engagement", descending=True)
+
+    return {
+        "weak_manager": (int(weak["manager_id"][0]), float(weak["conversion"][0]),
+                         float(weak["conversion"][1:].median())),
+        "skipping_manager": (int(skips["manager_id"][0]), float(skips["skip_rate"][0]),
+                             float(skips["skip_rate"][1:].median())),
+        "largest_dropoff_stage": overall["stage"][0],
+        "dominant_loss_reason": lost["name"][0],
+        "peak_hour": int(by_hour["hour"][0]),
+        "worst_missed_rate_hour": int(missed["hour"][0]),
+        "romi": dict(romi.select("channel", "romi").iter_rows()),
+        "pair_lifts": pairs,
+        "segment_revenue": dict(clv.iter_rows()),
+        "most_engaging_page": content["page"][0],
+        "totals": {
+            "customers": tables["customers"].height,
+            "deals": tables["deals"].height,
+            "won_deals": tables["deals"].filter(pl.col("status") == "won").height,
+            "lost_deals": tables["deals"].filter(pl.col("status") == "lost").height,
+            "orders": paid.height,
+            "orders_all": tables["orders"].height,
+            "revenue": round(float(paid_lines.select(line_revenue.sum()).item()), 2),
+            "calls": calls.height,
+            "web_events": web.height,
+            "spend": round(float(spend["spend"].sum()), 2),
+        },
+    }
+
+
+def _pair_lifts(tables: dict[str, pl.DataFrame]) -> dict[tuple[int, int], float]:
+    names = dict(zip(tables["products"]["name"], tables["products"]["product_id"], strict=True))
+    baskets = tables["order_lines"].select("order_id", "product_id").unique()
+    n_orders = baskets["order_id"].n_unique()
+    support = dict(baskets.group_by("product_id").len().iter_rows())
+    lifts = {}
+    for a_name, b_name in spec.BASKET_PAIRS:
+        a, b = names[a_name], names[b_name]
+        both = baskets.filter(pl.col("product_id").is_in([a, b])).group_by("order_id").len() \
+            .filter(pl.col("len") == 2).height
+        if support.get(a) and support.get(b):
+            lifts[(a, b)] = both * n_orders / (support[a] * support[b])
+    return lifts
+
+
+def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int]) -> dict:
+    """Measure every effect, fail if one is not there, and return the truth document."""
+    m = measure(tables, calls, web, spend)
+    weak_id, skip_id = managers_plan
+    problems = []
+    if m["weak_manager"][0] != weak_id or m["weak_manager"][1] > 0.7 * m["weak_manager"][2]:
+        problems.append(f"weak manager: planted {weak_id}, measured {m['weak_manager']}")
+    if m["skipping_manager"][0] != skip_id:
+        problems.append(f"skipping manager: planted {skip_id}, measured {m['skipping_manager']}")
+    expected = {
+        "largest_dropoff_stage": spec.STAGES[spec.STAGES.index("Proposal")],
+        "dominant_loss_reason": spec.DOMINANT_LOSS_REASON,
+        "peak_hour": spec.PEAK_CALL_HOUR,
+        "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
+        "most_engaging_page": spec.MOST_ENGAGING_PAGE,
+    }
+    problems += [f"{k}: planted {v!r}, measured {m[k]!r}" for k, v in expected.items()
+                 if m[k] != v]
+    romi = m["romi"]
+    if romi and (min(romi, key=romi.get) != spec.NEGATIVE_ROMI_CHANNEL
+                 or max(romi, key=romi.get) != spec.BEST_ROMI_CHANNEL
+                 or romi[spec.NEGATIVE_ROMI_CHANNEL] >= 0):
+        problems.append(f"romi: measured {romi}")
+    segments = m["segment_revenue"]
+    if max(segments, key=segments.get) != spec.CLV_TOP_SEGMENT:
+        problems.append(f"clv top segment: measured revenue per customer {segments}")
+    weak_pairs = {p: lift for p, lift in m["pair_lifts"].items() if lift < 3}
+    if weak_pairs or len(m["pair_lifts"]) != len(spec.BASKET_PAIRS):
+        problems.append(f"basket pairs without high lift: {m['pair_lifts']}")
+    if problems:
+        raise PlantingError(
+            "the generated data does not show these planted effects (is --scale too small? "
+            "try 0.05 or more):\n  " + "\n  ".join(problems))
+    return {
+        "weak_manager": {"manager_id": weak_id, "stage": spec.WEAK_STAGE},
+        "skipping_manager": {"manager_id": skip_id, "stage": spec.SKIPPED_STAGE},
+        "romi": {"negative_channel": spec.NEGATIVE_ROMI_CHANNEL,
+                 "best_channel": spec.BEST_ROMI_CHANNEL},
+        "funnel": {"largest_dropoff_stage": expected["largest_dropoff_stage"],
+                   "dominant_loss_reason": spec.DOMINANT_LOSS_REASON},
+        "calls": {"peak_hour": spec.PEAK_CALL_HOUR,
+                  "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
+                  "timezone": spec.CALL_CENTER_TZ},
+        "basket": {"high_lift_pairs": [list(p) for p in m["pair_lifts"]]},
+        "churn": {"driver": spec.CHURN_DRIVER},
+        "clv": {"top_segment": spec.CLV_TOP_SEGMENT},
+        "content": {"most_engaging_page": spec.MOST_ENGAGING_PAGE},
+        "totals": m["totals"],
+        "measured": {
+            "weak_manager_conversion": round(m["weak_manager"][1], 4),
+            "other_managers_median_conversion": round(m["weak_manager"][2], 4),
+            "skipping_manager_skip_rate": round(m["skipping_manager"][1], 4),
+            "romi_by_channel": {k: round(v, 4) for k, v in sorted(romi.items())},
+            "basket_pair_lifts": [round(v, 2) for v in m["pair_lifts"].values()],
+        },
+        "definitions": DEFINITIONS,
+    }
+
+
+DEFINITIONS = {
+    "stage_conversion": "deals whose furthest stage is at or past stage k+1 / deals at or past "
+                        "stage k (a skipped stage counts as passed)",
+    "weak_manager": "the manager whose conversion out of `stage` is lowest, far below the rest",
+    "skipping_manager": "the manager who most often passes `stage` without a history row for it",
+    "largest_dropoff_stage": "the open stage with the lowest stage conversion",
+    "dominant_loss_reason": "the most frequent loss reason over all lost deals",
+    "romi": "(revenue of paid orders whose campaign belongs to the channel - spend) / spend",
+    "peak_hour": "local hour (call-center time zone) with the most calls",
+    "worst_missed_rate_hour": "local hour with the highest share of inbound calls not answered",
+    "high_lift_pairs": "product id pairs bought together far more often than chance (lift > 3)",
+    "churn.driver": "the feature that drives dropout: low CSAT after a bad service experience",
+    "clv.top_segment": "customer segment with the highest value per customer",
+    "most_engaging_page": "page path with the highest engagement time per page view",
+    "revenue": "sum of quantity * unit_price - discount over lines of orders with status paid",
+    "orders": "orders with status paid; orders_all counts every order",
+    "calls": "CDR rows (call legs), inbound and outbound",
+}

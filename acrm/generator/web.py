@@ -1,0 +1,306 @@
+"""The website: GA4 BigQuery-export rows (nested event_params, device, geo, ecommerce)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from acrm.generator import spec
+from acrm.generator.calendar import MOSCOW_UTC_OFFSET_HOURS, Window, sample_business_time
+from acrm.generator.crm import Crm
+
+BROWSE_CHANNELS = {"Organic Search": 0.35, "Direct": 0.35, "Email": 0.2, "Paid Search": 0.1}
+DEVICES = (("desktop", "Windows", "Chrome"), ("desktop", "Macintosh", "Safari"),
+           ("mobile", "Android", "Chrome"), ("mobile", "iOS", "Safari"),
+           ("tablet", "iOS", "Safari"), ("mobile", "Android", "YaBrowser"))
+DEVICE_P = (0.30, 0.10, 0.30, 0.20, 0.04, 0.06)
+STREAM_ID = "4178923610"
+
+
+def _client_id(rng: np.random.Generator, first_seen_s: int) -> str:
+    return f"{int(rng.integers(100_000_000, 2_000_000_000))}.{first_seen_s}"
+
+
+def build_web_events(rng: np.random.Generator, window: Window, crm: Crm,
+                     n_sessions: int) -> pl.DataFrame:
+    """One row per GA4 event, with a `day` column (local date index) for daily files."""
+    sessions = _sessions(rng, window, crm, n_sessions)
+    events = _events(rng, sessions, crm)
+    events = events.join(sessions.with_row_index("session").with_columns(
+        pl.col("session").cast(pl.Int64)), on="session", how="left")
+    lines = crm.tables["order_lines"].select("order_id", "product_id", "quantity", "unit_price")
+    products = crm.products.select("product_id", "name", "category")
+    return _to_ga4(events, lines, products, window)
+
+
+def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.DataFrame:
+    """Events of every session: page views with engagement and scrolls, then the goal."""
+    pages = spec.CONTENT_PAGES
+    cumulative = np.cumsum([p[2] for p in pages])
+    n = len(sessions)
+    kinds = sessions["kind"].to_numpy()
+    orders = sessions["order_id"].to_list()
+    grouped = crm.tables["order_lines"].group_by("order_id").agg(pl.col("product_id"))
+    basket_of = dict(zip(grouped["order_id"], grouped["product_id"].to_list(), strict=True))
+
+    # Visits: content pages drawn by popularity, then the pages each goal needs.
+    n_pages = 1 + rng.poisson(2.2, size=n)
+    visit_session = np.repeat(np.arange(n), n_pages)
+    page_idx = np.searchsorted(cumulative, rng.random(len(visit_session)) * cumulative[-1])
+    paths = np.array([p[0] for p in pages], dtype=object)[page_idx]
+    titles = np.array([p[1] for p in pages], dtype=object)[page_idx]
+    medians = np.array([p[3] for p in pages])[page_idx]
+    products = np.full(len(visit_session), -1)
+    extra = []  # (session, path, title, median, product)
+    contacts = next(p for p in pages if p[0] == "/contacts")
+    for s in np.flatnonzero(kinds == "lead_form"):
+        extra.append((s, contacts[0], contacts[1], contacts[3], -1))
+    for s in np.flatnonzero(kinds == "purchase"):
+        for product in basket_of.get(orders[s], []):
+            extra.append((s, f"/product/{product}", f"Product {product}", 45.0, product))
+        extra.append((s, "/cart", "Cart", 20.0, -1))
+    if extra:
+        e_session, e_path, e_title, e_median, e_product = zip(*extra, strict=True)
+        visit_session = np.concatenate([visit_session, e_session])
+        paths = np.concatenate([paths, np.array(e_path, dtype=object)])
+        titles = np.concatenate([titles, np.array(e_title, dtype=object)])
+        medians = np.concatenate([medians, e_median])
+        products = np.concatenate([products, e_product])
+    order = np.argsort(visit_session, kind="stable")
+    visit_session, paths, titles, medians, products = (
+        a[order] for a in (visit_session, paths, titles, medians, products))
+
+    # Time: each visit starts after the previous one's engagement and a short pause.
+    engaged = rng.lognormal(np.log(medians), 0.5)
+    step = engaged + rng.uniform(2, 20, size=len(engaged))
+    cum = np.cumsum(step)
+    first_of_session = np.r_[True, visit_session[1:] != visit_session[:-1]]
+    session_base = np.maximum.accumulate(np.where(first_of_session, cum - step, 0.0))
+    offset = cum - step - session_base
+    starts = sessions["start"].to_numpy()
+    t_view = starts[visit_session] + offset
+    session_end = np.full(n, 0.0)
+    np.maximum.at(session_end, visit_session, offset + step)
+    session_end += starts
+
+    def frame(ts, name, session, **cols) -> pl.DataFrame:
+        data = {"ts": ts, "event_name": np.full(len(ts), name, dtype=object),
+                "session": session}
+        for column, values in cols.items():
+            data[column] = values
+        return pl.DataFrame(data, strict=False)
+
+    scroll = (engaged > 30) & (rng.random(len(engaged)) < 0.6)
+    item = products >= 0
+    purchase = np.flatnonzero(kinds == "purchase")
+    lead = np.flatnonzero(kinds == "lead_form")
+    cart = [(s, p) for s in purchase for p in basket_of.get(orders[s], [])]
+    cart_s = np.array([c[0] for c in cart], dtype=np.int64)
+    parts = [
+        frame(starts[sessions["first_visit"].to_numpy()], "first_visit",
+              np.flatnonzero(sessions["first_visit"].to_numpy())),
+        frame(starts, "session_start", np.arange(n)),
+        frame(t_view, "page_view", visit_session, page=paths, title=titles),
+        frame(t_view[item] + 0.5, "view_item", visit_session[item], page=paths[item],
+              title=titles[item], item_id=products[item]),
+        frame(t_view[scroll] + engaged[scroll] * 0.6, "scroll", visit_session[scroll],
+              page=paths[scroll], title=titles[scroll], scroll=np.full(scroll.sum(), 90)),
+        frame(t_view + engaged, "user_engagement", visit_session, page=paths, title=titles,
+              engagement=(engaged * 1000).astype(np.int64)),
+        frame(session_end[lead], "generate_lead", lead, page=np.full(len(lead), "/contacts"),
+              title=np.full(len(lead), "Contacts"), form_id=np.full(len(lead), "callback_form")),
+        frame(session_end[cart_s], "add_to_cart", cart_s, page=np.full(len(cart), "/cart"),
+              title=np.full(len(cart), "Cart"),
+              item_id=np.array([c[1] for c in cart], dtype=np.int64)),
+        frame(session_end[purchase] + 1, "begin_checkout", purchase,
+              page=np.full(len(purchase), "/checkout"), title=np.full(len(purchase), "Checkout")),
+        frame(session_end[purchase] + 30, "purchase", purchase,
+              page=np.full(len(purchase), "/checkout/thank-you"),
+              title=np.full(len(purchase), "Thank you"),
+              order_id=np.array([orders[s] for s in purchase], dtype=np.int64)),
+    ]
+    schema = {"ts": pl.Float64, "event_name": pl.String, "session": pl.Int64, "page": pl.String,
+              "title": pl.String, "engagement": pl.Int64, "scroll": pl.Int64,
+              "form_id": pl.String, "order_id": pl.Int64, "item_id": pl.Int64}
+    events = pl.concat([p.cast({k: v for k, v in schema.items() if k in p.columns})
+                        for p in parts], how="diagonal")
+    return events.select(schema.keys()).sort("session", "ts", maintain_order=True)
+
+
+def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int
+              ) -> pl.DataFrame:
+    customers = crm.tables["customers"]
+    campaigns = crm.extra["campaigns"]
+    n_customers = len(customers)
+    # Each customer browses from one or two devices (client ids); anonymous visitors from one.
+    client_of_customer = [
+        _client_id(rng, int(window.epoch_seconds_utc(np.array([crm.customer_created_day[i]]))[0]))
+        for i in range(n_customers)
+    ]
+    rows = []
+    for r in crm.touches.filter(pl.col("kind").is_in(["lead_form", "purchase"])).iter_rows(
+            named=True):
+        i = r["customer_id"] - 1
+        logged_in = r["kind"] == "purchase" and crm.customer_web_user_id[i] is not None
+        rows.append((r["day"], client_of_customer[i], crm.customer_web_user_id[i] if logged_in
+                     else None, r["channel"], r["campaign_id"], r["utm_source"], r["kind"],
+                     r["order_id"], r["customer_id"]))
+    browse_names = list(BROWSE_CHANNELS)
+    browse_p = np.array(list(BROWSE_CHANNELS.values()))
+    has_account = np.flatnonzero(crm.customer_web_user_id != None)  # noqa: E711
+    for i in has_account:
+        for _ in range(int(rng.poisson(2.0))):
+            day = float(rng.uniform(crm.customer_created_day[i], window.days))
+            channel = browse_names[int(rng.choice(len(browse_names), p=browse_p))]
+            campaign = campaigns.pick(rng, channel, day)
+            rows.append((day, client_of_customer[i], crm.customer_web_user_id[i]
+                         if rng.random() < 0.7 else None, channel, campaign, None, "browse",
+                         None, i + 1))
+    n_anonymous = max(0, n_target - len(rows))
+    acquisition = np.array([c.acquisition_weight for c in spec.CHANNELS])
+    channel_idx = rng.choice(len(spec.CHANNELS), size=n_anonymous, p=acquisition / acquisition.sum())
+    anon_days = rng.choice(window.days, size=n_anonymous, p=window.day_weights()) + \
+        sample_business_time(rng, n_anonymous)
+    visitors = max(1, n_anonymous // 2)
+    visitor_ids = [_client_id(rng, 1_600_000_000 + k) for k in range(visitors)]
+    visitor_of = rng.integers(0, visitors, size=n_anonymous)
+    for k in range(n_anonymous):
+        channel = spec.CHANNELS[channel_idx[k]].name
+        rows.append((float(anon_days[k]), visitor_ids[visitor_of[k]], None, channel,
+                     campaigns.pick(rng, channel, float(anon_days[k])), None, "browse", None,
+                     None))
+    frame = pl.DataFrame(rows, orient="row", schema={
+        "day": pl.Float64, "user_pseudo_id": pl.String, "user_id": pl.String,
+        "channel": pl.String, "campaign_id": pl.Int64, "utm_source": pl.String,
+        "kind": pl.String, "order_id": pl.Int64, "customer_id": pl.Int64})
+    utm_campaign = campaigns.frame.select("campaign_id", "utm_campaign",
+                                          pl.col("utm_source").alias("campaign_source"))
+    frame = frame.join(utm_campaign, on="campaign_id", how="left").with_columns(
+        pl.coalesce("campaign_source", "utm_source").alias("utm_source")
+    ).drop("campaign_source")
+    frame = frame.filter(pl.col("day") < window.days).sort("day", "user_pseudo_id")
+    start_s = window.epoch_seconds_utc(frame["day"].to_numpy())
+    device = rng.choice(len(DEVICES), size=len(frame), p=DEVICE_P)
+    frame = frame.with_columns(
+        pl.Series("start", start_s.astype(float)),
+        pl.Series("device", device),
+    ).with_columns(
+        pl.col("start").cum_count().over("user_pseudo_id").alias("session_number"),
+    ).with_columns((pl.col("session_number") == 1).alias("first_visit"))
+    return frame
+
+
+def _to_ga4(events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame,
+            window: Window) -> pl.DataFrame:
+    channels = {c.name: c for c in spec.CHANNELS}
+    day_zero_utc = float(window.epoch_seconds_utc(np.zeros(1))[0])
+    medium_of = {name: c.medium for name, c in channels.items()}
+    source_of = {name: c.sources[0] for name, c in channels.items()}
+    items = lines.join(products, on="product_id").group_by("order_id").agg(
+        pl.struct(
+            pl.col("product_id").cast(pl.String).alias("item_id"),
+            pl.col("name").alias("item_name"),
+            pl.col("category").alias("item_category"),
+            pl.col("unit_price").alias("price"),
+            pl.col("quantity"),
+        ).alias("items"),
+        (pl.col("unit_price") * pl.col("quantity")).sum().alias("purchase_revenue"),
+        pl.col("quantity").sum().alias("total_item_quantity"),
+        pl.len().cast(pl.Int64).alias("unique_items"),
+    )
+    ts_us = (pl.col("ts") * 1_000_000).cast(pl.Int64)
+    local = pl.from_epoch(ts_us + MOSCOW_UTC_OFFSET_HOURS * 3_600_000_000, time_unit="us")
+    events = events.join(items, on="order_id", how="left").sort("ts", "session")
+
+    host = f"https://{spec.SITE_HOST}"
+    source = pl.coalesce(pl.col("utm_source"),
+                         pl.col("channel").replace_strict(source_of, default=None))
+    medium = pl.col("channel").replace_strict(medium_of, default=None)
+    events = events.with_columns(
+        (pl.lit(host) + pl.col("page")).alias("page_location"),
+        (pl.col("start").cast(pl.Int64)).alias("ga_session_id"),
+        pl.lit("1").alias("session_engaged"),
+    ).with_row_index("event_index")
+    events = events.join(_event_params(events), on="event_index", how="left")
+    out = events.select(
+        local.dt.strftime("%Y%m%d").alias("event_date"),
+        ts_us.alias("event_timestamp"),
+        "event_name",
+        "event_params",
+        pl.lit(None, pl.Int64).alias("event_previous_timestamp"),
+        pl.col("user_id"),
+        pl.col("user_pseudo_id"),
+        pl.struct(
+            pl.col("device").replace_strict({i: d[0] for i, d in enumerate(DEVICES)},
+                                            return_dtype=pl.String).alias("category"),
+            pl.col("device").replace_strict({i: d[1] for i, d in enumerate(DEVICES)},
+                                            return_dtype=pl.String).alias("operating_system"),
+            pl.lit("ru-ru").alias("language"),
+            pl.struct(
+                pl.col("device").replace_strict({i: d[2] for i, d in enumerate(DEVICES)},
+                                                return_dtype=pl.String).alias("browser"),
+                pl.lit(spec.SITE_HOST).alias("hostname"),
+            ).alias("web_info"),
+        ).alias("device"),
+        pl.struct(
+            pl.lit("Russia").alias("country"),
+            pl.lit(None, pl.String).alias("region"),
+            pl.lit(None, pl.String).alias("city"),
+        ).alias("geo"),
+        pl.struct(
+            pl.col("channel").alias("name"),
+            medium.alias("medium"),
+            source.alias("source"),
+        ).alias("traffic_source"),
+        pl.struct(
+            pl.col("campaign_id").cast(pl.String).alias("manual_campaign_id"),
+            pl.col("utm_campaign").alias("manual_campaign_name"),
+            source.alias("manual_source"),
+            medium.alias("manual_medium"),
+        ).alias("collected_traffic_source"),
+        pl.lit(STREAM_ID).alias("stream_id"),
+        pl.lit("WEB").alias("platform"),
+        pl.when(pl.col("event_name") == "purchase").then(pl.struct(
+            pl.col("order_id").cast(pl.String).alias("transaction_id"),
+            pl.col("purchase_revenue"),
+            pl.col("total_item_quantity"),
+            pl.col("unique_items"),
+        )).alias("ecommerce"),
+        pl.when(pl.col("event_name") == "purchase").then(pl.col("items")).alias("items"),
+        ((pl.col("ts") - day_zero_utc) / 86400.0).floor().cast(pl.Int64).alias("day"),
+    )
+    return out
+
+
+EVENT_PARAMS = (  # GA4 key, column, typed value field
+    ("page_location", "page_location", "string_value"),
+    ("page_title", "title", "string_value"),
+    ("ga_session_id", "ga_session_id", "int_value"),
+    ("ga_session_number", "session_number", "int_value"),
+    ("engagement_time_msec", "engagement", "int_value"),
+    ("percent_scrolled", "scroll", "int_value"),
+    ("session_engaged", "session_engaged", "string_value"),
+    ("form_id", "form_id", "string_value"),
+)
+
+
+def _event_params(events: pl.DataFrame) -> pl.DataFrame:
+    """GA4's event_params array (key + typed value) built in long form, then grouped.
+
+    Built long and grouped because `concat_list` of structs is very slow in polars 2.x.
+    """
+    parts = []
+    for order, (key, column, field) in enumerate(EVENT_PARAMS):
+        value = pl.struct(
+            (pl.col(column).cast(pl.String) if field == "string_value"
+             else pl.lit(None, pl.String)).alias("string_value"),
+            (pl.col(column).cast(pl.Int64) if field == "int_value"
+             else pl.lit(None, pl.Int64)).alias("int_value"),
+            pl.lit(None, pl.Float64).alias("float_value"),
+            pl.lit(None, pl.Float64).alias("double_value"),
+        )
+        parts.append(events.filter(pl.col(column).is_not_null()).select(
+            "event_index", pl.lit(order).alias("order"), pl.lit(key).alias("key"),
+            value.alias("value")))
+    return pl.concat(parts).sort("event_index", "order").group_by(
+        "event_index", maintain_order=True).agg(pl.struct("key", "value").alias("event_params"))
