@@ -1,0 +1,60 @@
+"""How commands print: tables for people, CSV and JSON for pipes. Progress goes to stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from rich.console import Console
+from rich.table import Table
+
+stderr = Console(stderr=True)
+GROUPING_COLUMN = "_grouping"  # the cube's subtotal bitmask (cubes.duckdb_engine)
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def progress(message: str) -> None:
+    stderr.print(f"[dim]·[/dim] {message}", highlight=False)
+
+
+def print_json(document: object) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def print_frame(table: pa.Table, fmt: Format, formats: dict[str, str] | None = None,
+                title: str | None = None) -> None:
+    if fmt is Format.json:
+        print_json(table.to_pylist())
+    elif fmt is Format.csv:
+        pacsv.write_csv(table, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:
+        view = Table(title=title, show_lines=False)
+        columns = [c for c in table.column_names if c != GROUPING_COLUMN]
+        levels = [c for c in columns if c not in (formats or {})]
+        for name in columns:
+            view.add_column(name, justify="right" if name in (formats or {}) else "left")
+        for record in table.to_pylist():
+            grouping = record.get(GROUPING_COLUMN) or 0
+            cells = []
+            for c in columns:
+                rolled_up = c in levels and grouping >> (len(levels) - 1 - levels.index(c)) & 1
+                cells.append("Total" if rolled_up else _cell(record[c], (formats or {}).get(c)))
+            view.add_row(*cells, style="bold" if grouping else None)
+        Console(width=200).print(view)
+
+
+def _cell(value: object, fmt: str | None) -> str:
+    if value is None:
+        return ""
+    if fmt and isinstance(value, int | float):
+        return fmt.format(value)
+    return str(value)

@@ -1,0 +1,50 @@
+"""Where things live. Every environment difference is read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse" / "acrm.duckdb"
+DEFAULT_SOURCES = PROJECT_ROOT / "data" / "sources"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The warehouse file the pipeline writes and the folder of operational sources.
+
+    `--warehouse` / ACRM_WAREHOUSE and `--sources` / ACRM_SOURCES override the defaults.
+    Readers (cube, BI tools) never open `warehouse`: they open `published`.
+    """
+
+    warehouse: Path
+    sources: Path
+
+    @classmethod
+    def load(cls, warehouse: str | Path | None = None, sources: str | Path | None = None
+             ) -> Settings:
+        return cls(
+            warehouse=Path(warehouse or os.environ.get("ACRM_WAREHOUSE") or DEFAULT_WAREHOUSE)
+            .expanduser().resolve(),
+            sources=Path(sources or os.environ.get("ACRM_SOURCES") or DEFAULT_SOURCES)
+            .expanduser().resolve(),
+        )
+
+    @property
+    def published(self) -> Path:
+        """The read-only copy of the last good build, beside the warehouse file."""
+        return self.warehouse.parent / "published" / "acrm.duckdb"
+
+    def export(self) -> None:
+        """Make subprocesses (dbt, Dagster's run workers) see the same paths."""
+        os.environ["ACRM_WAREHOUSE"] = str(self.warehouse)
+        os.environ["ACRM_SOURCES"] = str(self.sources)
+
+
+def crm_url(settings: Settings) -> str:
+    """The operational CRM: ACRM_CRM_URL (any SQLAlchemy-style URL) or the sample SQLite file."""
+    return os.environ.get("ACRM_CRM_URL") or f"sqlite://{settings.sources / 'crm' / 'crm.sqlite'}"

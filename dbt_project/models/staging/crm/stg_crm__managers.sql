@@ -1,0 +1,17 @@
+with
+
+source as (
+    select * from {{ source('crm', 'crm_managers') }}
+),
+
+renamed as (
+    select
+        manager_id,
+        full_name as manager_name,
+        extension,
+        team_id,
+        cast(updated_at as timestamp) as updated_at
+    from source
+)
+
+select * from renamed

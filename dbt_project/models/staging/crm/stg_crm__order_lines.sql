@@ -1,0 +1,20 @@
+with
+
+source as (
+    select * from {{ source('crm', 'crm_order_lines') }}
+),
+
+renamed as (
+    select
+        order_line_id,
+        order_id,
+        product_id,
+        quantity,
+        cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
+        cast(discount as {{ dbt.type_numeric() }}) as discount,
+        quantity * cast(unit_price as {{ dbt.type_numeric() }})
+        - cast(discount as {{ dbt.type_numeric() }}) as line_amount
+    from source
+)
+
+select * from renamed

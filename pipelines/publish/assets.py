@@ -1,0 +1,32 @@
+"""The published, read-only warehouse that the cube and BI tools read."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from acrm.settings import Settings
+from pipelines.publish.publisher import publish
+from pipelines.resources import WRITER_POOL, WarehouseResource
+from pipelines.warehouse.assets import warehouse_models
+
+MART_KEYS = [key for key in warehouse_models.keys if key.path[0] == "marts"]
+
+
+@dg.asset(
+    key=["published", "warehouse"],
+    deps=MART_KEYS,
+    group_name="serving",
+    pool=WRITER_POOL,
+    kinds={"duckdb"},
+    description="A read-only copy of the last good build (published/acrm.duckdb beside the "
+                "warehouse file), swapped in atomically after every successful build.",
+)
+def published_warehouse(context: dg.AssetExecutionContext,
+                        warehouse: WarehouseResource) -> dg.MaterializeResult:
+    source = Path(warehouse.path)
+    target = Settings.load(warehouse=source).published
+    publish(source, target)
+    context.log.info(f"published {target}")
+    return dg.MaterializeResult(metadata={"path": str(target),
+                                          "bytes": target.stat().st_size})

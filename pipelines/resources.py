@@ -1,0 +1,49 @@
+"""Resources shared by every integration: the DuckDB warehouse and the source settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+
+from acrm.settings import Settings
+
+# DuckDB allows one writer process: every asset that writes the warehouse takes this pool,
+# whose limit is 1 in the instance's dagster.yaml (tools/dagster.yaml).
+WRITER_POOL = "duckdb_writer"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file the pipeline writes. Readers use the published copy instead."""
+
+    path: str
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        from pathlib import Path
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """Where the operational sources are: a folder of files and the CRM database URL."""
+
+    folder: str
+    crm_url: str
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    from acrm.settings import crm_url
+
+    settings = Settings.load()
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "sources": SourcesResource(folder=str(settings.sources), crm_url=crm_url(settings)),
+    }

@@ -1,0 +1,38 @@
+"""The dbt project as Dagster sees it. Its manifest is prepared at setup, never at import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from acrm.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# dbt is installed in the same environment as this interpreter, whether or not it is on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
+class ManifestMissingError(RuntimeError):
+    pass
+
+
+def require_manifest() -> Path:
+    path = Path(dbt_project.manifest_path)
+    if not path.exists():
+        raise ManifestMissingError(
+            f"the dbt manifest {path} is missing: run `make setup` (or `acrm dbt-prepare`) "
+            "once after installing or after changing the dbt project")
+    return path
+
+
+def prepare_manifest() -> Path:
+    """`dbt parse` into dbt_project/target; called by `make setup` and `acrm dbt-prepare`."""
+    subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+         str(DBT_PROJECT_DIR), "--quiet"],
+        check=True,
+    )
+    return require_manifest()
