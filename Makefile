@@ -43,15 +43,15 @@ demo: setup  ## generate sample sources, run the whole pipeline, print a summary
 	$(BIN)/acrm summary
 
 test: setup  ## run every test (unit, integration, e2e)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "unit or integration or e2e"
 
 test-unit: setup  ## run the fast unit tests only
 	$(BIN)/python -m pytest -m unit
 
-lint: setup  ## ruff and SQLFluff
+lint: setup  ## ruff and SQLFluff (dbt templater)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models
+	ACRM_WAREHOUSE=$(CURDIR)/data/warehouse/acrm.duckdb $(BIN)/sqlfluff lint dbt_project/models
 
 dagster: setup  ## open the Dagster UI on the same definitions `acrm run` uses
 	$(BIN)/dagster dev -m pipelines.definitions

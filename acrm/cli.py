@@ -13,16 +13,25 @@ import typer
 from acrm.output import Format, print_frame, print_json, progress, stderr
 from acrm.settings import DEFAULT_SOURCES, Settings
 
-app = typer.Typer(help="ACRM: analytical CRM warehouse.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="ACRM: analytical CRM warehouse.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 cube_app = typer.Typer(help="Query the OLAP cube.", no_args_is_help=True)
 app.add_typer(cube_app, name="cube")
 
-WarehouseOption = Annotated[Path | None, typer.Option(
-    "--warehouse", help="Warehouse DuckDB file [env ACRM_WAREHOUSE; default "
-    "data/warehouse/acrm.duckdb]")]
-SourcesOption = Annotated[Path | None, typer.Option(
-    "--sources", help="Folder of operational sources [env ACRM_SOURCES; default data/sources]")]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        help="Warehouse DuckDB file [env ACRM_WAREHOUSE; default data/warehouse/acrm.duckdb]",
+    ),
+]
+SourcesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sources", help="Folder of operational sources [env ACRM_SOURCES; default data/sources]"
+    ),
+]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
@@ -33,12 +42,20 @@ def fail(message: str) -> typer.Exit:
 
 @app.command()
 def generate(
-    scale: Annotated[float, typer.Option(help="1 = about 20k customers, 60k deals, 300k calls, "
-                                         "1M web events over a year")] = 1.0,
+    scale: Annotated[
+        float,
+        typer.Option(
+            help="1 = about 20k customers, 60k deals, 300k calls, 1M web events over a year"
+        ),
+    ] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files")] = 42,
     out: Annotated[Path, typer.Option(help="Folder to write the sources to")] = DEFAULT_SOURCES,
-    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD); default: one "
-                                              "history of --days ending yesterday")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="First day (YYYY-MM-DD); default: one history of --days ending yesterday"
+        ),
+    ] = None,
     days: Annotated[int, typer.Option(help="Days of history")] = 365,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -51,23 +68,29 @@ def generate(
     except ValueError:
         raise fail(f"--start {start!r} is not a date; write it as YYYY-MM-DD") from None
     try:
-        result = run_generator(out, scale=scale, seed=seed, start=start_date, days=days,
-                               progress=progress)
+        result = run_generator(
+            out, scale=scale, seed=seed, start=start_date, days=days, progress=progress
+        )
     except (ValueError, PlantingError) as exc:
         raise fail(str(exc)) from None
     if fmt is Format.json:
         print_json(asdict(result))
     else:
-        progress(f"wrote {sum(result.files.values()):,} files to {result.out} "
-                 f"({result.start}, {result.days} days); planted truths in "
-                 f"{Path(result.out) / 'truth.json'}")
+        progress(
+            f"wrote {sum(result.files.values()):,} files to {result.out} "
+            f"({result.start}, {result.days} days); planted truths in "
+            f"{Path(result.out) / 'truth.json'}"
+        )
         for key, value in result.totals.items():
             stderr.print(f"  {key:>12}: {value:,}")
 
 
 @app.command()
-def run(warehouse: WarehouseOption = None, sources: SourcesOption = None,
-        fmt: FormatOption = Format.table) -> None:
+def run(
+    warehouse: WarehouseOption = None,
+    sources: SourcesOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
     """Land every source, build the warehouse with dbt and publish it (the main job)."""
     from acrm import pipeline
 
@@ -97,13 +120,16 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
         return
     stderr.print(f"\n[bold]ACRM warehouse[/bold] {settings.published}")
     for key, value in facts["numbers"].items():
-        stderr.print(f"  {key:>22}: {value:,}" if isinstance(value, int | float)
-                     else f"  {key:>22}: {value}")
-    stderr.print("\nNext:\n"
-                 "  acrm cube query --measures revenue,won_deals --rows channel.channel "
-                 "--cols manager.team\n"
-                 "  acrm cube levels | acrm cube measures\n"
-                 "  make dagster            # the Dagster UI on the same definitions\n")
+        stderr.print(
+            f"  {key:>22}: {value:,}" if isinstance(value, int | float) else f"  {key:>22}: {value}"
+        )
+    stderr.print(
+        "\nNext:\n"
+        "  acrm cube query --measures revenue,won_deals --rows channel.channel "
+        "--cols manager.team\n"
+        "  acrm cube levels | acrm cube measures\n"
+        "  make dagster            # the Dagster UI on the same definitions\n"
+    )
 
 
 @app.command("dbt-prepare")
@@ -121,8 +147,9 @@ def cube_query(
     measures: Annotated[str, typer.Option(help="Comma-separated measures, e.g. revenue,win_rate")],
     rows: Annotated[str, typer.Option(help="Comma-separated row levels")] = "",
     cols: Annotated[str, typer.Option(help="Comma-separated column levels")] = "",
-    filter_: Annotated[list[str] | None, typer.Option(
-        "--filter", help="LEVEL=V1[,V2] or LEVEL!=V (repeatable)")] = None,
+    filter_: Annotated[
+        list[str] | None, typer.Option("--filter", help="LEVEL=V1[,V2] or LEVEL!=V (repeatable)")
+    ] = None,
     totals: Annotated[bool, typer.Option(help="Add subtotals and the grand total")] = False,
     warehouse: WarehouseOption = None,
     fmt: FormatOption = Format.table,
@@ -137,8 +164,9 @@ def cube_query(
 
     try:
         engine = open_engine(Settings.load(warehouse))
-        result = engine.query_names(split(measures), split(rows), split(cols), filter_ or [],
-                                    totals)
+        result = engine.query_names(
+            split(measures), split(rows), split(cols), filter_ or [], totals
+        )
     except (QueryError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     formats = {m.name: m.format for m in cube.measures}
@@ -153,8 +181,11 @@ def cube_levels(fmt: FormatOption = Format.table) -> None:
     from cubes import default_cube
 
     cube = default_cube()
-    rows = [{"level": f"{d.name}.{lv.name}", "dimension": d.name, "description": lv.description}
-            for d in cube.dimensions for lv in d.levels]
+    rows = [
+        {"level": f"{d.name}.{lv.name}", "dimension": d.name, "description": lv.description}
+        for d in cube.dimensions
+        for lv in d.levels
+    ]
     print_frame(pa.Table.from_pylist(rows), fmt)
 
 

@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 from rich.console import Console
 from rich.table import Table
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # never break a message mid-line
 GROUPING_COLUMN = "_grouping"  # the cube's subtotal bitmask (cubes.duckdb_engine)
 
 
@@ -29,8 +29,9 @@ def print_json(document: object) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def print_frame(table: pa.Table, fmt: Format, formats: dict[str, str] | None = None,
-                title: str | None = None) -> None:
+def print_frame(
+    table: pa.Table, fmt: Format, formats: dict[str, str] | None = None, title: str | None = None
+) -> None:
     if fmt is Format.json:
         print_json(table.to_pylist())
     elif fmt is Format.csv:

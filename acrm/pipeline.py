@@ -21,20 +21,24 @@ class PipelineError(RuntimeError):
 def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     """Materialize every asset of the main job with the same definitions as `dagster dev`."""
     if not (settings.sources / "crm" / "crm.sqlite").exists() and not os.environ.get(
-            "ACRM_CRM_URL"):
+        "ACRM_CRM_URL"
+    ):
         raise PipelineError(
             f"no sources in {settings.sources}: run `acrm generate` first, or point "
-            "--sources / ACRM_SOURCES at your exports")
+            "--sources / ACRM_SOURCES at your exports"
+        )
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    settings.export()  # before importing the definitions: resources read the environment
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
 
     started = time.monotonic()
-    job = defs.resolve_job_def(MAIN_JOB)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
-        dg.DagsterInstance.ephemeral()
+    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
     progress(f"running job {MAIN_JOB}: sources {settings.sources} -> {settings.warehouse}")
     with instance:
         result = job.execute_in_process(
@@ -44,10 +48,15 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
         )
     logging.getLogger("dagster").handlers.clear()
     if not result.success:
-        failures = [f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
-                    for event in result.all_events if event.is_step_failure]
-        raise PipelineError("the pipeline failed; the last published build is unchanged.\n  "
-                            + "\n  ".join(failures or ["see the Dagster logs above"]))
+        failures = [
+            f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
+            for event in result.all_events
+            if event.is_step_failure
+        ]
+        raise PipelineError(
+            "the pipeline failed; the last published build is unchanged.\n  "
+            + "\n  ".join(failures or ["see the Dagster logs above"])
+        )
     return {
         "run_id": result.run_id,
         "seconds": round(time.monotonic() - started, 1),
@@ -57,7 +66,7 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     }
 
 
-def _root_cause(error) -> str:  # noqa: ANN001 (dagster SerializableErrorInfo)
+def _root_cause(error) -> str:
     """The innermost error's message: what went wrong, without Dagster's wrapper."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
@@ -67,24 +76,36 @@ def _root_cause(error) -> str:  # noqa: ANN001 (dagster SerializableErrorInfo)
 def summarize(settings: Settings) -> dict:
     if not settings.published.exists():
         raise FileNotFoundError(
-            f"no published warehouse at {settings.published}: run `acrm run` first")
+            f"no published warehouse at {settings.published}: run `acrm run` first"
+        )
     with duckdb.connect(str(settings.published), read_only=True) as con:
+
         def one(sql: str) -> object:
             return con.execute(sql).fetchone()[0]
 
         marts = con.execute(
             "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts' "
-            "order by table_name").fetchall()
+            "order by table_name"
+        ).fetchall()
         numbers = {
             "customers": one("select count(*) from marts.dim_customers where customer_key <> -1"),
             "deals": one("select count(*) from marts.fct_deals"),
             "won deals": one("select count(*) from marts.fct_deals where is_won"),
-            "win rate": f"{one('select avg(case when is_won then 1.0 else 0 end) from marts.fct_deals where not is_open'):.1%}",
+            "win rate": "{:.1%}".format(
+                one(
+                    "select avg(case when is_won then 1.0 else 0 end) from marts.fct_deals "
+                    "where not is_open"
+                )
+            ),
             "paid orders": one("select count(*) from marts.fct_orders where is_paid"),
             "revenue": round(float(one("select sum(revenue) from marts.fct_orders")), 2),
             "top channel by revenue": one(
                 "select c.channel from marts.fct_orders o join marts.dim_channels c "
-                "using (channel_key) group by 1 order by sum(o.revenue) desc limit 1"),
+                "using (channel_key) group by 1 order by sum(o.revenue) desc limit 1"
+            ),
         }
-    return {"published": str(settings.published), "numbers": numbers,
-            "marts": {name: rows for name, rows in marts}}
+    return {
+        "published": str(settings.published),
+        "numbers": numbers,
+        "marts": {name: rows for name, rows in marts},
+    }

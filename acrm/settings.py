@@ -25,24 +25,22 @@ class Settings:
     sources: Path
 
     @classmethod
-    def load(cls, warehouse: str | Path | None = None, sources: str | Path | None = None
-             ) -> Settings:
+    def load(
+        cls, warehouse: str | Path | None = None, sources: str | Path | None = None
+    ) -> Settings:
         return cls(
             warehouse=Path(warehouse or os.environ.get("ACRM_WAREHOUSE") or DEFAULT_WAREHOUSE)
-            .expanduser().resolve(),
+            .expanduser()
+            .resolve(),
             sources=Path(sources or os.environ.get("ACRM_SOURCES") or DEFAULT_SOURCES)
-            .expanduser().resolve(),
+            .expanduser()
+            .resolve(),
         )
 
     @property
     def published(self) -> Path:
         """The read-only copy of the last good build, beside the warehouse file."""
         return self.warehouse.parent / "published" / "acrm.duckdb"
-
-    def export(self) -> None:
-        """Make subprocesses (dbt, Dagster's run workers) see the same paths."""
-        os.environ["ACRM_WAREHOUSE"] = str(self.warehouse)
-        os.environ["ACRM_SOURCES"] = str(self.sources)
 
 
 def crm_url(settings: Settings) -> str:

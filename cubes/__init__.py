@@ -26,15 +26,28 @@ class CubeSession:
     def query(self, query: Query) -> pa.Table:
         return self.engine.query(query)
 
-    def query_names(self, measures: list[str], rows: list[str] | None = None,
-                    cols: list[str] | None = None, filters: list[str] | None = None,
-                    totals: bool = False) -> pa.Table:
+    def query_names(
+        self,
+        measures: list[str],
+        rows: list[str] | None = None,
+        cols: list[str] | None = None,
+        filters: list[str] | None = None,
+        totals: bool = False,
+    ) -> pa.Table:
         return self.query(build_query(self.cube, measures, rows, cols, filters, totals))
 
 
-def open_engine(settings) -> CubeSession:  # noqa: ANN001 (acrm.settings.Settings)
+def open_engine(settings) -> CubeSession:
     return CubeSession(settings.published)
 
 
-__all__ = ["ACRM_CUBE", "CubeSession", "Query", "QueryError", "build_query", "compile_query",
-           "default_cube", "open_engine"]
+__all__ = [
+    "ACRM_CUBE",
+    "CubeSession",
+    "Query",
+    "QueryError",
+    "build_query",
+    "compile_query",
+    "default_cube",
+    "open_engine",
+]

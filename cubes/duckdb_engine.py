@@ -38,13 +38,16 @@ def compile_query(cube: Cube, query: Query) -> CompiledQuery:
         fact = cube.fact(fact_name)
         joins, aliases = [], {}
         needed_dims = dict.fromkeys(
-            [lv.split(".")[0] for lv in levels] + [f.level.split(".")[0] for f in query.filters])
+            [lv.split(".")[0] for lv in levels] + [f.level.split(".")[0] for f in query.filters]
+        )
         for j, dim_name in enumerate(needed_dims):
             dim = next(d for d in cube.dimensions if d.name == dim_name)
             alias = f"d{j}"
             aliases[dim_name] = alias
-            joins.append(f"left join {dim.table} as {alias} on "
-                         f"f.{fact.foreign_keys[dim_name]} = {alias}.{dim.key}")
+            joins.append(
+                f"left join {dim.table} as {alias} on "
+                f"f.{fact.foreign_keys[dim_name]} = {alias}.{dim.key}"
+            )
         level_sql = []
         for qualified in levels:
             dim, lv = cube.level(qualified)
@@ -53,17 +56,20 @@ def compile_query(cube: Cube, query: Query) -> CompiledQuery:
         for flt in query.filters:
             dim, lv = cube.level(flt.level)
             marks = ", ".join("?" for _ in flt.values)
-            where.append(f"{aliases[dim.name]}.{lv.column} {'not in' if flt.negate else 'in'} "
-                         f"({marks})")
+            where.append(
+                f"{aliases[dim.name]}.{lv.column} {'not in' if flt.negate else 'in'} ({marks})"
+            )
             parameters.extend(flt.values)
         aggs = []
         for base in (b for b in bases if b.fact == fact_name):
             function = "count(distinct {})" if base.function == "count_distinct" else "sum({})"
             sql_type = "bigint" if base.integer else "double"
-            aggs.append(f"cast({function.format(base.expression)} as {sql_type}) "
-                        f"as {_quote(base.name)}")
-        select_levels = [f"{sql} as {_quote(name)}" for sql, name in zip(level_sql, levels,
-                                                                          strict=True)]
+            aggs.append(
+                f"cast({function.format(base.expression)} as {sql_type}) as {_quote(base.name)}"
+            )
+        select_levels = [
+            f"{sql} as {_quote(name)}" for sql, name in zip(level_sql, levels, strict=True)
+        ]
         grouping = "0"
         group_by = ""
         if levels:
@@ -75,8 +81,9 @@ def compile_query(cube: Cube, query: Query) -> CompiledQuery:
                 grouping = f"grouping({', '.join(level_sql)})"
             else:
                 group_by = f"group by {', '.join(level_sql)}"
+        columns = ", ".join([*select_levels, f"{grouping} as {GROUPING_COLUMN}", *aggs])
         selects.append(
-            f"q{i} as (select {', '.join([*select_levels, f'{grouping} as {GROUPING_COLUMN}', *aggs])}"
+            f"q{i} as (select {columns}"
             f" from {fact.table} as f {' '.join(joins)}"
             f"{' where ' + ' and '.join(where) if where else ''} {group_by})"
         )
@@ -96,7 +103,8 @@ def compile_query(cube: Cube, query: Query) -> CompiledQuery:
         if isinstance(m, Ratio):
             measure_select.append(
                 f"{_quote(m.numerator)} / nullif(cast({_quote(m.denominator)} as double), 0) "
-                f"as {_quote(name)}")
+                f"as {_quote(name)}"
+            )
         elif isinstance(m, Aggregate):
             measure_select.append(f"{_quote(name)}")
     # Base measures are unique across facts, so unqualified names resolve.
@@ -115,7 +123,8 @@ class DuckDBEngine:
     def __init__(self, cube: Cube, database: Path):
         if not Path(database).exists():
             raise FileNotFoundError(
-                f"no published warehouse at {database}: run `acrm run` (or `make demo`) first")
+                f"no published warehouse at {database}: run `acrm run` (or `make demo`) first"
+            )
         self.cube = cube
         self.database = Path(database)
 

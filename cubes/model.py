@@ -116,8 +116,11 @@ class Cube:
         needed: dict[str, Aggregate] = {}
         for name in names:
             m = self.measure(name)
-            parts = [m] if isinstance(m, Aggregate) else [
-                self.measure(m.numerator), self.measure(m.denominator)]  # type: ignore[attr-defined]
+            parts = (
+                [m]
+                if isinstance(m, Aggregate)
+                else [self.measure(m.numerator), self.measure(m.denominator)]
+            )  # type: ignore[attr-defined]
             for part in parts:
                 needed.setdefault(part.name, part)  # type: ignore[arg-type]
         return list(needed.values())

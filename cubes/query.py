@@ -45,8 +45,10 @@ def parse_filter(cube: Cube, text: str) -> Filter:
     level, sep, raw = text.partition("!=" if negate else "=")
     level = level.strip()
     if not sep or not level or not raw.strip():
-        raise QueryError(f"malformed filter {text!r}: write LEVEL=VALUE[,VALUE...] or "
-                         "LEVEL!=VALUE[,VALUE...], e.g. manager.team=North")
+        raise QueryError(
+            f"malformed filter {text!r}: write LEVEL=VALUE[,VALUE...] or "
+            "LEVEL!=VALUE[,VALUE...], e.g. manager.team=North"
+        )
     if level not in cube.level_names:
         raise _unknown("level", level, cube.level_names)
     _, lv = cube.level(level)
@@ -56,17 +58,24 @@ def parse_filter(cube: Cube, text: str) -> Filter:
         try:
             values.append(lv.dtype(part))
         except ValueError:
-            raise QueryError(f"filter {text!r}: {part!r} is not a valid {lv.dtype.__name__} "
-                             f"for level {level}") from None
+            raise QueryError(
+                f"filter {text!r}: {part!r} is not a valid {lv.dtype.__name__} for level {level}"
+            ) from None
     return Filter(level, tuple(values), negate)
 
 
-def build_query(cube: Cube, measures: list[str], rows: list[str] | None = None,
-                cols: list[str] | None = None, filters: list[str] | None = None,
-                totals: bool = False) -> Query:
+def build_query(
+    cube: Cube,
+    measures: list[str],
+    rows: list[str] | None = None,
+    cols: list[str] | None = None,
+    filters: list[str] | None = None,
+    totals: bool = False,
+) -> Query:
     if not measures:
-        raise QueryError(f"name at least one measure; valid measures: "
-                         f"{', '.join(cube.measure_names)}")
+        raise QueryError(
+            f"name at least one measure; valid measures: {', '.join(cube.measure_names)}"
+        )
     for m in measures:
         if m not in cube.measure_names:
             raise _unknown("measure", m, cube.measure_names)
@@ -80,13 +89,19 @@ def build_query(cube: Cube, measures: list[str], rows: list[str] | None = None,
     for m in measures:
         for base in cube.base_measures([m]):
             fact = cube.fact(base.fact)
-            for level in rows + cols + [f.split("=")[0].rstrip("!").strip()
-                                        for f in (filters or [])]:
+            for level in (
+                rows + cols + [f.split("=")[0].rstrip("!").strip() for f in (filters or [])]
+            ):
                 dim = level.split(".")[0]
                 if dim not in fact.foreign_keys:
-                    raise QueryError(f"measure {m} (fact {fact.name}) cannot be split by "
-                                     f"{level}: that fact has no {dim} dimension")
+                    raise QueryError(
+                        f"measure {m} (fact {fact.name}) cannot be split by "
+                        f"{level}: that fact has no {dim} dimension"
+                    )
     return Query(
-        measures=tuple(measures), rows=tuple(rows), cols=tuple(cols),
-        filters=tuple(parse_filter(cube, f) for f in (filters or [])), totals=totals,
+        measures=tuple(measures),
+        rows=tuple(rows),
+        cols=tuple(cols),
+        filters=tuple(parse_filter(cube, f) for f in (filters or [])),
+        totals=totals,
     )

@@ -1,20 +1,28 @@
 """The one code location: `dagster dev -m pipelines.definitions` and `acrm run` load this."""
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
+from acrm.settings import Settings
 from pipelines import jobs
-from pipelines.ingest.definitions import defs as ingest_defs
-from pipelines.publish.definitions import defs as publish_defs
-from pipelines.resources import default_resources
-from pipelines.warehouse.definitions import defs as warehouse_defs
+from pipelines.ingest.assets import landing_assets
+from pipelines.publish.assets import published_warehouse
+from pipelines.resources import build_resources
+from pipelines.warehouse.assets import warehouse_models
+from pipelines.warehouse.project import DBT_EXECUTABLE, dbt_project
 
-defs = dg.Definitions.merge(
-    ingest_defs,
-    warehouse_defs,
-    publish_defs,
-    dg.Definitions(
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Every asset, job and schedule, bound to one warehouse and one set of sources."""
+    return dg.Definitions(
+        assets=[*landing_assets, warehouse_models, published_warehouse],
         jobs=[jobs.full_refresh_job],
         schedules=[jobs.daily_schedule],
-        resources=default_resources(),
-    ),
-)
+        resources={
+            **build_resources(settings),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        },
+    )
+
+
+defs = build_definitions(Settings.load())

@@ -39,10 +39,9 @@ class SourcesResource(dg.ConfigurableResource):
     crm_url: str
 
 
-def default_resources() -> dict[str, dg.ConfigurableResource]:
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     from acrm.settings import crm_url
 
-    settings = Settings.load()
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse)),
         "sources": SourcesResource(folder=str(settings.sources), crm_url=crm_url(settings)),

@@ -41,15 +41,22 @@ def default_window(days: int = 365, today: dt.date | None = None) -> Window:
     return Window(today - dt.timedelta(days=days), days)
 
 
-def generate(out: Path, scale: float = 1.0, seed: int = 42, start: dt.date | None = None,
-             days: int = 365, progress: Progress = lambda _: None) -> GenerationResult:
+def generate(
+    out: Path,
+    scale: float = 1.0,
+    seed: int = 42,
+    start: dt.date | None = None,
+    days: int = 365,
+    progress: Progress = lambda _: None,
+) -> GenerationResult:
     if days < 30:
         raise ValueError(f"--days must be at least 30 to plant the effects, got {days}")
     window = Window(start, days) if start else default_window(days)
     volumes = Volumes.at(scale)
     # One independent stream per source: changing one source's code leaves the others' bytes.
     crm_rng, calls_rng, web_rng, ads_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for folder in SOURCE_FOLDERS:  # only what this generator owns; never the user's files
@@ -64,8 +71,9 @@ def generate(out: Path, scale: float = 1.0, seed: int = 42, start: dt.date | Non
     progress("ad platforms: daily spend per campaign")
     spend = build_ad_spend(ads_rng, window, crm.tables, web)
     progress("checking the planted truths on the generated data")
-    document = truth.check_and_build(crm.tables, calls, web, spend,
-                                     (crm.weak_manager_id, crm.skipping_manager_id))
+    document = truth.check_and_build(
+        crm.tables, calls, web, spend, (crm.weak_manager_id, crm.skipping_manager_id)
+    )
 
     progress("writing the CRM database")
     (out / "crm").mkdir()
@@ -78,13 +86,25 @@ def generate(out: Path, scale: float = 1.0, seed: int = 42, start: dt.date | Non
     n_ads = writers.write_ads(out / "ads", spend)
 
     result = GenerationResult(
-        out=str(out), seed=seed, scale=scale, start=window.start.isoformat(), days=days,
+        out=str(out),
+        seed=seed,
+        scale=scale,
+        start=window.start.isoformat(),
+        days=days,
         files={"crm": 1, "calls": n_calls, "web": n_web, "ads": n_ads},
         totals=document["totals"],
     )
-    document = {"generator": {"version": GENERATOR_VERSION, "seed": seed, "scale": scale,
-                              "start": window.start.isoformat(), "end": window.end.isoformat(),
-                              "days": days}, **document}
+    document = {
+        "generator": {
+            "version": GENERATOR_VERSION,
+            "seed": seed,
+            "scale": scale,
+            "start": window.start.isoformat(),
+            "end": window.end.isoformat(),
+            "days": days,
+        },
+        **document,
+    }
     (out / "truth.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return result
 

@@ -15,31 +15,59 @@ from acrm.generator import spec
 from acrm.generator.calendar import Window
 
 CTR = {"Paid Search": 0.045, "Paid Social": 0.009, "Display": 0.003, "Email": 0.12}
-AD_COLUMNS = ("date", "platform", "account_id", "campaign_id", "campaign_name", "utm_campaign",
-              "impressions", "clicks", "spend", "currency")
+AD_COLUMNS = (
+    "date",
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "utm_campaign",
+    "impressions",
+    "clicks",
+    "spend",
+    "currency",
+)
 
 
 def paid_revenue_by_channel(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Revenue of paid orders by the channel of the order's campaign (order attribution)."""
-    lines = tables["order_lines"].group_by("order_id").agg(
-        (pl.col("quantity") * pl.col("unit_price") - pl.col("discount")).sum().alias("revenue"))
+    lines = (
+        tables["order_lines"]
+        .group_by("order_id")
+        .agg(
+            (pl.col("quantity") * pl.col("unit_price") - pl.col("discount")).sum().alias("revenue")
+        )
+    )
     return (
-        tables["orders"].filter(pl.col("status") == "paid")
+        tables["orders"]
+        .filter(pl.col("status") == "paid")
         .join(lines, on="order_id")
         .join(tables["campaigns"].select("campaign_id", "channel"), on="campaign_id")
-        .group_by("channel").agg(pl.col("revenue").sum())
+        .group_by("channel")
+        .agg(pl.col("revenue").sum())
     )
 
 
-def build_ad_spend(rng: np.random.Generator, window: Window, tables: dict[str, pl.DataFrame],
-                   web_events: pl.DataFrame) -> pl.DataFrame:
+def build_ad_spend(
+    rng: np.random.Generator,
+    window: Window,
+    tables: dict[str, pl.DataFrame],
+    web_events: pl.DataFrame,
+) -> pl.DataFrame:
     campaigns = tables["campaigns"]
     revenue = dict(paid_revenue_by_channel(tables).iter_rows())
     sessions = (
         web_events.filter(pl.col("event_name") == "session_start")
-        .select("day", pl.col("collected_traffic_source").struct.field("manual_campaign_id")
-                .cast(pl.Int64).alias("campaign_id"))
-        .drop_nulls().group_by("day", "campaign_id").agg(pl.len().alias("sessions"))
+        .select(
+            "day",
+            pl.col("collected_traffic_source")
+            .struct.field("manual_campaign_id")
+            .cast(pl.Int64)
+            .alias("campaign_id"),
+        )
+        .drop_nulls()
+        .group_by("day", "campaign_id")
+        .agg(pl.len().alias("sessions"))
     )
     session_of = {(d, c): s for d, c, s in sessions.iter_rows()}
     rows = []
@@ -55,18 +83,44 @@ def build_ad_spend(rng: np.random.Generator, window: Window, tables: dict[str, p
             continue
         total_weight = sum(w for _, _, w in cells)
         channel_revenue = revenue.get(channel.name, 0.0)
-        spend_total = channel_revenue / (1.0 + channel.target_romi) if channel_revenue else \
-            200.0 * total_weight
+        spend_total = (
+            channel_revenue / (1.0 + channel.target_romi)
+            if channel_revenue
+            else 200.0 * total_weight
+        )
         for camp, day, weight in cells:
             spend = round(spend_total * weight / total_weight, 2)
             clicks = int(np.ceil((weight - 0.5) * rng.uniform(1.1, 1.35))) + int(rng.integers(0, 3))
             impressions = int(clicks / CTR[channel.name] * rng.uniform(0.8, 1.2)) + 10
-            rows.append(((window.start + dt.timedelta(days=day)).isoformat(),
-                         camp["platform"], f"{camp['platform']}-{1000 + camp['campaign_id']}",
-                         camp["campaign_id"], camp["name"], camp["utm_campaign"], impressions,
-                         clicks, spend, "RUB", day))
-    return pl.DataFrame(rows, orient="row", schema={
-        "date": pl.String, "platform": pl.String, "account_id": pl.String,
-        "campaign_id": pl.Int64, "campaign_name": pl.String, "utm_campaign": pl.String,
-        "impressions": pl.Int64, "clicks": pl.Int64, "spend": pl.Float64,
-        "currency": pl.String, "day": pl.Int64}).sort("day", "platform", "campaign_id")
+            rows.append(
+                (
+                    (window.start + dt.timedelta(days=day)).isoformat(),
+                    camp["platform"],
+                    f"{camp['platform']}-{1000 + camp['campaign_id']}",
+                    camp["campaign_id"],
+                    camp["name"],
+                    camp["utm_campaign"],
+                    impressions,
+                    clicks,
+                    spend,
+                    "RUB",
+                    day,
+                )
+            )
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "date": pl.String,
+            "platform": pl.String,
+            "account_id": pl.String,
+            "campaign_id": pl.Int64,
+            "campaign_name": pl.String,
+            "utm_campaign": pl.String,
+            "impressions": pl.Int64,
+            "clicks": pl.Int64,
+            "spend": pl.Float64,
+            "currency": pl.String,
+            "day": pl.Int64,
+        },
+    ).sort("day", "platform", "campaign_id")

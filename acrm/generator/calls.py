@@ -10,9 +10,24 @@ from acrm.generator.calendar import Window, format_timestamps
 from acrm.generator.crm import Crm
 
 CDR_COLUMNS = (
-    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
-    "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
-    "uniqueid", "userfield",
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
 )
 INBOUND_SHARE = 0.62
 KNOWN_CALLER_SHARE = 0.75
@@ -23,8 +38,9 @@ OUTBOUND_NO_ANSWER = 0.25
 def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int) -> pl.DataFrame:
     """One row per call leg, with a `day` column (local date) for the daily files."""
     customers = crm.tables["customers"]
-    names = [f"{f} {s}" for f, s in zip(customers["first_name"], customers["last_name"],
-                                          strict=True)]
+    names = [
+        f"{f} {s}" for f, s in zip(customers["first_name"], customers["last_name"], strict=True)
+    ]
     managers = crm.tables["managers"]
     n_managers = len(managers)
 
@@ -54,22 +70,25 @@ def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int
         0,
     )
     if len(lead_start):
-        customer[-len(lead_start):] = lead_customer
-    phone = np.array([crm.customer_phone_e164[c - 1] if c else None for c in customer],
-                     dtype=object)
+        customer[-len(lead_start) :] = lead_customer
+    phone = np.array(
+        [crm.customer_phone_e164[c - 1] if c else None for c in customer], dtype=object
+    )
     customer = np.where(phone == None, 0, customer)  # noqa: E711 (numpy elementwise)
     stranger = customer == 0
     phone[stranger] = [f"79{x:09d}" for x in rng.integers(0, 999_999_999, size=stranger.sum())]
     owner = np.where(customer > 0, crm.customer_owner[np.maximum(customer, 1) - 1], 0)
-    manager = np.where((owner > 0) & (rng.random(n) < 0.7), owner,
-                       rng.integers(1, n_managers + 1, size=n))
+    manager = np.where(
+        (owner > 0) & (rng.random(n) < 0.7), owner, rng.integers(1, n_managers + 1, size=n)
+    )
 
     local_hour = np.floor((start % 1.0) * 24).astype(int)
-    missed_p = np.array([spec.MISSED_RATE_BY_HOUR.get(h, spec.MISSED_RATE_BASE)
-                         for h in local_hour])
+    missed_p = np.array(
+        [spec.MISSED_RATE_BY_HOUR.get(h, spec.MISSED_RATE_BASE) for h in local_hour]
+    )
     answered = np.where(inbound, rng.random(n) >= missed_p, rng.random(n) >= OUTBOUND_NO_ANSWER)
     if len(lead_start):
-        answered[-len(lead_start):] = True
+        answered[-len(lead_start) :] = True
 
     # Call-backs: managers return part of the missed inbound calls after a delay.
     missed_in = np.flatnonzero(inbound & ~answered)
@@ -99,41 +118,55 @@ def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int
     order = np.lexsort((start_s, end_s))
 
     eight = rng.random(n) < 0.55
-    number = np.array([people.telephony_format(p, e) for p, e in zip(phone, eight, strict=True)],
-                      dtype=object)
+    number = np.array(
+        [people.telephony_format(p, e) for p, e in zip(phone, eight, strict=True)], dtype=object
+    )
     extension = (manager + spec.FIRST_EXTENSION - 1).astype(str)
     manager_names = managers["full_name"].to_list()
-    caller_name = np.array([names[c - 1] if c else num for c, num in zip(customer, number,
-                                                                          strict=True)])
+    caller_name = np.array(
+        [names[c - 1] if c else num for c, num in zip(customer, number, strict=True)]
+    )
     chan_id = rng.integers(0, 2**31, size=n)
     no_answer = np.where(rng.random(n) < 0.85, "NO ANSWER", "BUSY")
     outbound_fail = np.where(rng.random(n) < 0.05, "FAILED", no_answer)
     disposition = np.where(answered, "ANSWERED", np.where(inbound, no_answer, outbound_fail))
 
-    frame = pl.DataFrame({
-        "accountcode": [""] * n,
-        "src": np.where(inbound, number, extension),
-        "dst": np.where(inbound, spec.COMPANY_NUMBER, number),
-        "dcontext": np.where(inbound, "from-trunk", "from-internal"),
-        "clid": [f'"{caller_name[i]}" <{number[i]}>' if inbound[i]
-                 else f'"{manager_names[manager[i] - 1]}" <{extension[i]}>' for i in range(n)],
-        "channel": [f"SIP/trunk-{c:08x}" if inbound[i] else f"SIP/{extension[i]}-{c:08x}"
-                    for i, c in enumerate(chan_id)],
-        "dstchannel": [(f"SIP/{extension[i]}-{c + 1:08x}" if answered[i] else "")
-                       if inbound[i] else f"SIP/trunk-{c + 1:08x}"
-                       for i, c in enumerate(chan_id)],
-        "lastapp": np.where(inbound, "Queue", "Dial"),
-        "lastdata": [("sales,t,,,300" if inbound[i] else f"SIP/trunk/{number[i]},60")
-                     for i in range(n)],
-        "start": format_timestamps(start_s),
-        "answer": np.where(answered, format_timestamps(answer_s), ""),
-        "end": format_timestamps(end_s),
-        "duration": end_s - start_s,
-        "billsec": np.where(answered, end_s - answer_s, 0),
-        "disposition": disposition,
-        "amaflags": ["DOCUMENTATION"] * n,
-        "uniqueid": [f"{s}.{i}" for i, s in enumerate(start_s)],
-        "userfield": [""] * n,
-    })[order]
+    frame = pl.DataFrame(
+        {
+            "accountcode": [""] * n,
+            "src": np.where(inbound, number, extension),
+            "dst": np.where(inbound, spec.COMPANY_NUMBER, number),
+            "dcontext": np.where(inbound, "from-trunk", "from-internal"),
+            "clid": [
+                f'"{caller_name[i]}" <{number[i]}>'
+                if inbound[i]
+                else f'"{manager_names[manager[i] - 1]}" <{extension[i]}>'
+                for i in range(n)
+            ],
+            "channel": [
+                f"SIP/trunk-{c:08x}" if inbound[i] else f"SIP/{extension[i]}-{c:08x}"
+                for i, c in enumerate(chan_id)
+            ],
+            "dstchannel": [
+                (f"SIP/{extension[i]}-{c + 1:08x}" if answered[i] else "")
+                if inbound[i]
+                else f"SIP/trunk-{c + 1:08x}"
+                for i, c in enumerate(chan_id)
+            ],
+            "lastapp": np.where(inbound, "Queue", "Dial"),
+            "lastdata": [
+                ("sales,t,,,300" if inbound[i] else f"SIP/trunk/{number[i]},60") for i in range(n)
+            ],
+            "start": format_timestamps(start_s),
+            "answer": np.where(answered, format_timestamps(answer_s), ""),
+            "end": format_timestamps(end_s),
+            "duration": end_s - start_s,
+            "billsec": np.where(answered, end_s - answer_s, 0),
+            "disposition": disposition,
+            "amaflags": ["DOCUMENTATION"] * n,
+            "uniqueid": [f"{s}.{i}" for i, s in enumerate(start_s)],
+            "userfield": [""] * n,
+        }
+    )[order]
     local_day = np.floor(start[order]).astype(np.int64)
     return frame.with_columns(pl.Series("day", local_day))

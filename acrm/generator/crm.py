@@ -67,14 +67,18 @@ def build_managers(rng: np.random.Generator) -> pl.DataFrame:
     is_female = rng.random(n) < 0.5
     first, last = people.names(rng, np.ones(n, dtype=bool), is_female)
     ids = np.arange(1, n + 1)
-    return pl.DataFrame({
-        "manager_id": ids,
-        "full_name": [f"{f} {s}" for f, s in zip(first, last, strict=True)],
-        "email": [f"{people.transliterate(f)[0]}.{people.transliterate(s)}@example.ru"
-                  for f, s in zip(first, last, strict=True)],
-        "extension": (ids + spec.FIRST_EXTENSION - 1).astype(str),
-        "team_id": (ids - 1) // spec.MANAGERS_PER_TEAM + 1,
-    })
+    return pl.DataFrame(
+        {
+            "manager_id": ids,
+            "full_name": [f"{f} {s}" for f, s in zip(first, last, strict=True)],
+            "email": [
+                f"{people.transliterate(f)[0]}.{people.transliterate(s)}@example.ru"
+                for f, s in zip(first, last, strict=True)
+            ],
+            "extension": (ids + spec.FIRST_EXTENSION - 1).astype(str),
+            "team_id": (ids - 1) // spec.MANAGERS_PER_TEAM + 1,
+        }
+    )
 
 
 def build_teams() -> pl.DataFrame:
@@ -95,22 +99,23 @@ def build_campaigns(rng: np.random.Generator, window: Window) -> Campaigns:
                 start = int(rng.integers(0, max(1, window.days - length)))
                 end = min(window.days - 1, start + length)
             source = sources[int(rng.integers(len(sources)))]
-            rows.append({
-                "campaign_id": campaign_id,
-                "name": f"{platform} · {theme.replace('_', ' ')}",
-                "channel": channel,
-                "platform": platform,
-                "utm_source": source,
-                "utm_medium": next(c.medium for c in spec.CHANNELS if c.name == channel),
-                "utm_campaign": f"{source}_{theme}",
-                "start_day": start,
-                "end_day": end,
-                "quality": float(np.round(rng.uniform(0.8, 1.1), 3)),
-            })
+            rows.append(
+                {
+                    "campaign_id": campaign_id,
+                    "name": f"{platform} · {theme.replace('_', ' ')}",
+                    "channel": channel,
+                    "platform": platform,
+                    "utm_source": source,
+                    "utm_medium": next(c.medium for c in spec.CHANNELS if c.name == channel),
+                    "utm_campaign": f"{source}_{theme}",
+                    "start_day": start,
+                    "end_day": end,
+                    "quality": float(np.round(rng.uniform(0.8, 1.1), 3)),
+                }
+            )
             by_channel.setdefault(channel, []).append(campaign_id)
     frame = pl.DataFrame(rows)
-    return Campaigns(frame, by_channel, frame["start_day"].to_numpy(),
-                     frame["end_day"].to_numpy())
+    return Campaigns(frame, by_channel, frame["start_day"].to_numpy(), frame["end_day"].to_numpy())
 
 
 def build_products(rng: np.random.Generator) -> pl.DataFrame:
@@ -125,8 +130,16 @@ def build_products(rng: np.random.Generator) -> pl.DataFrame:
                 popularity = 1.2
             elif name in companions:  # rarely bought alone, so the pair's lift is high
                 popularity = 0.08
-            rows.append({"product_id": len(rows) + 1, "name": name, "category_id": category_id,
-                         "category": category, "list_price": price, "popularity": popularity})
+            rows.append(
+                {
+                    "product_id": len(rows) + 1,
+                    "name": name,
+                    "category_id": category_id,
+                    "category": category,
+                    "list_price": price,
+                    "popularity": popularity,
+                }
+            )
     return pl.DataFrame(rows)
 
 
@@ -154,8 +167,11 @@ class Baskets:
         for product in chosen:
             quantity = 1 + int(rng.poisson(scale - 1)) if scale > 1 else 1
             price = float(self.prices[product - 1])
-            discount = float(np.round(price * quantity * rng.uniform(0.05, 0.15), 2)) \
-                if rng.random() < 0.12 else 0.0
+            discount = (
+                float(np.round(price * quantity * rng.uniform(0.05, 0.15), 2))
+                if rng.random() < 0.12
+                else 0.0
+            )
             lines.append((product, quantity, price, discount))
         return lines
 
@@ -165,9 +181,9 @@ class Funnel:
     weak_manager: int
     skipping_manager: int
 
-    def run(self, rng: np.random.Generator, start: float, manager: int, quality: float,
-            horizon: float) -> tuple[list[tuple[int, float, float | None]], str, float | None,
-                                     str | None]:
+    def run(
+        self, rng: np.random.Generator, start: float, manager: int, quality: float, horizon: float
+    ) -> tuple[list[tuple[int, float, float | None]], str, float | None, str | None]:
         """Stage history [(stage index, entered, exited)], status, closed day, loss reason."""
         history: list[tuple[int, float, float | None]] = []
         stage, t = 0, start
@@ -187,8 +203,11 @@ class Funnel:
                 return history, "lost", exit_t, spec.LOSS_REASONS[reason]
             stage += 1
             if spec.STAGES[stage] == spec.SKIPPED_STAGE:
-                skip = (spec.SKIP_RATE_SKIPPER if manager == self.skipping_manager
-                        else spec.SKIP_RATE_OTHERS)
+                skip = (
+                    spec.SKIP_RATE_SKIPPER
+                    if manager == self.skipping_manager
+                    else spec.SKIP_RATE_OTHERS
+                )
                 if rng.random() < skip:
                     stage += 1
             t = exit_t
@@ -205,8 +224,9 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
     campaigns = build_campaigns(rng, window)
     products = build_products(rng)
     baskets = Baskets(products)
-    weak, skipper = (int(x) for x in rng.choice(managers["manager_id"].to_numpy(), 2,
-                                                replace=False))
+    weak, skipper = (
+        int(x) for x in rng.choice(managers["manager_id"].to_numpy(), 2, replace=False)
+    )
     funnel = Funnel(weak, skipper)
     team_members = {
         team: managers.filter(pl.col("team_id") == i + 1)["manager_id"].to_list()
@@ -220,8 +240,11 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
     # --- customers (vectorised attributes) ---
     n = n_customers
     created_day = np.sort(sample_days(rng, window, n) + sample_business_time(rng, n))
-    region_idx = rng.choice(len(spec.REGIONS), size=n,
-                            p=np.array([r[3] for r in spec.REGIONS]) / sum(r[3] for r in spec.REGIONS))
+    region_idx = rng.choice(
+        len(spec.REGIONS),
+        size=n,
+        p=np.array([r[3] for r in spec.REGIONS]) / sum(r[3] for r in spec.REGIONS),
+    )
     regions = np.array([spec.REGIONS[i][0] for i in region_idx], dtype=object)
     country = np.array([spec.REGIONS[i][4] for i in region_idx], dtype=object)
     is_russian = np.isin(country, ["RU", "KZ"]) & (rng.random(n) < 0.97)
@@ -235,18 +258,29 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
     phone_style = rng.integers(0, 5, size=n)
     email_pick = rng.random(n)
     has_email = rng.random(n) < 0.85
-    emails = [people.email_address(first[i], last[i], bool(is_russian[i]), email_pick[i], i)
-              if has_email[i] else None for i in range(n)]
+    emails = [
+        people.email_address(first[i], last[i], bool(is_russian[i]), email_pick[i], i)
+        if has_email[i]
+        else None
+        for i in range(n)
+    ]
     has_account = rng.random(n) < 0.6
-    web_user_id = np.array([f"U{(i * 7919 + 104729) % 10_000_000:07d}" if has_account[i]
-                            else None for i in range(n)], dtype=object)
+    web_user_id = np.array(
+        [f"U{(i * 7919 + 104729) % 10_000_000:07d}" if has_account[i] else None for i in range(n)],
+        dtype=object,
+    )
     acquisition = rng.choice(len(channel_names), size=n, p=acquisition_p)
     bad_experience = rng.random(n) < spec.BAD_EXPERIENCE_SHARE
     rate = np.array([spec.SEGMENT_RATE[s] for s in segment]) * rng.gamma(2.0, 0.5, size=n)
-    dropout = np.where(bad_experience, spec.DROPOUT_BAD,
-                       rng.beta(1.0, 9.0, size=n) + spec.DROPOUT_GOOD / 2)
-    owner = np.array([team_members[spec.TEAM_OF_REGION[r]][int(u * spec.MANAGERS_PER_TEAM)]
-                      for r, u in zip(regions, rng.random(n), strict=True)])
+    dropout = np.where(
+        bad_experience, spec.DROPOUT_BAD, rng.beta(1.0, 9.0, size=n) + spec.DROPOUT_GOOD / 2
+    )
+    owner = np.array(
+        [
+            team_members[spec.TEAM_OF_REGION[r]][int(u * spec.MANAGERS_PER_TEAM)]
+            for r, u in zip(regions, rng.random(n), strict=True)
+        ]
+    )
     horizon = float(window.days)
     campaign_quality = campaigns.frame["quality"].to_list()
     campaign_source = campaigns.frame["utm_source"].to_list()
@@ -263,8 +297,9 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
         purchases = 0
         will_cancel = rng.random() < 0.03
         while t < horizon:
-            source = channel_by_name[channel].sources[int(rng.integers(
-                len(channel_by_name[channel].sources)))]
+            source = channel_by_name[channel].sources[
+                int(rng.integers(len(channel_by_name[channel].sources)))
+            ]
             quality = 1.0 if campaign is None else campaign_quality[campaign - 1]
             if campaign is not None:
                 source = campaign_source[campaign - 1]
@@ -274,18 +309,43 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
             if sales:
                 deal_id = len(deals) + 1
                 team = team_members[spec.TEAM_OF_REGION[regions[i]]]
-                manager = int(owner[i]) if rng.random() < 0.9 else team[
-                    int(rng.random() * len(team))]
+                manager = (
+                    int(owner[i]) if rng.random() < 0.9 else team[int(rng.random() * len(team))]
+                )
                 stages, status, closed, reason = funnel.run(rng, t, manager, quality, horizon)
                 via_phone = rng.random() < PHONE_LEAD_SHARE
                 amount = sum(q * p - d for _, q, p, d in basket)
-                deals.append((deal_id, customer_id, manager, stages[-1][0], status, amount,
-                              campaign, source, channel_by_name[channel].medium, t, closed,
-                              reason, "phone" if via_phone else "web_form"))
+                deals.append(
+                    (
+                        deal_id,
+                        customer_id,
+                        manager,
+                        stages[-1][0],
+                        status,
+                        amount,
+                        campaign,
+                        source,
+                        channel_by_name[channel].medium,
+                        t,
+                        closed,
+                        reason,
+                        "phone" if via_phone else "web_form",
+                    )
+                )
                 for stage, entered, exited in stages:
                     history.append((deal_id, stage, entered, exited, manager))
-                touches.append((customer_id, t, "lead_call" if via_phone else "lead_form",
-                                deal_id, None, channel, campaign, source))
+                touches.append(
+                    (
+                        customer_id,
+                        t,
+                        "lead_call" if via_phone else "lead_form",
+                        deal_id,
+                        None,
+                        channel,
+                        campaign,
+                        source,
+                    )
+                )
                 if status == "won":
                     purchased_at = float(closed) + float(rng.uniform(0.01, 1.0))
                     order_manager: int | None = manager
@@ -296,16 +356,42 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
             if purchased_at is not None and purchased_at < horizon:
                 order_id = len(orders) + 1
                 status_roll = rng.random()
-                order_status = ("paid" if status_roll < 0.94 else
-                                "cancelled" if status_roll < 0.98 else "refunded")
-                orders.append((order_id, customer_id, order_deal, order_manager, purchased_at,
-                               order_status, campaign, source, channel_by_name[channel].medium,
-                               "sales" if order_deal else "online"))
+                order_status = (
+                    "paid"
+                    if status_roll < 0.94
+                    else "cancelled"
+                    if status_roll < 0.98
+                    else "refunded"
+                )
+                orders.append(
+                    (
+                        order_id,
+                        customer_id,
+                        order_deal,
+                        order_manager,
+                        purchased_at,
+                        order_status,
+                        campaign,
+                        source,
+                        channel_by_name[channel].medium,
+                        "sales" if order_deal else "online",
+                    )
+                )
                 for product, quantity, price, discount in basket:
                     lines.append((order_id, product, quantity, price, discount))
                 if order_deal is None:
-                    touches.append((customer_id, purchased_at, "purchase", None, order_id,
-                                    channel, campaign, source))
+                    touches.append(
+                        (
+                            customer_id,
+                            purchased_at,
+                            "purchase",
+                            None,
+                            order_id,
+                            channel,
+                            campaign,
+                            source,
+                        )
+                    )
                 purchases += 1
                 if will_cancel:
                     cancelled_day[i] = min(horizon - 0.01, purchased_at + rng.uniform(5, 90))
@@ -326,19 +412,50 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
             campaign = campaigns.pick(rng, channel, t)
 
     customers_meta = {
-        "n": n, "first": first, "last": last, "is_female": is_female, "birth": birth,
-        "regions": regions, "region_idx": region_idx, "segment": segment,
-        "phone_style": phone_style, "has_phone": has_phone, "emails": emails,
-        "acquisition": acquisition, "first_campaign": first_campaign,
-        "cancelled_day": cancelled_day, "bad_experience": bad_experience, "owner": owner,
+        "n": n,
+        "first": first,
+        "last": last,
+        "is_female": is_female,
+        "birth": birth,
+        "regions": regions,
+        "region_idx": region_idx,
+        "segment": segment,
+        "phone_style": phone_style,
+        "has_phone": has_phone,
+        "emails": emails,
+        "acquisition": acquisition,
+        "first_campaign": first_campaign,
+        "cancelled_day": cancelled_day,
+        "bad_experience": bad_experience,
+        "owner": owner,
     }
-    tables = _frames(rng, window, customers_meta, managers, campaigns, products, deals,
-                     history, orders, lines, phone_e164, web_user_id, created_day)
+    tables = _frames(
+        rng,
+        window,
+        customers_meta,
+        managers,
+        campaigns,
+        products,
+        deals,
+        history,
+        orders,
+        lines,
+        phone_e164,
+        web_user_id,
+        created_day,
+    )
     touch_frame = pl.DataFrame(
         touches,
-        schema={"customer_id": pl.Int64, "day": pl.Float64, "kind": pl.String,
-                "deal_id": pl.Int64, "order_id": pl.Int64, "channel": pl.String,
-                "campaign_id": pl.Int64, "utm_source": pl.String},
+        schema={
+            "customer_id": pl.Int64,
+            "day": pl.Float64,
+            "kind": pl.String,
+            "deal_id": pl.Int64,
+            "order_id": pl.Int64,
+            "channel": pl.String,
+            "campaign_id": pl.Int64,
+            "utm_source": pl.String,
+        },
         orient="row",
     )
     return Crm(
@@ -365,40 +482,85 @@ def _ts(window: Window, days: np.ndarray) -> np.ndarray:
     return out
 
 
-def _frames(rng, window, meta, managers, campaigns, products, deals, history, orders, lines,
-            phone_e164, web_user_id, created_day) -> dict[str, pl.DataFrame]:
+def _frames(
+    rng,
+    window,
+    meta,
+    managers,
+    campaigns,
+    products,
+    deals,
+    history,
+    orders,
+    lines,
+    phone_e164,
+    web_user_id,
+    created_day,
+) -> dict[str, pl.DataFrame]:
     n = meta["n"]
     channel_names = [c.name for c in spec.CHANNELS]
     region_info = spec.REGIONS
     deal_frame = pl.DataFrame(
         deals,
-        schema={"deal_id": pl.Int64, "customer_id": pl.Int64, "manager_id": pl.Int64,
-                "stage_idx": pl.Int64, "status": pl.String, "amount": pl.Float64,
-                "campaign_id": pl.Int64, "utm_source": pl.String, "utm_medium": pl.String,
-                "created_day": pl.Float64, "closed_day": pl.Float64,
-                "loss_reason": pl.String, "lead_source": pl.String},
+        schema={
+            "deal_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "manager_id": pl.Int64,
+            "stage_idx": pl.Int64,
+            "status": pl.String,
+            "amount": pl.Float64,
+            "campaign_id": pl.Int64,
+            "utm_source": pl.String,
+            "utm_medium": pl.String,
+            "created_day": pl.Float64,
+            "closed_day": pl.Float64,
+            "loss_reason": pl.String,
+            "lead_source": pl.String,
+        },
         orient="row",
     )
     history_frame = pl.DataFrame(
         history,
-        schema={"deal_id": pl.Int64, "stage_idx": pl.Int64, "entered_day": pl.Float64,
-                "exited_day": pl.Float64, "manager_id": pl.Int64},
+        schema={
+            "deal_id": pl.Int64,
+            "stage_idx": pl.Int64,
+            "entered_day": pl.Float64,
+            "exited_day": pl.Float64,
+            "manager_id": pl.Int64,
+        },
         orient="row",
     )
     order_frame = pl.DataFrame(
         orders,
-        schema={"order_id": pl.Int64, "customer_id": pl.Int64, "deal_id": pl.Int64,
-                "manager_id": pl.Int64, "ordered_day": pl.Float64, "status": pl.String,
-                "campaign_id": pl.Int64, "utm_source": pl.String, "utm_medium": pl.String,
-                "sales_channel": pl.String},
+        schema={
+            "order_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "deal_id": pl.Int64,
+            "manager_id": pl.Int64,
+            "ordered_day": pl.Float64,
+            "status": pl.String,
+            "campaign_id": pl.Int64,
+            "utm_source": pl.String,
+            "utm_medium": pl.String,
+            "sales_channel": pl.String,
+        },
         orient="row",
     )
-    line_frame = pl.DataFrame(
-        lines,
-        schema={"order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
-                "unit_price": pl.Float64, "discount": pl.Float64},
-        orient="row",
-    ).with_row_index("order_line_id", offset=1).with_columns(pl.col("order_line_id").cast(pl.Int64))
+    line_frame = (
+        pl.DataFrame(
+            lines,
+            schema={
+                "order_id": pl.Int64,
+                "product_id": pl.Int64,
+                "quantity": pl.Int64,
+                "unit_price": pl.Float64,
+                "discount": pl.Float64,
+            },
+            orient="row",
+        )
+        .with_row_index("order_line_id", offset=1)
+        .with_columns(pl.col("order_line_id").cast(pl.Int64))
+    )
 
     campaign_start = [window.start + dt.timedelta(days=int(d)) for d in campaigns.start_day]
     campaign_end = [window.start + dt.timedelta(days=int(d)) for d in campaigns.end_day]
@@ -416,49 +578,59 @@ def _frames(rng, window, meta, managers, campaigns, products, deals, history, or
     first_campaign = meta["first_campaign"]
     acq_channel = [channel_names[a] for a in meta["acquisition"]]
     first_source = [
-        campaigns.frame["utm_source"][c - 1] if c is not None
+        campaigns.frame["utm_source"][c - 1]
+        if c is not None
         else spec.CHANNELS[meta["acquisition"][i]].sources[0]
         for i, c in enumerate(first_campaign)
     ]
-    first_utm_campaign = [campaigns.frame["utm_campaign"][c - 1] if c is not None else None
-                          for c in first_campaign]
-    phones = [people.crm_phone_format(phone_e164[i], int(meta["phone_style"][i]))
-              if meta["has_phone"][i] else None for i in range(n)]
+    first_utm_campaign = [
+        campaigns.frame["utm_campaign"][c - 1] if c is not None else None for c in first_campaign
+    ]
+    phones = [
+        people.crm_phone_format(phone_e164[i], int(meta["phone_style"][i]))
+        if meta["has_phone"][i]
+        else None
+        for i in range(n)
+    ]
     income = rng.choice(spec.INCOME_BANDS, size=n, p=(0.15, 0.30, 0.28, 0.19, 0.08))
     education = rng.choice(spec.EDUCATION_LEVELS, size=n, p=spec.EDUCATION_WEIGHTS)
-    customers = pl.DataFrame({
-        "customer_id": np.arange(1, n + 1),
-        "first_name": meta["first"],
-        "last_name": meta["last"],
-        "gender": np.where(meta["is_female"], "female", "male"),
-        "birth_date": [b.isoformat() for b in meta["birth"]],
-        "income_band": income,
-        "education": education,
-        "region": meta["regions"],
-        "city": [region_info[i][1] for i in meta["region_idx"]],
-        "timezone": [region_info[i][2] for i in meta["region_idx"]],
-        "segment": meta["segment"],
-        "email": meta["emails"],
-        "phone": phones,
-        "web_user_id": web_user_id,
-        "first_utm_source": first_source,
-        "first_utm_medium": [spec.CHANNELS[a].medium for a in meta["acquisition"]],
-        "first_utm_campaign": first_utm_campaign,
-        "owner_manager_id": meta["owner"],
-        "status": status,
-        "created_at": _ts(window, created_day),
-        "cancelled_at": _ts(window, meta["cancelled_day"]),
-        "updated_at": _ts(window, last_change),
-    })
+    customers = pl.DataFrame(
+        {
+            "customer_id": np.arange(1, n + 1),
+            "first_name": meta["first"],
+            "last_name": meta["last"],
+            "gender": np.where(meta["is_female"], "female", "male"),
+            "birth_date": [b.isoformat() for b in meta["birth"]],
+            "income_band": income,
+            "education": education,
+            "region": meta["regions"],
+            "city": [region_info[i][1] for i in meta["region_idx"]],
+            "timezone": [region_info[i][2] for i in meta["region_idx"]],
+            "segment": meta["segment"],
+            "email": meta["emails"],
+            "phone": phones,
+            "web_user_id": web_user_id,
+            "first_utm_source": first_source,
+            "first_utm_medium": [spec.CHANNELS[a].medium for a in meta["acquisition"]],
+            "first_utm_campaign": first_utm_campaign,
+            "owner_manager_id": meta["owner"],
+            "status": status,
+            "created_at": _ts(window, created_day),
+            "cancelled_at": _ts(window, meta["cancelled_day"]),
+            "updated_at": _ts(window, last_change),
+        }
+    )
     del acq_channel
 
     contacts = _contacts(rng, customers, phone_e164, meta, window, created_day)
 
     deals_out = deal_frame.with_columns(
         (pl.col("stage_idx") + 1).alias("stage_id"),
-        pl.col("loss_reason").replace_strict(
-            {r: i + 1 for i, r in enumerate(spec.LOSS_REASONS)}, default=None,
-            return_dtype=pl.Int64).alias("loss_reason_id"),
+        pl.col("loss_reason")
+        .replace_strict(
+            {r: i + 1 for i, r in enumerate(spec.LOSS_REASONS)}, default=None, return_dtype=pl.Int64
+        )
+        .alias("loss_reason_id"),
     )
     deals_out = deals_out.with_columns(
         pl.Series("created_at", _ts(window, deals_out["created_day"].to_numpy())),
@@ -467,62 +639,125 @@ def _frames(rng, window, meta, managers, campaigns, products, deals, history, or
     last_history = history_frame.group_by("deal_id").agg(pl.col("entered_day").max())
     deals_out = deals_out.join(last_history, on="deal_id", how="left").sort("deal_id")
     deals_out = deals_out.with_columns(
-        pl.Series("updated_at", _ts(window, np.fmax(
-            deals_out["entered_day"].to_numpy(),
-            deals_out["closed_day"].fill_null(np.nan).to_numpy())))
+        pl.Series(
+            "updated_at",
+            _ts(
+                window,
+                np.fmax(
+                    deals_out["entered_day"].to_numpy(),
+                    deals_out["closed_day"].fill_null(np.nan).to_numpy(),
+                ),
+            ),
+        )
     ).select(
-        "deal_id", "customer_id", "manager_id",
-        pl.lit(1).alias("pipeline_id"), "stage_id", "status", "amount",
-        "campaign_id", "utm_source", "utm_medium", "lead_source", "loss_reason_id",
-        "created_at", "closed_at", "updated_at",
+        "deal_id",
+        "customer_id",
+        "manager_id",
+        pl.lit(1).alias("pipeline_id"),
+        "stage_id",
+        "status",
+        "amount",
+        "campaign_id",
+        "utm_source",
+        "utm_medium",
+        "lead_source",
+        "loss_reason_id",
+        "created_at",
+        "closed_at",
+        "updated_at",
     )
-    stage_history = history_frame.sort("deal_id", "entered_day").with_row_index(
-        "history_id", offset=1).with_columns(
-        pl.col("history_id").cast(pl.Int64),
-        (pl.col("stage_idx") + 1).alias("stage_id"),
-        pl.Series("entered_at", _ts(window, history_frame.sort("deal_id", "entered_day")[
-            "entered_day"].to_numpy())),
-        pl.Series("exited_at", _ts(window, history_frame.sort("deal_id", "entered_day")[
-            "exited_day"].fill_null(np.nan).to_numpy())),
+    stage_history = (
+        history_frame.sort("deal_id", "entered_day")
+        .with_row_index("history_id", offset=1)
+        .with_columns(
+            pl.col("history_id").cast(pl.Int64),
+            (pl.col("stage_idx") + 1).alias("stage_id"),
+            pl.Series(
+                "entered_at",
+                _ts(window, history_frame.sort("deal_id", "entered_day")["entered_day"].to_numpy()),
+            ),
+            pl.Series(
+                "exited_at",
+                _ts(
+                    window,
+                    history_frame.sort("deal_id", "entered_day")["exited_day"]
+                    .fill_null(np.nan)
+                    .to_numpy(),
+                ),
+            ),
+        )
     )
     stage_history = stage_history.with_columns(
         pl.coalesce("exited_at", "entered_at").alias("updated_at")
-    ).select("history_id", "deal_id", "stage_id", "manager_id", "entered_at", "exited_at",
-             "updated_at")
-
-    orders_out = order_frame.with_columns(
-        pl.Series("ordered_at", _ts(window, order_frame["ordered_day"].to_numpy())),
-    ).with_columns(pl.col("ordered_at").alias("updated_at")).select(
-        "order_id", "customer_id", "deal_id", "manager_id", "ordered_at", "status",
-        "sales_channel", "campaign_id", "utm_source", "utm_medium", "updated_at",
+    ).select(
+        "history_id", "deal_id", "stage_id", "manager_id", "entered_at", "exited_at", "updated_at"
     )
-    lines_out = line_frame.join(orders_out.select("order_id", "updated_at"), on="order_id").sort(
-        "order_line_id").select("order_line_id", "order_id", "product_id", "quantity",
-                                "unit_price", "discount", "updated_at")
+
+    orders_out = (
+        order_frame.with_columns(
+            pl.Series("ordered_at", _ts(window, order_frame["ordered_day"].to_numpy())),
+        )
+        .with_columns(pl.col("ordered_at").alias("updated_at"))
+        .select(
+            "order_id",
+            "customer_id",
+            "deal_id",
+            "manager_id",
+            "ordered_at",
+            "status",
+            "sales_channel",
+            "campaign_id",
+            "utm_source",
+            "utm_medium",
+            "updated_at",
+        )
+    )
+    lines_out = (
+        line_frame.join(orders_out.select("order_id", "updated_at"), on="order_id")
+        .sort("order_line_id")
+        .select(
+            "order_line_id",
+            "order_id",
+            "product_id",
+            "quantity",
+            "unit_price",
+            "discount",
+            "updated_at",
+        )
+    )
 
     tickets, surveys = _service(rng, window, meta, orders_out, line_frame, order_frame)
     stamp = _ts(window, np.zeros(1))[0]
     return {
         "teams": build_teams().with_columns(pl.lit(stamp).alias("updated_at")),
         "managers": managers.with_columns(pl.lit(stamp).alias("updated_at")),
-        "pipelines": pl.DataFrame({"pipeline_id": [1], "name": [spec.PIPELINE_NAME],
-                                   "updated_at": [stamp]}),
-        "pipeline_stages": pl.DataFrame({
-            "stage_id": range(1, len(spec.STAGES) + 1),
-            "pipeline_id": [1] * len(spec.STAGES),
-            "name": list(spec.STAGES),
-            "position": range(1, len(spec.STAGES) + 1),
-            "is_won": [s == "Won" for s in spec.STAGES],
-            "updated_at": [stamp] * len(spec.STAGES),
-        }),
-        "loss_reasons": pl.DataFrame({"loss_reason_id": range(1, len(spec.LOSS_REASONS) + 1),
-                                      "name": list(spec.LOSS_REASONS),
-                                      "updated_at": [stamp] * len(spec.LOSS_REASONS)}),
-        "product_categories": products.select("category_id", "category").unique(
-            maintain_order=True).rename({"category": "name"}).with_columns(
-            pl.lit(stamp).alias("updated_at")),
-        "products": products.select("product_id", "name", "category_id", "list_price")
+        "pipelines": pl.DataFrame(
+            {"pipeline_id": [1], "name": [spec.PIPELINE_NAME], "updated_at": [stamp]}
+        ),
+        "pipeline_stages": pl.DataFrame(
+            {
+                "stage_id": range(1, len(spec.STAGES) + 1),
+                "pipeline_id": [1] * len(spec.STAGES),
+                "name": list(spec.STAGES),
+                "position": range(1, len(spec.STAGES) + 1),
+                "is_won": [s == "Won" for s in spec.STAGES],
+                "updated_at": [stamp] * len(spec.STAGES),
+            }
+        ),
+        "loss_reasons": pl.DataFrame(
+            {
+                "loss_reason_id": range(1, len(spec.LOSS_REASONS) + 1),
+                "name": list(spec.LOSS_REASONS),
+                "updated_at": [stamp] * len(spec.LOSS_REASONS),
+            }
+        ),
+        "product_categories": products.select("category_id", "category")
+        .unique(maintain_order=True)
+        .rename({"category": "name"})
         .with_columns(pl.lit(stamp).alias("updated_at")),
+        "products": products.select("product_id", "name", "category_id", "list_price").with_columns(
+            pl.lit(stamp).alias("updated_at")
+        ),
         "campaigns": campaign_frame,
         "customers": customers,
         "contacts": contacts,
@@ -545,28 +780,42 @@ def _contacts(rng, customers: pl.DataFrame, phone_e164, meta, window, created_da
             rows.append((cid, "phone", customers["phone"][i], True, stamps[i]))
             if rng.random() < 0.15:  # a second number typed another way
                 style = (int(meta["phone_style"][i]) + 1) % 5
-                rows.append((cid, "phone", people.crm_phone_format(phone_e164[i], style), False,
-                             stamps[i]))
+                rows.append(
+                    (cid, "phone", people.crm_phone_format(phone_e164[i], style), False, stamps[i])
+                )
         email = meta["emails"][i]
         if email:
             rows.append((cid, "email", email, True, stamps[i]))
             if rng.random() < 0.06:  # the same person typed a misspelt domain in a form
                 rows.append((cid, "email", people.with_typo(email).upper(), False, stamps[i]))
-    frame = pl.DataFrame(rows, schema={"customer_id": pl.Int64, "kind": pl.String,
-                                        "value": pl.String, "is_primary": pl.Boolean,
-                                        "updated_at": pl.String}, orient="row")
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "customer_id": pl.Int64,
+            "kind": pl.String,
+            "value": pl.String,
+            "is_primary": pl.Boolean,
+            "updated_at": pl.String,
+        },
+        orient="row",
+    )
     return frame.with_row_index("contact_id", offset=1).with_columns(
-        pl.col("contact_id").cast(pl.Int64))
+        pl.col("contact_id").cast(pl.Int64)
+    )
 
 
 def _service(rng, window, meta, orders_out, line_frame, order_frame):
     """Tickets after purchases; customers with a bad experience file more and rate low."""
     horizon = float(window.days)
-    first_orders = order_frame.sort("ordered_day").group_by("customer_id", maintain_order=True).first()
+    first_orders = (
+        order_frame.sort("ordered_day").group_by("customer_id", maintain_order=True).first()
+    )
     product_of_order = dict(zip(line_frame["order_id"], line_frame["product_id"], strict=False))
     tickets, surveys = [], []
     for customer_id, order_id, ordered_day in zip(
-        first_orders["customer_id"], first_orders["order_id"], first_orders["ordered_day"],
+        first_orders["customer_id"],
+        first_orders["order_id"],
+        first_orders["ordered_day"],
         strict=True,
     ):
         i = customer_id - 1
@@ -580,36 +829,82 @@ def _service(rng, window, meta, orders_out, line_frame, order_frame):
             resolved = opened + hours / 24
             ticket_id = len(tickets) + 1
             is_resolved = resolved < horizon
-            tickets.append((ticket_id, customer_id, int(meta["owner"][i]),
-                            int(product_of_order.get(order_id, 1)), opened,
-                            resolved if is_resolved else np.nan,
-                            "resolved" if is_resolved else "open",
-                            ("low", "normal", "high")[int(rng.integers(3))],
-                            ("phone", "email", "chat")[int(rng.integers(3))]))
+            tickets.append(
+                (
+                    ticket_id,
+                    customer_id,
+                    int(meta["owner"][i]),
+                    int(product_of_order.get(order_id, 1)),
+                    opened,
+                    resolved if is_resolved else np.nan,
+                    "resolved" if is_resolved else "open",
+                    ("low", "normal", "high")[int(rng.integers(3))],
+                    ("phone", "email", "chat")[int(rng.integers(3))],
+                )
+            )
             if is_resolved and rng.random() < 0.55:
-                csat = int(rng.choice([1, 2], p=[0.55, 0.45])) if bad and k == 0 else int(
-                    rng.choice([3, 4, 5], p=[0.15, 0.35, 0.5]))
+                csat = (
+                    int(rng.choice([1, 2], p=[0.55, 0.45]))
+                    if bad and k == 0
+                    else int(rng.choice([3, 4, 5], p=[0.15, 0.35, 0.5]))
+                )
                 nps = int(np.clip(rng.normal(2 if csat <= 2 else 8.5, 1.5), 0, 10))
                 responded = min(horizon - 0.001, resolved + rng.uniform(0.02, 3))
-                surveys.append((len(surveys) + 1, ticket_id, customer_id, int(meta["owner"][i]),
-                                resolved, responded, csat, nps))
+                surveys.append(
+                    (
+                        len(surveys) + 1,
+                        ticket_id,
+                        customer_id,
+                        int(meta["owner"][i]),
+                        resolved,
+                        responded,
+                        csat,
+                        nps,
+                    )
+                )
     ticket_frame = pl.DataFrame(
-        tickets, orient="row",
-        schema={"ticket_id": pl.Int64, "customer_id": pl.Int64, "manager_id": pl.Int64,
-                "product_id": pl.Int64, "opened_day": pl.Float64, "resolved_day": pl.Float64,
-                "status": pl.String, "priority": pl.String, "channel": pl.String})
-    ticket_frame = ticket_frame.with_columns(
-        pl.Series("opened_at", _ts(window, ticket_frame["opened_day"].to_numpy())),
-        pl.Series("resolved_at", _ts(window, ticket_frame["resolved_day"].to_numpy())),
-    ).with_columns(pl.coalesce("resolved_at", "opened_at").alias("updated_at")).drop(
-        "opened_day", "resolved_day")
+        tickets,
+        orient="row",
+        schema={
+            "ticket_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "manager_id": pl.Int64,
+            "product_id": pl.Int64,
+            "opened_day": pl.Float64,
+            "resolved_day": pl.Float64,
+            "status": pl.String,
+            "priority": pl.String,
+            "channel": pl.String,
+        },
+    )
+    ticket_frame = (
+        ticket_frame.with_columns(
+            pl.Series("opened_at", _ts(window, ticket_frame["opened_day"].to_numpy())),
+            pl.Series("resolved_at", _ts(window, ticket_frame["resolved_day"].to_numpy())),
+        )
+        .with_columns(pl.coalesce("resolved_at", "opened_at").alias("updated_at"))
+        .drop("opened_day", "resolved_day")
+    )
     survey_frame = pl.DataFrame(
-        surveys, orient="row",
-        schema={"survey_response_id": pl.Int64, "ticket_id": pl.Int64, "customer_id": pl.Int64,
-                "manager_id": pl.Int64, "sent_day": pl.Float64, "responded_day": pl.Float64,
-                "csat": pl.Int64, "nps": pl.Int64})
-    survey_frame = survey_frame.with_columns(
-        pl.Series("sent_at", _ts(window, survey_frame["sent_day"].to_numpy())),
-        pl.Series("responded_at", _ts(window, survey_frame["responded_day"].to_numpy())),
-    ).with_columns(pl.col("responded_at").alias("updated_at")).drop("sent_day", "responded_day")
+        surveys,
+        orient="row",
+        schema={
+            "survey_response_id": pl.Int64,
+            "ticket_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "manager_id": pl.Int64,
+            "sent_day": pl.Float64,
+            "responded_day": pl.Float64,
+            "csat": pl.Int64,
+            "nps": pl.Int64,
+        },
+    )
+    survey_frame = (
+        survey_frame.with_columns(
+            pl.Series("sent_at", _ts(window, survey_frame["sent_day"].to_numpy())),
+            pl.Series("responded_at", _ts(window, survey_frame["responded_day"].to_numpy())),
+        )
+        .with_columns(pl.col("responded_at").alias("updated_at"))
+        .drop("sent_day", "responded_day")
+    )
     return ticket_frame, survey_frame

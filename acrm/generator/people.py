@@ -4,41 +4,173 @@ from __future__ import annotations
 
 import numpy as np
 
-RU_MALE = ("Александр", "Дмитрий", "Максим", "Сергей", "Андрей", "Алексей", "Иван", "Михаил",
-           "Никита", "Егор", "Артём", "Владимир", "Павел", "Роман", "Олег", "Кирилл")
-RU_FEMALE = ("Анна", "Мария", "Елена", "Ольга", "Наталья", "Екатерина", "Татьяна", "Ирина",
-             "Светлана", "Юлия", "Дарья", "Анастасия", "Полина", "Ксения", "Виктория", "Алина")
+RU_MALE = (
+    "Александр",
+    "Дмитрий",
+    "Максим",
+    "Сергей",
+    "Андрей",
+    "Алексей",
+    "Иван",
+    "Михаил",
+    "Никита",
+    "Егор",
+    "Артём",
+    "Владимир",
+    "Павел",
+    "Роман",
+    "Олег",
+    "Кирилл",
+)
+RU_FEMALE = (
+    "Анна",
+    "Мария",
+    "Елена",
+    "Ольга",
+    "Наталья",
+    "Екатерина",
+    "Татьяна",
+    "Ирина",
+    "Светлана",
+    "Юлия",
+    "Дарья",
+    "Анастасия",
+    "Полина",
+    "Ксения",
+    "Виктория",
+    "Алина",
+)
 # Male surnames; the female form adds "а" (Иванов -> Иванова), as Russian surnames do.
-RU_SURNAMES = ("Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов",
-               "Михайлов", "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев",
-               "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев", "Орлов")
-EN_MALE = ("James", "John", "Robert", "Michael", "William", "David", "Thomas", "Daniel",
-           "Oliver", "Harry", "George", "Jack")
-EN_FEMALE = ("Mary", "Emma", "Olivia", "Sophia", "Emily", "Charlotte", "Amelia", "Grace",
-             "Lucy", "Hannah", "Jessica", "Chloe")
-EN_SURNAMES = ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies",
-               "Miller", "Clarke", "Walker", "Wright", "Green", "Hall", "Wood", "Turner")
+RU_SURNAMES = (
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+)
+EN_MALE = (
+    "James",
+    "John",
+    "Robert",
+    "Michael",
+    "William",
+    "David",
+    "Thomas",
+    "Daniel",
+    "Oliver",
+    "Harry",
+    "George",
+    "Jack",
+)
+EN_FEMALE = (
+    "Mary",
+    "Emma",
+    "Olivia",
+    "Sophia",
+    "Emily",
+    "Charlotte",
+    "Amelia",
+    "Grace",
+    "Lucy",
+    "Hannah",
+    "Jessica",
+    "Chloe",
+)
+EN_SURNAMES = (
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Miller",
+    "Clarke",
+    "Walker",
+    "Wright",
+    "Green",
+    "Hall",
+    "Wood",
+    "Turner",
+)
 
-_TRANSLIT = str.maketrans({
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
-    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
-    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
-})
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "y",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "kh",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "shch",
+        "ъ": "",
+        "ы": "y",
+        "ь": "",
+        "э": "e",
+        "ю": "yu",
+        "я": "ya",
+    }
+)
 EMAIL_DOMAINS_RU = ("mail.ru", "yandex.ru", "gmail.com", "bk.ru", "list.ru", "inbox.ru")
 EMAIL_DOMAINS_EN = ("gmail.com", "outlook.com", "yahoo.co.uk", "icloud.com")
 # Misspellings that people really type into forms.
-DOMAIN_TYPOS = {"gmail.com": "gmial.com", "mail.ru": "mail.ry", "yandex.ru": "yandex.ry",
-                "outlook.com": "outlok.com", "bk.ru": "bk.ry", "list.ru": "lsit.ru",
-                "inbox.ru": "inbox.ry", "yahoo.co.uk": "yaho.co.uk", "icloud.com": "icloud.co"}
+DOMAIN_TYPOS = {
+    "gmail.com": "gmial.com",
+    "mail.ru": "mail.ry",
+    "yandex.ru": "yandex.ry",
+    "outlook.com": "outlok.com",
+    "bk.ru": "bk.ry",
+    "list.ru": "lsit.ru",
+    "inbox.ru": "inbox.ry",
+    "yahoo.co.uk": "yaho.co.uk",
+    "icloud.com": "icloud.co",
+}
 
 
 def transliterate(text: str) -> str:
     return text.lower().translate(_TRANSLIT)
 
 
-def names(rng: np.random.Generator, is_russian: np.ndarray, is_female: np.ndarray
-          ) -> tuple[list[str], list[str]]:
+def names(
+    rng: np.random.Generator, is_russian: np.ndarray, is_female: np.ndarray
+) -> tuple[list[str], list[str]]:
     """First and last names, in Cyrillic for Russian speakers and Latin otherwise."""
     n = len(is_russian)
     pick = rng.random((n, 2))

@@ -21,86 +21,147 @@ class PlantingError(RuntimeError):
 def stage_reach(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Deals with the furthest stage position they reached (a skipped stage counts as passed)."""
     return (
-        tables["deal_stage_history"].join(tables["deals"].select("deal_id"), on="deal_id")
-        .group_by("deal_id").agg(pl.col("manager_id").last(), pl.col("stage_id").max()
-                                 .alias("furthest"))
+        tables["deal_stage_history"]
+        .join(tables["deals"].select("deal_id"), on="deal_id")
+        .group_by("deal_id")
+        .agg(pl.col("manager_id").last(), pl.col("stage_id").max().alias("furthest"))
     )
 
 
 def conversion_by(reach: pl.DataFrame, stage: str, by: list[str]) -> pl.DataFrame:
     k = spec.STAGES.index(stage) + 1
-    return reach.group_by(by).agg(
-        (pl.col("furthest") >= k + 1).sum().alias("next"),
-        (pl.col("furthest") >= k).sum().alias("reached"),
-    ).with_columns((pl.col("next") / pl.col("reached")).alias("conversion"))
+    return (
+        reach.group_by(by)
+        .agg(
+            (pl.col("furthest") >= k + 1).sum().alias("next"),
+            (pl.col("furthest") >= k).sum().alias("reached"),
+        )
+        .with_columns((pl.col("next") / pl.col("reached")).alias("conversion"))
+    )
 
 
-def measure(tables: dict[str, pl.DataFrame], calls: pl.DataFrame, web: pl.DataFrame,
-            spend: pl.DataFrame) -> dict:
+def measure(
+    tables: dict[str, pl.DataFrame], calls: pl.DataFrame, web: pl.DataFrame, spend: pl.DataFrame
+) -> dict:
     reach = stage_reach(tables)
     weak = conversion_by(reach, spec.WEAK_STAGE, ["manager_id"]).sort("conversion")
     skipped_k = spec.STAGES.index(spec.SKIPPED_STAGE) + 1
-    has_skipped_stage = tables["deal_stage_history"].filter(
-        pl.col("stage_id") == skipped_k).select("deal_id").unique().with_columns(
-        pl.lit(True).alias("visited"))
+    has_skipped_stage = (
+        tables["deal_stage_history"]
+        .filter(pl.col("stage_id") == skipped_k)
+        .select("deal_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("visited"))
+    )
     skips = (
         reach.filter(pl.col("furthest") > skipped_k)
         .join(has_skipped_stage, on="deal_id", how="left")
-        .group_by("manager_id").agg(pl.col("visited").is_null().mean().alias("skip_rate"))
+        .group_by("manager_id")
+        .agg(pl.col("visited").is_null().mean().alias("skip_rate"))
         .sort("skip_rate", descending=True)
     )
-    overall = pl.concat([
-        conversion_by(reach.with_columns(pl.lit(s).alias("stage")), s, ["stage"])
-        for s in spec.OPEN_STAGES
-    ]).sort("conversion")
-    lost = tables["deals"].filter(pl.col("status") == "lost").join(
-        tables["loss_reasons"], on="loss_reason_id").group_by("name").len().sort(
-        "len", descending=True)
+    overall = pl.concat(
+        [
+            conversion_by(reach.with_columns(pl.lit(s).alias("stage")), s, ["stage"])
+            for s in spec.OPEN_STAGES
+        ]
+    ).sort("conversion")
+    lost = (
+        tables["deals"]
+        .filter(pl.col("status") == "lost")
+        .join(tables["loss_reasons"], on="loss_reason_id")
+        .group_by("name")
+        .len()
+        .sort("len", descending=True)
+    )
 
     hour = pl.col("start").str.slice(11, 2).cast(pl.Int64).alias("hour")
     by_hour = calls.group_by(hour).len().sort("len", descending=True)
     inbound = calls.filter(pl.col("dcontext") == "from-trunk")
-    missed = inbound.group_by(hour).agg(
-        (pl.col("disposition") != "ANSWERED").mean().alias("missed_rate"), pl.len()
-    ).filter(pl.col("len") >= 0.01 * len(inbound)).sort("missed_rate", descending=True)
+    missed = (
+        inbound.group_by(hour)
+        .agg((pl.col("disposition") != "ANSWERED").mean().alias("missed_rate"), pl.len())
+        .filter(pl.col("len") >= 0.01 * len(inbound))
+        .sort("missed_rate", descending=True)
+    )
 
     revenue = paid_revenue_by_channel(tables)
-    spend_by_channel = spend.join(tables["campaigns"].select("campaign_id", "channel"),
-                                  on="campaign_id").group_by("channel").agg(pl.col("spend").sum())
-    romi = revenue.join(spend_by_channel, on="channel").with_columns(
-        ((pl.col("revenue") - pl.col("spend")) / pl.col("spend")).alias("romi")).sort("romi")
+    spend_by_channel = (
+        spend.join(tables["campaigns"].select("campaign_id", "channel"), on="campaign_id")
+        .group_by("channel")
+        .agg(pl.col("spend").sum())
+    )
+    romi = (
+        revenue.join(spend_by_channel, on="channel")
+        .with_columns(((pl.col("revenue") - pl.col("spend")) / pl.col("spend")).alias("romi"))
+        .sort("romi")
+    )
 
-    line_revenue = (pl.col("quantity") * pl.col("unit_price") - pl.col("discount"))
+    line_revenue = pl.col("quantity") * pl.col("unit_price") - pl.col("discount")
     paid = tables["orders"].filter(pl.col("status") == "paid")
     paid_lines = tables["order_lines"].join(paid.select("order_id"), on="order_id")
-    per_customer = paid_lines.join(paid.select("order_id", "customer_id"), on="order_id") \
-        .group_by("customer_id").agg(line_revenue.sum().alias("revenue"))
-    clv = tables["customers"].select("customer_id", "segment").join(
-        per_customer, on="customer_id", how="left").group_by("segment").agg(
-        pl.col("revenue").fill_null(0).mean()).sort("revenue", descending=True)
+    per_customer = (
+        paid_lines.join(paid.select("order_id", "customer_id"), on="order_id")
+        .group_by("customer_id")
+        .agg(line_revenue.sum().alias("revenue"))
+    )
+    clv = (
+        tables["customers"]
+        .select("customer_id", "segment")
+        .join(per_customer, on="customer_id", how="left")
+        .group_by("segment")
+        .agg(pl.col("revenue").fill_null(0).mean())
+        .sort("revenue", descending=True)
+    )
 
     pairs = _pair_lifts(tables)
-    page = pl.col("event_params").list.eval(
-        pl.element().filter(pl.element().struct.field("key") == "page_location")
-        .struct.field("value").struct.field("string_value")).list.first()
-    engagement = pl.col("event_params").list.eval(
-        pl.element().filter(pl.element().struct.field("key") == "engagement_time_msec")
-        .struct.field("value").struct.field("int_value")).list.first()
+    page = (
+        pl.col("event_params")
+        .list.eval(
+            pl.element()
+            .filter(pl.element().struct.field("key") == "page_location")
+            .struct.field("value")
+            .struct.field("string_value")
+        )
+        .list.first()
+    )
+    engagement = (
+        pl.col("event_params")
+        .list.eval(
+            pl.element()
+            .filter(pl.element().struct.field("key") == "engagement_time_msec")
+            .struct.field("value")
+            .struct.field("int_value")
+        )
+        .list.first()
+    )
     pages = web.filter(pl.col("event_name").is_in(["page_view", "user_engagement"])).select(
-        pl.col("event_name"), page.str.replace(f"https://{spec.SITE_HOST}", "").alias("page"),
-        engagement.alias("engagement"))
-    content = pages.group_by("page").agg(
-        (pl.col("event_name") == "page_view").sum().alias("views"),
-        pl.col("engagement").sum().alias("engagement_msec"),
-    ).filter(pl.col("views") >= 0.005 * pages.height).with_columns(
-        (pl.col("engagement_msec") / pl.col("views")).alias("avg_engagement")
-    ).sort("avg_engagement", descending=True)
+        pl.col("event_name"),
+        page.str.replace(f"https://{spec.SITE_HOST}", "").alias("page"),
+        engagement.alias("engagement"),
+    )
+    content = (
+        pages.group_by("page")
+        .agg(
+            (pl.col("event_name") == "page_view").sum().alias("views"),
+            pl.col("engagement").sum().alias("engagement_msec"),
+        )
+        .filter(pl.col("views") >= 0.005 * pages.height)
+        .with_columns((pl.col("engagement_msec") / pl.col("views")).alias("avg_engagement"))
+        .sort("avg_engagement", descending=True)
+    )
 
     return {
-        "weak_manager": (int(weak["manager_id"][0]), float(weak["conversion"][0]),
-                         float(weak["conversion"][1:].median())),
-        "skipping_manager": (int(skips["manager_id"][0]), float(skips["skip_rate"][0]),
-                             float(skips["skip_rate"][1:].median())),
+        "weak_manager": (
+            int(weak["manager_id"][0]),
+            float(weak["conversion"][0]),
+            float(weak["conversion"][1:].median()),
+        ),
+        "skipping_manager": (
+            int(skips["manager_id"][0]),
+            float(skips["skip_rate"][0]),
+            float(skips["skip_rate"][1:].median()),
+        ),
         "largest_dropoff_stage": overall["stage"][0],
         "dominant_loss_reason": lost["name"][0],
         "peak_hour": int(by_hour["hour"][0]),
@@ -132,8 +193,13 @@ def _pair_lifts(tables: dict[str, pl.DataFrame]) -> dict[tuple[int, int], float]
     lifts = {}
     for a_name, b_name in spec.BASKET_PAIRS:
         a, b = names[a_name], names[b_name]
-        both = baskets.filter(pl.col("product_id").is_in([a, b])).group_by("order_id").len() \
-            .filter(pl.col("len") == 2).height
+        both = (
+            baskets.filter(pl.col("product_id").is_in([a, b]))
+            .group_by("order_id")
+            .len()
+            .filter(pl.col("len") == 2)
+            .height
+        )
         if support.get(a) and support.get(b):
             lifts[(a, b)] = both * n_orders / (support[a] * support[b])
     return lifts
@@ -155,12 +221,13 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int]) -
         "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
         "most_engaging_page": spec.MOST_ENGAGING_PAGE,
     }
-    problems += [f"{k}: planted {v!r}, measured {m[k]!r}" for k, v in expected.items()
-                 if m[k] != v]
+    problems += [f"{k}: planted {v!r}, measured {m[k]!r}" for k, v in expected.items() if m[k] != v]
     romi = m["romi"]
-    if romi and (min(romi, key=romi.get) != spec.NEGATIVE_ROMI_CHANNEL
-                 or max(romi, key=romi.get) != spec.BEST_ROMI_CHANNEL
-                 or romi[spec.NEGATIVE_ROMI_CHANNEL] >= 0):
+    if romi and (
+        min(romi, key=romi.get) != spec.NEGATIVE_ROMI_CHANNEL
+        or max(romi, key=romi.get) != spec.BEST_ROMI_CHANNEL
+        or romi[spec.NEGATIVE_ROMI_CHANNEL] >= 0
+    ):
         problems.append(f"romi: measured {romi}")
     segments = m["segment_revenue"]
     if max(segments, key=segments.get) != spec.CLV_TOP_SEGMENT:
@@ -171,17 +238,24 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int]) -
     if problems:
         raise PlantingError(
             "the generated data does not show these planted effects (is --scale too small? "
-            "try 0.05 or more):\n  " + "\n  ".join(problems))
+            "try 0.05 or more):\n  " + "\n  ".join(problems)
+        )
     return {
         "weak_manager": {"manager_id": weak_id, "stage": spec.WEAK_STAGE},
         "skipping_manager": {"manager_id": skip_id, "stage": spec.SKIPPED_STAGE},
-        "romi": {"negative_channel": spec.NEGATIVE_ROMI_CHANNEL,
-                 "best_channel": spec.BEST_ROMI_CHANNEL},
-        "funnel": {"largest_dropoff_stage": expected["largest_dropoff_stage"],
-                   "dominant_loss_reason": spec.DOMINANT_LOSS_REASON},
-        "calls": {"peak_hour": spec.PEAK_CALL_HOUR,
-                  "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
-                  "timezone": spec.CALL_CENTER_TZ},
+        "romi": {
+            "negative_channel": spec.NEGATIVE_ROMI_CHANNEL,
+            "best_channel": spec.BEST_ROMI_CHANNEL,
+        },
+        "funnel": {
+            "largest_dropoff_stage": expected["largest_dropoff_stage"],
+            "dominant_loss_reason": spec.DOMINANT_LOSS_REASON,
+        },
+        "calls": {
+            "peak_hour": spec.PEAK_CALL_HOUR,
+            "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
+            "timezone": spec.CALL_CENTER_TZ,
+        },
         "basket": {"high_lift_pairs": [list(p) for p in m["pair_lifts"]]},
         "churn": {"driver": spec.CHURN_DRIVER},
         "clv": {"top_segment": spec.CLV_TOP_SEGMENT},
@@ -200,7 +274,7 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int]) -
 
 DEFINITIONS = {
     "stage_conversion": "deals whose furthest stage is at or past stage k+1 / deals at or past "
-                        "stage k (a skipped stage counts as passed)",
+    "stage k (a skipped stage counts as passed)",
     "weak_manager": "the manager whose conversion out of `stage` is lowest, far below the rest",
     "skipping_manager": "the manager who most often passes `stage` without a history row for it",
     "largest_dropoff_stage": "the open stage with the lowest stage conversion",

@@ -10,9 +10,14 @@ from acrm.generator.calendar import MOSCOW_UTC_OFFSET_HOURS, Window, sample_busi
 from acrm.generator.crm import Crm
 
 BROWSE_CHANNELS = {"Organic Search": 0.35, "Direct": 0.35, "Email": 0.2, "Paid Search": 0.1}
-DEVICES = (("desktop", "Windows", "Chrome"), ("desktop", "Macintosh", "Safari"),
-           ("mobile", "Android", "Chrome"), ("mobile", "iOS", "Safari"),
-           ("tablet", "iOS", "Safari"), ("mobile", "Android", "YaBrowser"))
+DEVICES = (
+    ("desktop", "Windows", "Chrome"),
+    ("desktop", "Macintosh", "Safari"),
+    ("mobile", "Android", "Chrome"),
+    ("mobile", "iOS", "Safari"),
+    ("tablet", "iOS", "Safari"),
+    ("mobile", "Android", "YaBrowser"),
+)
 DEVICE_P = (0.30, 0.10, 0.30, 0.20, 0.04, 0.06)
 STREAM_ID = "4178923610"
 
@@ -21,13 +26,17 @@ def _client_id(rng: np.random.Generator, first_seen_s: int) -> str:
     return f"{int(rng.integers(100_000_000, 2_000_000_000))}.{first_seen_s}"
 
 
-def build_web_events(rng: np.random.Generator, window: Window, crm: Crm,
-                     n_sessions: int) -> pl.DataFrame:
+def build_web_events(
+    rng: np.random.Generator, window: Window, crm: Crm, n_sessions: int
+) -> pl.DataFrame:
     """One row per GA4 event, with a `day` column (local date index) for daily files."""
     sessions = _sessions(rng, window, crm, n_sessions)
     events = _events(rng, sessions, crm)
-    events = events.join(sessions.with_row_index("session").with_columns(
-        pl.col("session").cast(pl.Int64)), on="session", how="left")
+    events = events.join(
+        sessions.with_row_index("session").with_columns(pl.col("session").cast(pl.Int64)),
+        on="session",
+        how="left",
+    )
     lines = crm.tables["order_lines"].select("order_id", "product_id", "quantity", "unit_price")
     products = crm.products.select("product_id", "name", "category")
     return _to_ga4(events, lines, products, window)
@@ -68,7 +77,8 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
         products = np.concatenate([products, e_product])
     order = np.argsort(visit_session, kind="stable")
     visit_session, paths, titles, medians, products = (
-        a[order] for a in (visit_session, paths, titles, medians, products))
+        a[order] for a in (visit_session, paths, titles, medians, products)
+    )
 
     # Time: each visit starts after the previous one's engagement and a short pause.
     engaged = rng.lognormal(np.log(medians), 0.5)
@@ -84,8 +94,7 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
     session_end += starts
 
     def frame(ts, name, session, **cols) -> pl.DataFrame:
-        data = {"ts": ts, "event_name": np.full(len(ts), name, dtype=object),
-                "session": session}
+        data = {"ts": ts, "event_name": np.full(len(ts), name, dtype=object), "session": session}
         for column, values in cols.items():
             data[column] = values
         return pl.DataFrame(data, strict=False)
@@ -97,38 +106,88 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
     cart = [(s, p) for s in purchase for p in basket_of.get(orders[s], [])]
     cart_s = np.array([c[0] for c in cart], dtype=np.int64)
     parts = [
-        frame(starts[sessions["first_visit"].to_numpy()], "first_visit",
-              np.flatnonzero(sessions["first_visit"].to_numpy())),
+        frame(
+            starts[sessions["first_visit"].to_numpy()],
+            "first_visit",
+            np.flatnonzero(sessions["first_visit"].to_numpy()),
+        ),
         frame(starts, "session_start", np.arange(n)),
         frame(t_view, "page_view", visit_session, page=paths, title=titles),
-        frame(t_view[item] + 0.5, "view_item", visit_session[item], page=paths[item],
-              title=titles[item], item_id=products[item]),
-        frame(t_view[scroll] + engaged[scroll] * 0.6, "scroll", visit_session[scroll],
-              page=paths[scroll], title=titles[scroll], scroll=np.full(scroll.sum(), 90)),
-        frame(t_view + engaged, "user_engagement", visit_session, page=paths, title=titles,
-              engagement=(engaged * 1000).astype(np.int64)),
-        frame(session_end[lead], "generate_lead", lead, page=np.full(len(lead), "/contacts"),
-              title=np.full(len(lead), "Contacts"), form_id=np.full(len(lead), "callback_form")),
-        frame(session_end[cart_s], "add_to_cart", cart_s, page=np.full(len(cart), "/cart"),
-              title=np.full(len(cart), "Cart"),
-              item_id=np.array([c[1] for c in cart], dtype=np.int64)),
-        frame(session_end[purchase] + 1, "begin_checkout", purchase,
-              page=np.full(len(purchase), "/checkout"), title=np.full(len(purchase), "Checkout")),
-        frame(session_end[purchase] + 30, "purchase", purchase,
-              page=np.full(len(purchase), "/checkout/thank-you"),
-              title=np.full(len(purchase), "Thank you"),
-              order_id=np.array([orders[s] for s in purchase], dtype=np.int64)),
+        frame(
+            t_view[item] + 0.5,
+            "view_item",
+            visit_session[item],
+            page=paths[item],
+            title=titles[item],
+            item_id=products[item],
+        ),
+        frame(
+            t_view[scroll] + engaged[scroll] * 0.6,
+            "scroll",
+            visit_session[scroll],
+            page=paths[scroll],
+            title=titles[scroll],
+            scroll=np.full(scroll.sum(), 90),
+        ),
+        frame(
+            t_view + engaged,
+            "user_engagement",
+            visit_session,
+            page=paths,
+            title=titles,
+            engagement=(engaged * 1000).astype(np.int64),
+        ),
+        frame(
+            session_end[lead],
+            "generate_lead",
+            lead,
+            page=np.full(len(lead), "/contacts"),
+            title=np.full(len(lead), "Contacts"),
+            form_id=np.full(len(lead), "callback_form"),
+        ),
+        frame(
+            session_end[cart_s],
+            "add_to_cart",
+            cart_s,
+            page=np.full(len(cart), "/cart"),
+            title=np.full(len(cart), "Cart"),
+            item_id=np.array([c[1] for c in cart], dtype=np.int64),
+        ),
+        frame(
+            session_end[purchase] + 1,
+            "begin_checkout",
+            purchase,
+            page=np.full(len(purchase), "/checkout"),
+            title=np.full(len(purchase), "Checkout"),
+        ),
+        frame(
+            session_end[purchase] + 30,
+            "purchase",
+            purchase,
+            page=np.full(len(purchase), "/checkout/thank-you"),
+            title=np.full(len(purchase), "Thank you"),
+            order_id=np.array([orders[s] for s in purchase], dtype=np.int64),
+        ),
     ]
-    schema = {"ts": pl.Float64, "event_name": pl.String, "session": pl.Int64, "page": pl.String,
-              "title": pl.String, "engagement": pl.Int64, "scroll": pl.Int64,
-              "form_id": pl.String, "order_id": pl.Int64, "item_id": pl.Int64}
-    events = pl.concat([p.cast({k: v for k, v in schema.items() if k in p.columns})
-                        for p in parts], how="diagonal")
+    schema = {
+        "ts": pl.Float64,
+        "event_name": pl.String,
+        "session": pl.Int64,
+        "page": pl.String,
+        "title": pl.String,
+        "engagement": pl.Int64,
+        "scroll": pl.Int64,
+        "form_id": pl.String,
+        "order_id": pl.Int64,
+        "item_id": pl.Int64,
+    }
+    events = pl.concat(
+        [p.cast({k: v for k, v in schema.items() if k in p.columns}) for p in parts], how="diagonal"
+    )
     return events.select(schema.keys()).sort("session", "ts", maintain_order=True)
 
 
-def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int
-              ) -> pl.DataFrame:
+def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int) -> pl.DataFrame:
     customers = crm.tables["customers"]
     campaigns = crm.extra["campaigns"]
     n_customers = len(customers)
@@ -139,12 +198,23 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int
     ]
     rows = []
     for r in crm.touches.filter(pl.col("kind").is_in(["lead_form", "purchase"])).iter_rows(
-            named=True):
+        named=True
+    ):
         i = r["customer_id"] - 1
         logged_in = r["kind"] == "purchase" and crm.customer_web_user_id[i] is not None
-        rows.append((r["day"], client_of_customer[i], crm.customer_web_user_id[i] if logged_in
-                     else None, r["channel"], r["campaign_id"], r["utm_source"], r["kind"],
-                     r["order_id"], r["customer_id"]))
+        rows.append(
+            (
+                r["day"],
+                client_of_customer[i],
+                crm.customer_web_user_id[i] if logged_in else None,
+                r["channel"],
+                r["campaign_id"],
+                r["utm_source"],
+                r["kind"],
+                r["order_id"],
+                r["customer_id"],
+            )
+        )
     browse_names = list(BROWSE_CHANNELS)
     browse_p = np.array(list(BROWSE_CHANNELS.values()))
     has_account = np.flatnonzero(crm.customer_web_user_id != None)  # noqa: E711
@@ -153,68 +223,115 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int
             day = float(rng.uniform(crm.customer_created_day[i], window.days))
             channel = browse_names[int(rng.choice(len(browse_names), p=browse_p))]
             campaign = campaigns.pick(rng, channel, day)
-            rows.append((day, client_of_customer[i], crm.customer_web_user_id[i]
-                         if rng.random() < 0.7 else None, channel, campaign, None, "browse",
-                         None, i + 1))
+            rows.append(
+                (
+                    day,
+                    client_of_customer[i],
+                    crm.customer_web_user_id[i] if rng.random() < 0.7 else None,
+                    channel,
+                    campaign,
+                    None,
+                    "browse",
+                    None,
+                    i + 1,
+                )
+            )
     n_anonymous = max(0, n_target - len(rows))
     acquisition = np.array([c.acquisition_weight for c in spec.CHANNELS])
-    channel_idx = rng.choice(len(spec.CHANNELS), size=n_anonymous, p=acquisition / acquisition.sum())
-    anon_days = rng.choice(window.days, size=n_anonymous, p=window.day_weights()) + \
-        sample_business_time(rng, n_anonymous)
+    channel_idx = rng.choice(
+        len(spec.CHANNELS), size=n_anonymous, p=acquisition / acquisition.sum()
+    )
+    anon_days = rng.choice(
+        window.days, size=n_anonymous, p=window.day_weights()
+    ) + sample_business_time(rng, n_anonymous)
     visitors = max(1, n_anonymous // 2)
     visitor_ids = [_client_id(rng, 1_600_000_000 + k) for k in range(visitors)]
     visitor_of = rng.integers(0, visitors, size=n_anonymous)
     for k in range(n_anonymous):
         channel = spec.CHANNELS[channel_idx[k]].name
-        rows.append((float(anon_days[k]), visitor_ids[visitor_of[k]], None, channel,
-                     campaigns.pick(rng, channel, float(anon_days[k])), None, "browse", None,
-                     None))
-    frame = pl.DataFrame(rows, orient="row", schema={
-        "day": pl.Float64, "user_pseudo_id": pl.String, "user_id": pl.String,
-        "channel": pl.String, "campaign_id": pl.Int64, "utm_source": pl.String,
-        "kind": pl.String, "order_id": pl.Int64, "customer_id": pl.Int64})
-    utm_campaign = campaigns.frame.select("campaign_id", "utm_campaign",
-                                          pl.col("utm_source").alias("campaign_source"))
-    frame = frame.join(utm_campaign, on="campaign_id", how="left").with_columns(
-        pl.coalesce("campaign_source", "utm_source").alias("utm_source")
-    ).drop("campaign_source")
+        rows.append(
+            (
+                float(anon_days[k]),
+                visitor_ids[visitor_of[k]],
+                None,
+                channel,
+                campaigns.pick(rng, channel, float(anon_days[k])),
+                None,
+                "browse",
+                None,
+                None,
+            )
+        )
+    frame = pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "day": pl.Float64,
+            "user_pseudo_id": pl.String,
+            "user_id": pl.String,
+            "channel": pl.String,
+            "campaign_id": pl.Int64,
+            "utm_source": pl.String,
+            "kind": pl.String,
+            "order_id": pl.Int64,
+            "customer_id": pl.Int64,
+        },
+    )
+    utm_campaign = campaigns.frame.select(
+        "campaign_id", "utm_campaign", pl.col("utm_source").alias("campaign_source")
+    )
+    frame = (
+        frame.join(utm_campaign, on="campaign_id", how="left")
+        .with_columns(pl.coalesce("campaign_source", "utm_source").alias("utm_source"))
+        .drop("campaign_source")
+    )
     frame = frame.filter(pl.col("day") < window.days).sort("day", "user_pseudo_id")
     start_s = window.epoch_seconds_utc(frame["day"].to_numpy())
     device = rng.choice(len(DEVICES), size=len(frame), p=DEVICE_P)
-    frame = frame.with_columns(
-        pl.Series("start", start_s.astype(float)),
-        pl.Series("device", device),
-    ).with_columns(
-        pl.col("start").cum_count().over("user_pseudo_id").alias("session_number"),
-    ).with_columns((pl.col("session_number") == 1).alias("first_visit"))
+    frame = (
+        frame.with_columns(
+            pl.Series("start", start_s.astype(float)),
+            pl.Series("device", device),
+        )
+        .with_columns(
+            pl.col("start").cum_count().over("user_pseudo_id").alias("session_number"),
+        )
+        .with_columns((pl.col("session_number") == 1).alias("first_visit"))
+    )
     return frame
 
 
-def _to_ga4(events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame,
-            window: Window) -> pl.DataFrame:
+def _to_ga4(
+    events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame, window: Window
+) -> pl.DataFrame:
     channels = {c.name: c for c in spec.CHANNELS}
     day_zero_utc = float(window.epoch_seconds_utc(np.zeros(1))[0])
     medium_of = {name: c.medium for name, c in channels.items()}
     source_of = {name: c.sources[0] for name, c in channels.items()}
-    items = lines.join(products, on="product_id").group_by("order_id").agg(
-        pl.struct(
-            pl.col("product_id").cast(pl.String).alias("item_id"),
-            pl.col("name").alias("item_name"),
-            pl.col("category").alias("item_category"),
-            pl.col("unit_price").alias("price"),
-            pl.col("quantity"),
-        ).alias("items"),
-        (pl.col("unit_price") * pl.col("quantity")).sum().alias("purchase_revenue"),
-        pl.col("quantity").sum().alias("total_item_quantity"),
-        pl.len().cast(pl.Int64).alias("unique_items"),
+    items = (
+        lines.join(products, on="product_id")
+        .group_by("order_id")
+        .agg(
+            pl.struct(
+                pl.col("product_id").cast(pl.String).alias("item_id"),
+                pl.col("name").alias("item_name"),
+                pl.col("category").alias("item_category"),
+                pl.col("unit_price").alias("price"),
+                pl.col("quantity"),
+            ).alias("items"),
+            (pl.col("unit_price") * pl.col("quantity")).sum().alias("purchase_revenue"),
+            pl.col("quantity").sum().alias("total_item_quantity"),
+            pl.len().cast(pl.Int64).alias("unique_items"),
+        )
     )
     ts_us = (pl.col("ts") * 1_000_000).cast(pl.Int64)
     local = pl.from_epoch(ts_us + MOSCOW_UTC_OFFSET_HOURS * 3_600_000_000, time_unit="us")
     events = events.join(items, on="order_id", how="left").sort("ts", "session")
 
     host = f"https://{spec.SITE_HOST}"
-    source = pl.coalesce(pl.col("utm_source"),
-                         pl.col("channel").replace_strict(source_of, default=None))
+    source = pl.coalesce(
+        pl.col("utm_source"), pl.col("channel").replace_strict(source_of, default=None)
+    )
     medium = pl.col("channel").replace_strict(medium_of, default=None)
     events = events.with_columns(
         (pl.lit(host) + pl.col("page")).alias("page_location"),
@@ -231,14 +348,17 @@ def _to_ga4(events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame,
         pl.col("user_id"),
         pl.col("user_pseudo_id"),
         pl.struct(
-            pl.col("device").replace_strict({i: d[0] for i, d in enumerate(DEVICES)},
-                                            return_dtype=pl.String).alias("category"),
-            pl.col("device").replace_strict({i: d[1] for i, d in enumerate(DEVICES)},
-                                            return_dtype=pl.String).alias("operating_system"),
+            pl.col("device")
+            .replace_strict({i: d[0] for i, d in enumerate(DEVICES)}, return_dtype=pl.String)
+            .alias("category"),
+            pl.col("device")
+            .replace_strict({i: d[1] for i, d in enumerate(DEVICES)}, return_dtype=pl.String)
+            .alias("operating_system"),
             pl.lit("ru-ru").alias("language"),
             pl.struct(
-                pl.col("device").replace_strict({i: d[2] for i, d in enumerate(DEVICES)},
-                                                return_dtype=pl.String).alias("browser"),
+                pl.col("device")
+                .replace_strict({i: d[2] for i, d in enumerate(DEVICES)}, return_dtype=pl.String)
+                .alias("browser"),
                 pl.lit(spec.SITE_HOST).alias("hostname"),
             ).alias("web_info"),
         ).alias("device"),
@@ -260,12 +380,16 @@ def _to_ga4(events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame,
         ).alias("collected_traffic_source"),
         pl.lit(STREAM_ID).alias("stream_id"),
         pl.lit("WEB").alias("platform"),
-        pl.when(pl.col("event_name") == "purchase").then(pl.struct(
-            pl.col("order_id").cast(pl.String).alias("transaction_id"),
-            pl.col("purchase_revenue"),
-            pl.col("total_item_quantity"),
-            pl.col("unique_items"),
-        )).alias("ecommerce"),
+        pl.when(pl.col("event_name") == "purchase")
+        .then(
+            pl.struct(
+                pl.col("order_id").cast(pl.String).alias("transaction_id"),
+                pl.col("purchase_revenue"),
+                pl.col("total_item_quantity"),
+                pl.col("unique_items"),
+            )
+        )
+        .alias("ecommerce"),
         pl.when(pl.col("event_name") == "purchase").then(pl.col("items")).alias("items"),
         ((pl.col("ts") - day_zero_utc) / 86400.0).floor().cast(pl.Int64).alias("day"),
     )
@@ -292,15 +416,28 @@ def _event_params(events: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for order, (key, column, field) in enumerate(EVENT_PARAMS):
         value = pl.struct(
-            (pl.col(column).cast(pl.String) if field == "string_value"
-             else pl.lit(None, pl.String)).alias("string_value"),
-            (pl.col(column).cast(pl.Int64) if field == "int_value"
-             else pl.lit(None, pl.Int64)).alias("int_value"),
+            (
+                pl.col(column).cast(pl.String)
+                if field == "string_value"
+                else pl.lit(None, pl.String)
+            ).alias("string_value"),
+            (
+                pl.col(column).cast(pl.Int64) if field == "int_value" else pl.lit(None, pl.Int64)
+            ).alias("int_value"),
             pl.lit(None, pl.Float64).alias("float_value"),
             pl.lit(None, pl.Float64).alias("double_value"),
         )
-        parts.append(events.filter(pl.col(column).is_not_null()).select(
-            "event_index", pl.lit(order).alias("order"), pl.lit(key).alias("key"),
-            value.alias("value")))
-    return pl.concat(parts).sort("event_index", "order").group_by(
-        "event_index", maintain_order=True).agg(pl.struct("key", "value").alias("event_params"))
+        parts.append(
+            events.filter(pl.col(column).is_not_null()).select(
+                "event_index",
+                pl.lit(order).alias("order"),
+                pl.lit(key).alias("key"),
+                value.alias("value"),
+            )
+        )
+    return (
+        pl.concat(parts)
+        .sort("event_index", "order")
+        .group_by("event_index", maintain_order=True)
+        .agg(pl.struct("key", "value").alias("event_params"))
+    )

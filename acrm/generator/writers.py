@@ -11,65 +11,65 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.generator.calls import CDR_COLUMNS
 from acrm.generator.calendar import Window
+from acrm.generator.calls import CDR_COLUMNS
 
 # The CRM's DDL: what an operational database declares (keys, types, references).
 CRM_DDL = {
     "teams": "team_id INTEGER PRIMARY KEY, name TEXT NOT NULL, updated_at TEXT NOT NULL",
     "managers": "manager_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT, "
-                "extension TEXT, team_id INTEGER REFERENCES teams, updated_at TEXT NOT NULL",
+    "extension TEXT, team_id INTEGER REFERENCES teams, updated_at TEXT NOT NULL",
     "pipelines": "pipeline_id INTEGER PRIMARY KEY, name TEXT NOT NULL, updated_at TEXT NOT NULL",
     "pipeline_stages": "stage_id INTEGER PRIMARY KEY, pipeline_id INTEGER REFERENCES pipelines, "
-                       "name TEXT NOT NULL, position INTEGER NOT NULL, is_won BOOLEAN, "
-                       "updated_at TEXT NOT NULL",
+    "name TEXT NOT NULL, position INTEGER NOT NULL, is_won BOOLEAN, "
+    "updated_at TEXT NOT NULL",
     "loss_reasons": "loss_reason_id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                    "updated_at TEXT NOT NULL",
+    "updated_at TEXT NOT NULL",
     "product_categories": "category_id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                          "updated_at TEXT NOT NULL",
+    "updated_at TEXT NOT NULL",
     "products": "product_id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                "category_id INTEGER REFERENCES product_categories, list_price REAL, "
-                "updated_at TEXT NOT NULL",
+    "category_id INTEGER REFERENCES product_categories, list_price REAL, "
+    "updated_at TEXT NOT NULL",
     "campaigns": "campaign_id INTEGER PRIMARY KEY, name TEXT NOT NULL, channel TEXT, "
-                 "platform TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, "
-                 "started_on TEXT, ended_on TEXT, updated_at TEXT NOT NULL",
+    "platform TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, "
+    "started_on TEXT, ended_on TEXT, updated_at TEXT NOT NULL",
     "customers": "customer_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, gender TEXT, "
-                 "birth_date TEXT, income_band TEXT, education TEXT, region TEXT, city TEXT, "
-                 "timezone TEXT, segment TEXT, email TEXT, phone TEXT, web_user_id TEXT, "
-                 "first_utm_source TEXT, first_utm_medium TEXT, first_utm_campaign TEXT, "
-                 "owner_manager_id INTEGER REFERENCES managers, status TEXT, "
-                 "created_at TEXT NOT NULL, cancelled_at TEXT, updated_at TEXT NOT NULL",
+    "birth_date TEXT, income_band TEXT, education TEXT, region TEXT, city TEXT, "
+    "timezone TEXT, segment TEXT, email TEXT, phone TEXT, web_user_id TEXT, "
+    "first_utm_source TEXT, first_utm_medium TEXT, first_utm_campaign TEXT, "
+    "owner_manager_id INTEGER REFERENCES managers, status TEXT, "
+    "created_at TEXT NOT NULL, cancelled_at TEXT, updated_at TEXT NOT NULL",
     "contacts": "contact_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
-                "kind TEXT NOT NULL, value TEXT NOT NULL, is_primary BOOLEAN, "
-                "updated_at TEXT NOT NULL",
+    "kind TEXT NOT NULL, value TEXT NOT NULL, is_primary BOOLEAN, "
+    "updated_at TEXT NOT NULL",
     "deals": "deal_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
-             "manager_id INTEGER REFERENCES managers, pipeline_id INTEGER REFERENCES pipelines, "
-             "stage_id INTEGER REFERENCES pipeline_stages, status TEXT NOT NULL, amount REAL, "
-             "campaign_id INTEGER REFERENCES campaigns, utm_source TEXT, utm_medium TEXT, "
-             "lead_source TEXT, loss_reason_id INTEGER REFERENCES loss_reasons, "
-             "created_at TEXT NOT NULL, closed_at TEXT, updated_at TEXT NOT NULL",
+    "manager_id INTEGER REFERENCES managers, pipeline_id INTEGER REFERENCES pipelines, "
+    "stage_id INTEGER REFERENCES pipeline_stages, status TEXT NOT NULL, amount REAL, "
+    "campaign_id INTEGER REFERENCES campaigns, utm_source TEXT, utm_medium TEXT, "
+    "lead_source TEXT, loss_reason_id INTEGER REFERENCES loss_reasons, "
+    "created_at TEXT NOT NULL, closed_at TEXT, updated_at TEXT NOT NULL",
     "deal_stage_history": "history_id INTEGER PRIMARY KEY, deal_id INTEGER REFERENCES deals, "
-                          "stage_id INTEGER REFERENCES pipeline_stages, "
-                          "manager_id INTEGER REFERENCES managers, entered_at TEXT NOT NULL, "
-                          "exited_at TEXT, updated_at TEXT NOT NULL",
+    "stage_id INTEGER REFERENCES pipeline_stages, "
+    "manager_id INTEGER REFERENCES managers, entered_at TEXT NOT NULL, "
+    "exited_at TEXT, updated_at TEXT NOT NULL",
     "orders": "order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
-              "deal_id INTEGER REFERENCES deals, manager_id INTEGER REFERENCES managers, "
-              "ordered_at TEXT NOT NULL, status TEXT NOT NULL, sales_channel TEXT, "
-              "campaign_id INTEGER REFERENCES campaigns, utm_source TEXT, utm_medium TEXT, "
-              "updated_at TEXT NOT NULL",
+    "deal_id INTEGER REFERENCES deals, manager_id INTEGER REFERENCES managers, "
+    "ordered_at TEXT NOT NULL, status TEXT NOT NULL, sales_channel TEXT, "
+    "campaign_id INTEGER REFERENCES campaigns, utm_source TEXT, utm_medium TEXT, "
+    "updated_at TEXT NOT NULL",
     "order_lines": "order_line_id INTEGER PRIMARY KEY, order_id INTEGER REFERENCES orders, "
-                   "product_id INTEGER REFERENCES products, quantity INTEGER NOT NULL, "
-                   "unit_price REAL NOT NULL, discount REAL NOT NULL DEFAULT 0, "
-                   "updated_at TEXT NOT NULL",
+    "product_id INTEGER REFERENCES products, quantity INTEGER NOT NULL, "
+    "unit_price REAL NOT NULL, discount REAL NOT NULL DEFAULT 0, "
+    "updated_at TEXT NOT NULL",
     "tickets": "ticket_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
-               "manager_id INTEGER REFERENCES managers, product_id INTEGER REFERENCES products, "
-               "status TEXT, priority TEXT, channel TEXT, opened_at TEXT NOT NULL, "
-               "resolved_at TEXT, updated_at TEXT NOT NULL",
+    "manager_id INTEGER REFERENCES managers, product_id INTEGER REFERENCES products, "
+    "status TEXT, priority TEXT, channel TEXT, opened_at TEXT NOT NULL, "
+    "resolved_at TEXT, updated_at TEXT NOT NULL",
     "survey_responses": "survey_response_id INTEGER PRIMARY KEY, "
-                        "ticket_id INTEGER REFERENCES tickets, "
-                        "customer_id INTEGER REFERENCES customers, "
-                        "manager_id INTEGER REFERENCES managers, csat INTEGER, nps INTEGER, "
-                        "sent_at TEXT, responded_at TEXT, updated_at TEXT NOT NULL",
+    "ticket_id INTEGER REFERENCES tickets, "
+    "customer_id INTEGER REFERENCES customers, "
+    "manager_id INTEGER REFERENCES managers, csat INTEGER, nps INTEGER, "
+    "sent_at TEXT, responded_at TEXT, updated_at TEXT NOT NULL",
 }
 CP1251_DAYS = 60  # the old PBX wrote cp1251 until it was upgraded two months in
 
@@ -85,8 +85,10 @@ def write_crm(path: Path, tables: dict[str, pl.DataFrame]) -> None:
             con.execute(f"CREATE TABLE {name} ({ddl})")
             con.execute(f"CREATE INDEX {name}_updated_at ON {name} (updated_at)")
             placeholders = ", ".join("?" * len(columns))
-            con.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})",
-                            frame.iter_rows())
+            con.executemany(
+                f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})",
+                frame.iter_rows(),
+            )
     con.close()
     os.replace(tmp, path)
 
@@ -96,8 +98,7 @@ def write_calls(folder: Path, window: Window, calls: pl.DataFrame) -> int:
     count = 0
     for (day,), part in calls.partition_by("day", as_dict=True, maintain_order=True).items():
         date = window.start + dt.timedelta(days=int(day))
-        text = part.select(CDR_COLUMNS).write_csv(include_header=False,
-                                                   quote_style="non_numeric")
+        text = part.select(CDR_COLUMNS).write_csv(include_header=False, quote_style="non_numeric")
         encoding = "cp1251" if day < CP1251_DAYS else "utf-8"
         (folder / f"Master-{date.isoformat()}.csv").write_bytes(text.encode(encoding))
         count += 1
@@ -111,9 +112,10 @@ def write_web(folder: Path, events: pl.DataFrame) -> int:
     def write(item: tuple[tuple[str], pl.DataFrame]) -> None:
         (date,), part = item
         payload = part.drop("day").write_ndjson().encode()
-        with open(folder / f"events_{date}.ndjson.gz", "wb") as raw, gzip.GzipFile(
-            filename="", mode="wb", fileobj=raw, compresslevel=3, mtime=0
-        ) as gz:
+        with (
+            open(folder / f"events_{date}.ndjson.gz", "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=3, mtime=0) as gz,
+        ):
             gz.write(payload)
 
     parts = events.partition_by("event_date", as_dict=True, maintain_order=True)
@@ -125,8 +127,9 @@ def write_web(folder: Path, events: pl.DataFrame) -> int:
 
 def write_ads(folder: Path, spend: pl.DataFrame) -> int:
     count = 0
-    for (platform, date), part in spend.partition_by("platform", "date", as_dict=True,
-                                                     maintain_order=True).items():
+    for (platform, date), part in spend.partition_by(
+        "platform", "date", as_dict=True, maintain_order=True
+    ).items():
         target = folder / platform
         target.mkdir(parents=True, exist_ok=True)
         part.drop("day").write_csv(target / f"{platform}_{date}.csv")

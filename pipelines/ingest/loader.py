@@ -12,8 +12,9 @@ import pyarrow as pa
 RAW_SCHEMA = "raw"
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table | pl.DataFrame,
-                  source: str) -> dict[str, object]:
+def replace_table(
+    con: duckdb.DuckDBPyConnection, table: str, data: pa.Table | pl.DataFrame, source: str
+) -> dict[str, object]:
     """Replace raw.<table> with `data` plus lineage columns, atomically.
 
     A failure anywhere rolls back, so readers see the previous table or the new one, never half.

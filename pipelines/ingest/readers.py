@@ -13,24 +13,63 @@ import polars as pl
 import pyarrow as pa
 
 CRM_TABLES = (
-    "teams", "managers", "pipelines", "pipeline_stages", "loss_reasons", "product_categories",
-    "products", "campaigns", "customers", "contacts", "deals", "deal_stage_history", "orders",
-    "order_lines", "tickets", "survey_responses",
+    "teams",
+    "managers",
+    "pipelines",
+    "pipeline_stages",
+    "loss_reasons",
+    "product_categories",
+    "products",
+    "campaigns",
+    "customers",
+    "contacts",
+    "deals",
+    "deal_stage_history",
+    "orders",
+    "order_lines",
+    "tickets",
+    "survey_responses",
 )
 CDR_SCHEMA = {
-    "accountcode": pl.String, "src": pl.String, "dst": pl.String, "dcontext": pl.String,
-    "clid": pl.String, "channel": pl.String, "dstchannel": pl.String, "lastapp": pl.String,
-    "lastdata": pl.String, "start": pl.String, "answer": pl.String, "end": pl.String,
-    "duration": pl.Int64, "billsec": pl.Int64, "disposition": pl.String,
-    "amaflags": pl.String, "uniqueid": pl.String, "userfield": pl.String,
+    "accountcode": pl.String,
+    "src": pl.String,
+    "dst": pl.String,
+    "dcontext": pl.String,
+    "clid": pl.String,
+    "channel": pl.String,
+    "dstchannel": pl.String,
+    "lastapp": pl.String,
+    "lastdata": pl.String,
+    "start": pl.String,
+    "answer": pl.String,
+    "end": pl.String,
+    "duration": pl.Int64,
+    "billsec": pl.Int64,
+    "disposition": pl.String,
+    "amaflags": pl.String,
+    "uniqueid": pl.String,
+    "userfield": pl.String,
 }
 AD_SCHEMA = {
-    "date": pl.String, "platform": pl.String, "account_id": pl.String, "campaign_id": pl.Int64,
-    "campaign_name": pl.String, "utm_campaign": pl.String, "impressions": pl.Int64,
-    "clicks": pl.Int64, "spend": pl.Float64, "currency": pl.String,
+    "date": pl.String,
+    "platform": pl.String,
+    "account_id": pl.String,
+    "campaign_id": pl.Int64,
+    "campaign_name": pl.String,
+    "utm_campaign": pl.String,
+    "impressions": pl.Int64,
+    "clicks": pl.Int64,
+    "spend": pl.Float64,
+    "currency": pl.String,
 }
-_PARAM_VALUE = pl.Struct({"string_value": pl.String, "int_value": pl.Int64,
-                          "float_value": pl.Float64, "double_value": pl.Float64})
+_PARAM_VALUE = pl.Struct(
+    {
+        "string_value": pl.String,
+        "int_value": pl.Int64,
+        "float_value": pl.Float64,
+        "double_value": pl.Float64,
+    }
+)
 GA4_SCHEMA = {
     "event_date": pl.String,
     "event_timestamp": pl.Int64,
@@ -38,16 +77,32 @@ GA4_SCHEMA = {
     "event_params": pl.List(pl.Struct({"key": pl.String, "value": _PARAM_VALUE})),
     "user_id": pl.String,
     "user_pseudo_id": pl.String,
-    "device": pl.Struct({"category": pl.String, "operating_system": pl.String,
-                         "language": pl.String,
-                         "web_info": pl.Struct({"browser": pl.String, "hostname": pl.String})}),
+    "device": pl.Struct(
+        {
+            "category": pl.String,
+            "operating_system": pl.String,
+            "language": pl.String,
+            "web_info": pl.Struct({"browser": pl.String, "hostname": pl.String}),
+        }
+    ),
     "geo": pl.Struct({"country": pl.String, "region": pl.String, "city": pl.String}),
     "traffic_source": pl.Struct({"name": pl.String, "medium": pl.String, "source": pl.String}),
-    "collected_traffic_source": pl.Struct({
-        "manual_campaign_id": pl.String, "manual_campaign_name": pl.String,
-        "manual_source": pl.String, "manual_medium": pl.String}),
-    "ecommerce": pl.Struct({"transaction_id": pl.String, "purchase_revenue": pl.Float64,
-                            "total_item_quantity": pl.Int64, "unique_items": pl.Int64}),
+    "collected_traffic_source": pl.Struct(
+        {
+            "manual_campaign_id": pl.String,
+            "manual_campaign_name": pl.String,
+            "manual_source": pl.String,
+            "manual_medium": pl.String,
+        }
+    ),
+    "ecommerce": pl.Struct(
+        {
+            "transaction_id": pl.String,
+            "purchase_revenue": pl.Float64,
+            "total_item_quantity": pl.Int64,
+            "unique_items": pl.Int64,
+        }
+    ),
 }
 # event_params flattened into typed columns: GA4 key -> (column, value field).
 GA4_PARAMS = {
@@ -90,8 +145,12 @@ def read_cdr_file(path: Path) -> pl.DataFrame:
     """One Asterisk Master.csv file (no header), with its file and line number per row."""
     text = decode_text(path, path.read_bytes())
     try:
-        frame = pl.read_csv(text.encode(), has_header=False, new_columns=list(CDR_SCHEMA),
-                            schema_overrides=CDR_SCHEMA)
+        frame = pl.read_csv(
+            text.encode(),
+            has_header=False,
+            new_columns=list(CDR_SCHEMA),
+            schema_overrides=CDR_SCHEMA,
+        )
     except pl.exceptions.PolarsError as exc:
         raise SourceError(f"{path}: not an Asterisk CDR CSV file ({exc})") from exc
     return frame.with_columns(
@@ -131,10 +190,16 @@ def read_ga4_file(path: Path) -> pl.DataFrame:
 
 def flatten_ga4(raw: pl.DataFrame) -> pl.DataFrame:
     def param(key: str, field: str) -> pl.Expr:
-        return pl.col("event_params").list.eval(
-            pl.element().filter(pl.element().struct.field("key") == key)
-            .struct.field("value").struct.field(field)
-        ).list.first()
+        return (
+            pl.col("event_params")
+            .list.eval(
+                pl.element()
+                .filter(pl.element().struct.field("key") == key)
+                .struct.field("value")
+                .struct.field(field)
+            )
+            .list.first()
+        )
 
     return raw.select(
         pl.col("event_date").str.to_date("%Y%m%d"),
@@ -152,9 +217,11 @@ def flatten_ga4(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("traffic_source").struct.field("name").alias("first_user_campaign"),
         pl.col("collected_traffic_source").struct.field("manual_source").alias("session_source"),
         pl.col("collected_traffic_source").struct.field("manual_medium").alias("session_medium"),
-        pl.col("collected_traffic_source").struct.field("manual_campaign_id")
+        pl.col("collected_traffic_source")
+        .struct.field("manual_campaign_id")
         .alias("session_campaign_id"),
-        pl.col("collected_traffic_source").struct.field("manual_campaign_name")
+        pl.col("collected_traffic_source")
+        .struct.field("manual_campaign_name")
         .alias("session_campaign_name"),
         pl.col("ecommerce").struct.field("transaction_id"),
         pl.col("ecommerce").struct.field("purchase_revenue"),

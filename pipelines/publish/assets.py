@@ -1,6 +1,5 @@
 """The published, read-only warehouse that the cube and BI tools read."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -10,23 +9,24 @@ from pipelines.publish.publisher import publish
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.assets import warehouse_models
 
-MART_KEYS = [key for key in warehouse_models.keys if key.path[0] == "marts"]
+# Published after the whole dbt build (every model and its tests), not after part of it.
+BUILD_KEYS = sorted(warehouse_models.keys)
 
 
 @dg.asset(
     key=["published", "warehouse"],
-    deps=MART_KEYS,
+    deps=BUILD_KEYS,
     group_name="serving",
     pool=WRITER_POOL,
     kinds={"duckdb"},
     description="A read-only copy of the last good build (published/acrm.duckdb beside the "
-                "warehouse file), swapped in atomically after every successful build.",
+    "warehouse file), swapped in atomically after every successful build.",
 )
-def published_warehouse(context: dg.AssetExecutionContext,
-                        warehouse: WarehouseResource) -> dg.MaterializeResult:
+def published_warehouse(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     source = Path(warehouse.path)
     target = Settings.load(warehouse=source).published
     publish(source, target)
     context.log.info(f"published {target}")
-    return dg.MaterializeResult(metadata={"path": str(target),
-                                          "bytes": target.stat().st_size})
+    return dg.MaterializeResult(metadata={"path": str(target), "bytes": target.stat().st_size})

@@ -1,13 +1,18 @@
 """Every dbt model, seed and test as Dagster assets and checks, linked to the landing assets."""
 
-
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
-from pipelines.resources import WRITER_POOL
+from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.project import dbt_project, require_manifest
 
 
@@ -33,8 +38,18 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(manifest=require_manifest(), dagster_dbt_translator=translator, project=dbt_project,
-            pool=WRITER_POOL)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build`: seeds, models and their tests, in dependency order."""
+@dbt_assets(
+    manifest=require_manifest(),
+    dagster_dbt_translator=translator,
+    project=dbt_project,
+    pool=WRITER_POOL,
+)
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """`dbt build`: seeds, models and their tests, in dependency order.
+
+    dbt's profile reads the warehouse path from ACRM_WAREHOUSE; the resource decides it.
+    """
+    os.environ["ACRM_WAREHOUSE"] = warehouse.path
     yield from dbt.cli(["build"], context=context).stream()

@@ -24,15 +24,23 @@ def require_manifest() -> Path:
     if not path.exists():
         raise ManifestMissingError(
             f"the dbt manifest {path} is missing: run `make setup` (or `acrm dbt-prepare`) "
-            "once after installing or after changing the dbt project")
+            "once after installing or after changing the dbt project"
+        )
     return path
 
 
 def prepare_manifest() -> Path:
     """`dbt parse` into dbt_project/target; called by `make setup` and `acrm dbt-prepare`."""
     subprocess.run(
-        [DBT_EXECUTABLE, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--quiet"],
+        [
+            DBT_EXECUTABLE,
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
         check=True,
     )
     return require_manifest()

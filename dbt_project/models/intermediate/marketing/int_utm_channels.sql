@@ -3,11 +3,19 @@
 with
 
 deals as (
-    select campaign_id, utm_source, utm_medium from {{ ref('stg_crm__deals') }}
+    select
+        campaign_id,
+        utm_source,
+        utm_medium
+    from {{ ref('stg_crm__deals') }}
 ),
 
 orders as (
-    select campaign_id, utm_source, utm_medium from {{ ref('stg_crm__orders') }}
+    select
+        campaign_id,
+        utm_source,
+        utm_medium
+    from {{ ref('stg_crm__orders') }}
 ),
 
 campaigns as (
@@ -20,7 +28,10 @@ campaigns as (
 ),
 
 mediums as (
-    select utm_medium, channel from {{ ref('channel_mediums') }}
+    select
+        utm_medium,
+        channel
+    from {{ ref('channel_mediums') }}
 ),
 
 touches as (

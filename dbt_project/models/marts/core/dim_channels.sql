@@ -1,7 +1,11 @@
 with
 
 utm_channels as (
-    select distinct channel_key, channel, source, campaign_name
+    select distinct
+        channel_key,
+        channel,
+        source,
+        campaign_name
     from {{ ref('int_utm_channels') }}
     where campaign_id is null
 ),

@@ -29,7 +29,7 @@ labelled as (
         quarter_of_year,
         {{ dbt.concat(["cast(year_number as " ~ dbt.type_string() ~ ")", "'-'",
                        "lpad(cast(month_of_year as " ~ dbt.type_string() ~ "), 2, '0')"]) }}
-        as month,
+            as month,
         month_of_year,
         day_of_month,
         day_of_week,

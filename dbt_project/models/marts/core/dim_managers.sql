@@ -1,11 +1,19 @@
 with
 
 managers as (
-    select manager_id, manager_name, extension, team_id from {{ ref('stg_crm__managers') }}
+    select
+        manager_id,
+        manager_name,
+        extension,
+        team_id
+    from {{ ref('stg_crm__managers') }}
 ),
 
 teams as (
-    select team_id, team_name from {{ ref('stg_crm__teams') }}
+    select
+        team_id,
+        team_name
+    from {{ ref('stg_crm__teams') }}
 ),
 
 managers_with_teams as (

@@ -18,19 +18,33 @@ deals as (
 ),
 
 history as (
-    select deal_id, stage_id from {{ ref('stg_crm__deal_stage_history') }}
+    select
+        deal_id,
+        stage_id
+    from {{ ref('stg_crm__deal_stage_history') }}
 ),
 
 stages as (
-    select stage_id, stage_name, stage_position from {{ ref('stg_crm__pipeline_stages') }}
+    select
+        stage_id,
+        stage_name,
+        stage_position
+    from {{ ref('stg_crm__pipeline_stages') }}
 ),
 
 loss_reasons as (
-    select loss_reason_id, loss_reason from {{ ref('stg_crm__loss_reasons') }}
+    select
+        loss_reason_id,
+        loss_reason
+    from {{ ref('stg_crm__loss_reasons') }}
 ),
 
 utm_channels as (
-    select campaign_id, utm_source, utm_medium, channel_key
+    select
+        campaign_id,
+        utm_source,
+        utm_medium,
+        channel_key
     from {{ ref('int_utm_channels') }}
 ),
 
@@ -85,8 +99,7 @@ final as (
         loss_reasons.loss_reason,
         case
             when deals.closed_at is not null
-                then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }}
-                / 86400.0
+                then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }} / 86400.0
         end as cycle_days,
         deals.created_at,
         deals.closed_at
@@ -96,9 +109,10 @@ final as (
     left join customers on deals.customer_id = customers.customer_id
     left join managers on deals.manager_id = managers.manager_id
     left join utm_channels
-        on deals.campaign_id is not distinct from utm_channels.campaign_id
-        and deals.utm_source is not distinct from utm_channels.utm_source
-        and deals.utm_medium is not distinct from utm_channels.utm_medium
+        on
+            deals.campaign_id is not distinct from utm_channels.campaign_id
+            and deals.utm_source is not distinct from utm_channels.utm_source
+            and deals.utm_medium is not distinct from utm_channels.utm_medium
 )
 
 select * from final

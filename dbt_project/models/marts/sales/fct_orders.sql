@@ -18,11 +18,19 @@ orders as (
 ),
 
 order_lines as (
-    select order_id, quantity, line_amount from {{ ref('stg_crm__order_lines') }}
+    select
+        order_id,
+        quantity,
+        line_amount
+    from {{ ref('stg_crm__order_lines') }}
 ),
 
 utm_channels as (
-    select campaign_id, utm_source, utm_medium, channel_key
+    select
+        campaign_id,
+        utm_source,
+        utm_medium,
+        channel_key
     from {{ ref('int_utm_channels') }}
 ),
 
@@ -68,9 +76,10 @@ final as (
     left join customers on orders.customer_id = customers.customer_id
     left join managers on orders.manager_id = managers.manager_id
     left join utm_channels
-        on orders.campaign_id is not distinct from utm_channels.campaign_id
-        and orders.utm_source is not distinct from utm_channels.utm_source
-        and orders.utm_medium is not distinct from utm_channels.utm_medium
+        on
+            orders.campaign_id is not distinct from utm_channels.campaign_id
+            and orders.utm_source is not distinct from utm_channels.utm_source
+            and orders.utm_medium is not distinct from utm_channels.utm_medium
 )
 
 select * from final

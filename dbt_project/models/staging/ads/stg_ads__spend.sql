@@ -6,7 +6,7 @@ source as (
 
 renamed as (
     select
-        cast("date" as date) as spend_date,
+        cast(date as date) as spend_date,
         platform,
         account_id,
         campaign_id,

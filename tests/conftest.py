@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests are marked by folder: unit, integration, e2e."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+SMALL_SCALE = 0.05
+SEED = 7
+START = dt.date(2025, 1, 1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = Path(item.fspath).parent.name
+        if kind in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_environment() -> None:
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    os.environ.pop("DAGSTER_HOME", None)  # runs go to an ephemeral Dagster instance
+    os.environ.pop("ACRM_CRM_URL", None)
+
+
+@pytest.fixture(scope="session")
+def small_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sample sources at a small scale, generated once per test session."""
+    from acrm.generator import generate
+
+    out = tmp_path_factory.mktemp("sources")
+    generate(out, scale=SMALL_SCALE, seed=SEED, start=START, days=365)
+    return out
+
+
+@pytest.fixture(scope="session")
+def truth(small_sources: Path) -> dict:
+    return json.loads((small_sources / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(small_sources: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The whole pipeline run once on the small sources; yields its Settings."""
+    from acrm.pipeline import run_all
+    from acrm.settings import Settings
+
+    settings = Settings.load(tmp_path_factory.mktemp("warehouse") / "acrm.duckdb", small_sources)
+    run_all(settings, progress=lambda _: None)
+    return settings

@@ -1,0 +1,115 @@
+"""The `acrm` command as a user runs it: JSON on stdout only, clear errors, exit codes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ACRM = str(Path(sys.executable).with_name("acrm"))
+
+
+def acrm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([ACRM, *args], capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_generate_with_json_prints_only_json_and_progress_on_stderr(tmp_path: Path) -> None:
+    result = acrm(
+        "generate",
+        "--scale",
+        "0.05",
+        "--seed",
+        "11",
+        "--start",
+        "2025-01-01",
+        "--out",
+        str(tmp_path),
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["files"]["calls"] == 365 and report["totals"]["customers"] == 1000
+    assert "CRM" in result.stderr  # progress went to stderr
+    assert (tmp_path / "truth.json").exists()
+
+
+def test_cube_query_json_is_a_list_of_records_keyed_by_names(built_warehouse) -> None:
+    result = acrm(
+        "cube",
+        "query",
+        "--measures",
+        "revenue,won_deals,win_rate",
+        "--rows",
+        "channel.channel",
+        "--cols",
+        "manager.team",
+        "--filter",
+        "manager.team=North,South",
+        "--warehouse",
+        str(built_warehouse.warehouse),
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert records and {
+        "channel.channel",
+        "manager.team",
+        "revenue",
+        "won_deals",
+        "win_rate",
+    } <= set(records[0])
+    assert {r["manager.team"] for r in records} == {"North", "South"}
+
+
+def test_cube_query_csv_has_a_header_and_rows(built_warehouse) -> None:
+    result = acrm(
+        "cube",
+        "query",
+        "--measures",
+        "revenue",
+        "--rows",
+        "date.quarter",
+        "--warehouse",
+        str(built_warehouse.warehouse),
+        "--format",
+        "csv",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith('"date.quarter"') and len(lines) >= 5
+
+
+def test_unknown_names_exit_non_zero_naming_the_bad_part(built_warehouse) -> None:
+    result = acrm(
+        "cube",
+        "query",
+        "--measures",
+        "revenue",
+        "--rows",
+        "channel.chanel",
+        "--warehouse",
+        str(built_warehouse.warehouse),
+    )
+    assert result.returncode == 2
+    assert "unknown level 'channel.chanel'" in result.stderr
+    assert "channel.channel" in result.stderr
+    assert result.stdout == ""
+
+
+def test_run_without_sources_says_what_to_do(tmp_path: Path) -> None:
+    result = acrm(
+        "run", "--sources", str(tmp_path / "none"), "--warehouse", str(tmp_path / "w.duckdb")
+    )
+    assert result.returncode == 2
+    assert "run `acrm generate` first" in result.stderr
+
+
+def test_levels_and_measures_are_listed_with_descriptions() -> None:
+    levels = json.loads(acrm("cube", "levels", "--format", "json").stdout)
+    measures = json.loads(acrm("cube", "measures", "--format", "json").stdout)
+    assert {"date.year", "channel.channel", "manager.team", "manager.manager"} <= {
+        row["level"] for row in levels
+    }
+    assert {"revenue", "won_deals", "win_rate", "avg_check"} <= {row["measure"] for row in measures}
+    assert all(row["description"] for row in levels + measures)

@@ -1,0 +1,143 @@
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from acrm.generator import generate, spec
+from acrm.generator.calendar import Window
+from acrm.generator.people import crm_phone_format, telephony_format, with_typo
+from acrm.generator.truth import PlantingError
+from tests.conftest import SEED, SMALL_SCALE, START
+
+TRUTH_KEYS = {
+    "weak_manager": {"manager_id", "stage"},
+    "skipping_manager": {"manager_id", "stage"},
+    "romi": {"negative_channel", "best_channel"},
+    "funnel": {"largest_dropoff_stage", "dominant_loss_reason"},
+    "calls": {"peak_hour", "worst_missed_rate_hour"},
+    "basket": {"high_lift_pairs"},
+    "churn": {"driver"},
+    "clv": {"top_segment"},
+    "content": {"most_engaging_page"},
+    "totals": {
+        "customers",
+        "deals",
+        "won_deals",
+        "orders",
+        "revenue",
+        "calls",
+        "web_events",
+        "spend",
+    },
+}
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """A digest of every generated file; the SQLite file by its SQL dump."""
+    digests = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".sqlite":
+            with sqlite3.connect(path) as con:
+                data = "\n".join(con.iterdump()).encode()
+        else:
+            data = path.read_bytes()
+        digests[str(path.relative_to(folder))] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def test_same_seed_writes_the_same_sources(small_sources: Path, tmp_path: Path) -> None:
+    generate(tmp_path, scale=SMALL_SCALE, seed=SEED, start=START, days=365)
+    assert fingerprint(tmp_path) == fingerprint(small_sources)
+
+
+def test_another_seed_writes_other_sources(small_sources: Path, tmp_path: Path) -> None:
+    generate(tmp_path, scale=SMALL_SCALE, seed=SEED + 1, start=START, days=365)
+    a, b = fingerprint(small_sources), fingerprint(tmp_path)
+    assert a.keys() == b.keys()
+    assert a["crm/crm.sqlite"] != b["crm/crm.sqlite"]
+    assert a["truth.json"] != b["truth.json"]
+
+
+def test_truth_json_has_every_planted_key(truth: dict) -> None:
+    for key, fields in TRUTH_KEYS.items():
+        assert fields <= set(truth[key]), key
+    assert truth["funnel"]["largest_dropoff_stage"] in spec.STAGES
+    assert truth["romi"]["negative_channel"] in [c.name for c in spec.CHANNELS]
+    assert all(len(pair) == 2 for pair in truth["basket"]["high_lift_pairs"])
+
+
+def test_truth_totals_match_the_written_crm(small_sources: Path, truth: dict) -> None:
+    with sqlite3.connect(small_sources / "crm" / "crm.sqlite") as con:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        assert one("select count(*) from customers") == truth["totals"]["customers"]
+        assert one("select count(*) from deals") == truth["totals"]["deals"]
+        assert (
+            one("select count(*) from deals where status = 'won'") == truth["totals"]["won_deals"]
+        )
+        revenue = one(
+            "select sum(l.quantity * l.unit_price - l.discount) from order_lines l "
+            "join orders o using (order_id) where o.status = 'paid'"
+        )
+        assert revenue == pytest.approx(truth["totals"]["revenue"], abs=0.01)
+
+
+def test_sources_have_their_real_world_shapes(small_sources: Path, truth: dict) -> None:
+    cdr = sorted((small_sources / "calls").glob("Master-*.csv"))
+    web = sorted((small_sources / "web").glob("events_*.ndjson.gz"))
+    ads = sorted((small_sources / "ads").glob("*/*.csv"))
+    assert len(cdr) == 365 and len(web) == 365
+    assert {p.parent.name for p in ads} == set(spec.PLATFORMS)
+    first_row = cdr[-1].read_text(encoding="utf-8").splitlines()[0]
+    assert first_row.count('","') >= 12  # Asterisk quotes text fields, not numbers
+    assert cdr[0].read_bytes().decode("cp1251")  # the old PBX wrote cp1251
+    import gzip
+
+    event = json.loads(gzip.decompress(web[100].read_bytes()).splitlines()[0])
+    assert {"event_date", "event_timestamp", "event_name", "event_params", "user_pseudo_id"} <= set(
+        event
+    )
+    assert all({"key", "value"} == set(p) for p in event["event_params"])
+
+
+def test_phone_numbers_come_in_several_real_formats() -> None:
+    formats = {crm_phone_format("79161234567", style) for style in range(5)}
+    assert formats == {
+        "+7 (916) 123-45-67",
+        "8 916 123-45-67",
+        "89161234567",
+        "+79161234567",
+        "916-123-4567",
+    }
+    assert telephony_format("79161234567", leading_eight=True) == "89161234567"
+    assert with_typo("ivan@gmail.com") == "ivan@gmial.com"
+
+
+def test_day_weights_peak_in_december_and_dip_on_sundays() -> None:
+    window = Window(dt.date(2025, 1, 1), 365)
+    weights = window.day_weights()
+    dates = window.dates()
+    by_month = {
+        m: sum(w for d, w in zip(dates, weights, strict=True) if d.month == m) for m in (7, 12)
+    }
+    assert by_month[12] > by_month[7]
+    sunday = [w for d, w in zip(dates, weights, strict=True) if d.weekday() == 6]
+    monday = [w for d, w in zip(dates, weights, strict=True) if d.weekday() == 0]
+    assert sum(sunday) < 0.6 * sum(monday)
+
+
+def test_bad_parameters_are_refused_with_the_parameter_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--scale"):
+        generate(tmp_path, scale=0)
+    with pytest.raises(ValueError, match="--days"):
+        generate(tmp_path, scale=0.02, days=10)
+
+
+def test_a_world_too_small_to_show_the_effects_is_refused(tmp_path: Path) -> None:
+    # 400 customers over 90 days cannot show the planted manager and CLV effects: the
+    # generator says so instead of writing a truth.json that the data does not support.
+    with pytest.raises(PlantingError, match="--scale"):
+        generate(tmp_path, scale=0.02, seed=4, start=dt.date(2025, 1, 1), days=90)
+    assert not (tmp_path / "truth.json").exists()
