@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from acrm.output import Format, print_frame, print_json, progress, stderr
+from acrm.output import Format, print_frame, print_json, progress, stderr, stdout_to_stderr
 from acrm.settings import DEFAULT_SOURCES, Settings
 
 app = typer.Typer(
@@ -96,7 +96,8 @@ def run(
 
     settings = Settings.load(warehouse, sources)
     try:
-        report = pipeline.run_all(settings, progress)
+        with stdout_to_stderr():
+            report = pipeline.run_all(settings, progress)
     except pipeline.PipelineError as exc:
         raise fail(str(exc)) from None
     if fmt is Format.json:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from enum import StrEnum
 
 import pyarrow as pa
@@ -19,6 +22,25 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to stdout (ours, libraries', subprocesses') to stderr.
+
+    dbt and dagster-dbt print their logs on stdout; inside this block they land on stderr,
+    so `--format json` keeps stdout for the JSON alone.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with redirect_stdout(sys.stderr):
+            yield
+        sys.stdout.flush()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def progress(message: str) -> None:

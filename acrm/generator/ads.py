@@ -11,22 +11,11 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from acrm.formats import AD_SPEND_SCHEMA
 from acrm.generator import spec
 from acrm.generator.calendar import Window
 
 CTR = {"Paid Search": 0.045, "Paid Social": 0.009, "Display": 0.003, "Email": 0.12}
-AD_COLUMNS = (
-    "date",
-    "platform",
-    "account_id",
-    "campaign_id",
-    "campaign_name",
-    "utm_campaign",
-    "impressions",
-    "clicks",
-    "spend",
-    "currency",
-)
 
 
 def paid_revenue_by_channel(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -110,17 +99,5 @@ def build_ad_spend(
     return pl.DataFrame(
         rows,
         orient="row",
-        schema={
-            "date": pl.String,
-            "platform": pl.String,
-            "account_id": pl.String,
-            "campaign_id": pl.Int64,
-            "campaign_name": pl.String,
-            "utm_campaign": pl.String,
-            "impressions": pl.Int64,
-            "clicks": pl.Int64,
-            "spend": pl.Float64,
-            "currency": pl.String,
-            "day": pl.Int64,
-        },
+        schema={**AD_SPEND_SCHEMA, "day": pl.Int64()},
     ).sort("day", "platform", "campaign_id")

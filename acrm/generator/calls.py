@@ -9,26 +9,6 @@ from acrm.generator import people, spec
 from acrm.generator.calendar import Window, format_timestamps
 from acrm.generator.crm import Crm
 
-CDR_COLUMNS = (
-    "accountcode",
-    "src",
-    "dst",
-    "dcontext",
-    "clid",
-    "channel",
-    "dstchannel",
-    "lastapp",
-    "lastdata",
-    "start",
-    "answer",
-    "end",
-    "duration",
-    "billsec",
-    "disposition",
-    "amaflags",
-    "uniqueid",
-    "userfield",
-)
 INBOUND_SHARE = 0.62
 KNOWN_CALLER_SHARE = 0.75
 CALLBACK_SHARE = 0.65

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from acrm.formats import CDR_COLUMNS
 from acrm.generator.calendar import Window
-from acrm.generator.calls import CDR_COLUMNS
 
 # The CRM's DDL: what an operational database declares (keys, types, references).
 CRM_DDL = {

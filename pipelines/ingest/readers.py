@@ -12,6 +12,8 @@ import connectorx as cx
 import polars as pl
 import pyarrow as pa
 
+from acrm.formats import AD_SPEND_SCHEMA, CDR_SCHEMA
+
 CRM_TABLES = (
     "teams",
     "managers",
@@ -30,38 +32,6 @@ CRM_TABLES = (
     "tickets",
     "survey_responses",
 )
-CDR_SCHEMA = {
-    "accountcode": pl.String,
-    "src": pl.String,
-    "dst": pl.String,
-    "dcontext": pl.String,
-    "clid": pl.String,
-    "channel": pl.String,
-    "dstchannel": pl.String,
-    "lastapp": pl.String,
-    "lastdata": pl.String,
-    "start": pl.String,
-    "answer": pl.String,
-    "end": pl.String,
-    "duration": pl.Int64,
-    "billsec": pl.Int64,
-    "disposition": pl.String,
-    "amaflags": pl.String,
-    "uniqueid": pl.String,
-    "userfield": pl.String,
-}
-AD_SCHEMA = {
-    "date": pl.String,
-    "platform": pl.String,
-    "account_id": pl.String,
-    "campaign_id": pl.Int64,
-    "campaign_name": pl.String,
-    "utm_campaign": pl.String,
-    "impressions": pl.Int64,
-    "clicks": pl.Int64,
-    "spend": pl.Float64,
-    "currency": pl.String,
-}
 _PARAM_VALUE = pl.Struct(
     {
         "string_value": pl.String,
@@ -161,7 +131,7 @@ def read_cdr_file(path: Path) -> pl.DataFrame:
 
 def read_ad_file(path: Path) -> pl.DataFrame:
     try:
-        frame = pl.read_csv(path, schema_overrides=AD_SCHEMA)
+        frame = pl.read_csv(path, schema_overrides=AD_SPEND_SCHEMA)
     except pl.exceptions.PolarsError as exc:
         raise SourceError(f"{path}: not an ad-spend CSV file ({exc})") from exc
     return frame.with_columns(

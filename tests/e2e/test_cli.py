@@ -97,6 +97,24 @@ def test_unknown_names_exit_non_zero_naming_the_bad_part(built_warehouse) -> Non
     assert result.stdout == ""
 
 
+def test_run_with_json_prints_only_json_even_with_dbt_logging(
+    small_sources, tmp_path: Path
+) -> None:
+    result = acrm(
+        "run",
+        "--sources",
+        str(small_sources),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert Path(report["published"]).exists()
+    assert "dbt build" in result.stderr  # dbt's own log went to stderr
+
+
 def test_run_without_sources_says_what_to_do(tmp_path: Path) -> None:
     result = acrm(
         "run", "--sources", str(tmp_path / "none"), "--warehouse", str(tmp_path / "w.duckdb")
