@@ -69,10 +69,10 @@ def generate(
     progress(f"website: about {volumes.web_sessions:,} sessions of GA4 events")
     web = build_web_events(web_rng, window, crm, volumes.web_sessions)
     progress("ad platforms: daily spend per campaign")
-    spend = build_ad_spend(ads_rng, window, crm.tables, web)
+    spend = build_ad_spend(ads_rng, window, crm.tables, web.events)
     progress("checking the planted truths on the generated data")
     document = truth.check_and_build(
-        crm.tables, calls, web, spend, (crm.weak_manager_id, crm.skipping_manager_id)
+        crm.tables, calls, web.events, spend, (crm.weak_manager_id, crm.skipping_manager_id)
     )
 
     progress("writing the CRM database")

@@ -41,19 +41,13 @@ def build_ad_spend(
     rng: np.random.Generator,
     window: Window,
     tables: dict[str, pl.DataFrame],
-    web_events: pl.DataFrame,
+    web_events: pl.DataFrame,  # flat events (WebEvents.events)
 ) -> pl.DataFrame:
     campaigns = tables["campaigns"]
     revenue = dict(paid_revenue_by_channel(tables).iter_rows())
     sessions = (
         web_events.filter(pl.col("event_name") == "session_start")
-        .select(
-            "day",
-            pl.col("collected_traffic_source")
-            .struct.field("manual_campaign_id")
-            .cast(pl.Int64)
-            .alias("campaign_id"),
-        )
+        .select("day", "campaign_id")
         .drop_nulls()
         .group_by("day", "campaign_id")
         .agg(pl.len().alias("sessions"))

@@ -41,7 +41,10 @@ def conversion_by(reach: pl.DataFrame, stage: str, by: list[str]) -> pl.DataFram
 
 
 def measure(
-    tables: dict[str, pl.DataFrame], calls: pl.DataFrame, web: pl.DataFrame, spend: pl.DataFrame
+    tables: dict[str, pl.DataFrame],
+    calls: pl.DataFrame,
+    web: pl.DataFrame,  # flat events (WebEvents.events)
+    spend: pl.DataFrame,
 ) -> dict:
     reach = stage_reach(tables)
     weak = conversion_by(reach, spec.WEAK_STAGE, ["manager_id"]).sort("conversion")
@@ -115,30 +118,8 @@ def measure(
     )
 
     pairs = _pair_lifts(tables)
-    page = (
-        pl.col("event_params")
-        .list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("key") == "page_location")
-            .struct.field("value")
-            .struct.field("string_value")
-        )
-        .list.first()
-    )
-    engagement = (
-        pl.col("event_params")
-        .list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("key") == "engagement_time_msec")
-            .struct.field("value")
-            .struct.field("int_value")
-        )
-        .list.first()
-    )
     pages = web.filter(pl.col("event_name").is_in(["page_view", "user_engagement"])).select(
-        pl.col("event_name"),
-        page.str.replace(f"https://{spec.SITE_HOST}", "").alias("page"),
-        engagement.alias("engagement"),
+        "event_name", "page", "engagement"
     )
     content = (
         pages.group_by("page")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -26,20 +29,51 @@ def _client_id(rng: np.random.Generator, first_seen_s: int) -> str:
     return f"{int(rng.integers(100_000_000, 2_000_000_000))}.{first_seen_s}"
 
 
+@dataclass
+class WebEvents:
+    """The website's events kept flat (one row per event, a column per attribute).
+
+    GA4's nested rows are built from them a few days at a time when the files are written:
+    nesting every event at once does not fit in memory at scale 10.
+    """
+
+    events: pl.DataFrame  # flat, sorted by time, with `day` (local day index)
+    lines: pl.DataFrame
+    products: pl.DataFrame
+    window: Window
+
+    @property
+    def height(self) -> int:
+        return self.events.height
+
+    def ga4_chunks(self, days_per_chunk: int = 14) -> Iterator[pl.DataFrame]:
+        """GA4 export rows, a block of days at a time, in time order."""
+        first, last = self.events["day"].min(), self.events["day"].max()
+        for start in range(first, last + 1, days_per_chunk):
+            part = self.events.filter(pl.col("day").is_between(start, start + days_per_chunk - 1))
+            if part.height:
+                yield _to_ga4(part, self.lines, self.products, self.window)
+
+
 def build_web_events(
     rng: np.random.Generator, window: Window, crm: Crm, n_sessions: int
-) -> pl.DataFrame:
-    """One row per GA4 event, with a `day` column (local date index) for daily files."""
+) -> WebEvents:
+    """Sessions of customers and anonymous visitors, and every event they fired."""
     sessions = _sessions(rng, window, crm, n_sessions)
     events = _events(rng, sessions, crm)
-    events = events.join(
-        sessions.with_row_index("session").with_columns(pl.col("session").cast(pl.Int64)),
-        on="session",
-        how="left",
+    day_zero_utc = float(window.epoch_seconds_utc(np.zeros(1))[0])
+    events = (
+        events.join(
+            sessions.with_row_index("session").with_columns(pl.col("session").cast(pl.Int64)),
+            on="session",
+            how="left",
+        )
+        .with_columns(((pl.col("ts") - day_zero_utc) / 86400.0).floor().cast(pl.Int64).alias("day"))
+        .sort("ts", "session", maintain_order=True)
     )
     lines = crm.tables["order_lines"].select("order_id", "product_id", "quantity", "unit_price")
     products = crm.products.select("product_id", "name", "category")
-    return _to_ga4(events, lines, products, window)
+    return WebEvents(events, lines, products, window)
 
 
 def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.DataFrame:
@@ -305,7 +339,6 @@ def _to_ga4(
     events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame, window: Window
 ) -> pl.DataFrame:
     channels = {c.name: c for c in spec.CHANNELS}
-    day_zero_utc = float(window.epoch_seconds_utc(np.zeros(1))[0])
     medium_of = {name: c.medium for name, c in channels.items()}
     source_of = {name: c.sources[0] for name, c in channels.items()}
     items = (
@@ -391,7 +424,7 @@ def _to_ga4(
         )
         .alias("ecommerce"),
         pl.when(pl.col("event_name") == "purchase").then(pl.col("items")).alias("items"),
-        ((pl.col("ts") - day_zero_utc) / 86400.0).floor().cast(pl.Int64).alias("day"),
+        "day",
     )
     return out
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from acrm.formats import CDR_COLUMNS
 from acrm.generator.calendar import Window
+from acrm.generator.web import WebEvents
 
 # The CRM's DDL: what an operational database declares (keys, types, references).
 CRM_DDL = {
@@ -105,7 +106,7 @@ def write_calls(folder: Path, window: Window, calls: pl.DataFrame) -> int:
     return count
 
 
-def write_web(folder: Path, events: pl.DataFrame) -> int:
+def write_web(folder: Path, web: WebEvents) -> int:
     """One gzipped NDJSON file per day, as GA4's daily `events_YYYYMMDD` export tables."""
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -118,11 +119,14 @@ def write_web(folder: Path, events: pl.DataFrame) -> int:
         ):
             gz.write(payload)
 
-    parts = events.partition_by("event_date", as_dict=True, maintain_order=True)
+    count = 0
     # polars and zlib release the GIL: two threads keep both cores busy.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(write, parts.items()))
-    return len(parts)
+        for chunk in web.ga4_chunks():
+            parts = chunk.partition_by("event_date", as_dict=True, maintain_order=True)
+            list(pool.map(write, parts.items()))
+            count += len(parts)
+    return count
 
 
 def write_ads(folder: Path, spend: pl.DataFrame) -> int:
