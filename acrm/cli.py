@@ -104,6 +104,18 @@ def run(
         print_json(report)
     else:
         progress(f"published {report['published']} in {report['seconds']:.0f} s")
+    if report["failed_partitions"]:
+        for failure in report["failed_partitions"]:
+            stderr.print(
+                f"[bold yellow]not landed:[/bold yellow] {failure['source']} "
+                f"{failure['partition']}: {failure['message']}",
+                highlight=False,
+            )
+        stderr.print(
+            "The other days were landed and published; the failed ones keep their "
+            "last good state. Fix the files and run again."
+        )
+        raise typer.Exit(code=3)
 
 
 @app.command()

@@ -32,8 +32,21 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
 
     from pipelines.definitions import build_definitions
 
+    from pipelines.ingest.sources import FILE_SOURCES
+
     started = time.monotonic()
     job = build_definitions(settings).resolve_job_def(MAIN_JOB)
+    days = sorted({day for source in FILE_SOURCES for day in source.files_by_day(settings.sources)})
+    if not days:
+        raise PipelineError(
+            f"no source files under {settings.sources}: run `acrm generate` "
+            "first, or point --sources / ACRM_SOURCES at your exports"
+        )
+    tags = {
+        "dagster/asset_partition_range_start": days[0].isoformat(),
+        "dagster/asset_partition_range_end": days[-1].isoformat(),
+    }
+    progress(f"days {days[0]} to {days[-1]} of call, web and ad files")
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
@@ -44,6 +57,7 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
+            tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     logging.getLogger("dagster").handlers.clear()
@@ -57,13 +71,27 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
             "the pipeline failed; the last published build is unchanged.\n  "
             + "\n  ".join(failures or ["see the Dagster logs above"])
         )
+    failed = failed_partitions(settings)
     return {
+        "failed_partitions": failed,
         "run_id": result.run_id,
         "seconds": round(time.monotonic() - started, 1),
         "warehouse": str(settings.warehouse),
         "published": str(settings.published),
         "materialized": len(result.get_asset_materialization_events()),
     }
+
+
+def failed_partitions(settings: Settings) -> list[dict]:
+    """Days or tables whose latest load attempt failed (their previous state is kept)."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select source, partition_key, message from ("
+            "  select *, row_number() over (partition by source, partition_key "
+            "  order by finished_at desc) as attempt from raw._load_audit) "
+            "where attempt = 1 and status = 'failed' order by source, partition_key"
+        ).fetchall()
+    return [{"source": s, "partition": p, "message": m} for s, p, m in rows]
 
 
 def _root_cause(error) -> str:

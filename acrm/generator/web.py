@@ -359,7 +359,24 @@ def _to_ga4(
     )
     ts_us = (pl.col("ts") * 1_000_000).cast(pl.Int64)
     local = pl.from_epoch(ts_us + MOSCOW_UTC_OFFSET_HOURS * 3_600_000_000, time_unit="us")
-    events = events.join(items, on="order_id", how="left").sort("ts", "session")
+    # view_item and add_to_cart carry the one product they are about, as GA4 does
+    item_lists = products.select(
+        pl.col("product_id").alias("item_id"),
+        pl.concat_list(
+            pl.struct(
+                pl.col("product_id").cast(pl.String).alias("item_id"),
+                pl.col("name").alias("item_name"),
+                pl.col("category").alias("item_category"),
+                pl.lit(None, pl.Float64).alias("price"),
+                pl.lit(1, pl.Int64).alias("quantity"),
+            )
+        ).alias("product_items"),
+    )
+    events = (
+        events.join(items, on="order_id", how="left")
+        .join(item_lists, on="item_id", how="left")
+        .sort("ts", "session")
+    )
 
     host = f"https://{spec.SITE_HOST}"
     source = pl.coalesce(
@@ -423,7 +440,10 @@ def _to_ga4(
             )
         )
         .alias("ecommerce"),
-        pl.when(pl.col("event_name") == "purchase").then(pl.col("items")).alias("items"),
+        pl.when(pl.col("event_name") == "purchase")
+        .then(pl.col("items"))
+        .otherwise(pl.col("product_items"))
+        .alias("items"),
         "day",
     )
     return out

@@ -1,106 +1,123 @@
-"""Landing assets: every source table into the warehouse's `raw` schema."""
+"""Landing assets: every source table into the warehouse's `raw` schema.
 
-from collections.abc import Callable
+CRM tables land incrementally (cursor on updated_at, tombstones for deletes). File sources
+are daily-partitioned; a range of days runs in one run, each day in its own transaction.
+"""
+
+import datetime as dt
+import os
+import uuid
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
-from pipelines.ingest import readers
-from pipelines.ingest.loader import RAW_SCHEMA, replace_table
+from pipelines.ingest.crm import CRM_TABLES, CrmTable, extract_table
+from pipelines.ingest.loader import (
+    RAW_SCHEMA,
+    PartitionReport,
+    ensure_bookkeeping,
+    load_file_partition,
+)
+from pipelines.ingest.sources import FILE_SOURCES, FileSource
 from pipelines.resources import WRITER_POOL, SourcesResource, WarehouseResource
 
+# The first day a file source can hold; ACRM_HISTORY_START moves it for older exports.
+HISTORY_START = os.environ.get("ACRM_HISTORY_START", "2024-01-01")
+# Days in the call center's time zone; the last partition is yesterday, the last whole day.
+daily = dg.DailyPartitionsDefinition(start_date=HISTORY_START, timezone="Europe/Moscow")
 
-def crm_table_asset(table: str) -> dg.AssetsDefinition:
+
+class LandingFailed(dg.Failure):
+    pass
+
+
+def _report_metadata(reports: list[PartitionReport]) -> dict:
+    loaded = [r for r in reports if r.status == "loaded"]
+    failed = [r for r in reports if r.status == "failed"]
+    drift = sorted({c for r in reports for c in r.drift})
+    metadata = {
+        "dagster/row_count": sum(r.rows_loaded for r in loaded),
+        "rows_read": sum(r.rows_read for r in loaded),
+        "rows_quarantined": sum(r.rows_quarantined for r in loaded),
+        "partitions_loaded": len(loaded),
+        "partitions_without_files": sum(r.status == "no_files" for r in reports),
+        "partitions_failed": len(failed),
+    }
+    if drift:
+        metadata["schema_drift"] = dg.MetadataValue.text(
+            "unexpected columns kept in _extra: " + ", ".join(drift)
+        )
+    if failed:
+        metadata["failures"] = dg.MetadataValue.md(
+            "\n".join(f"- {r.partition}: {r.message}" for r in failed)
+        )
+    return metadata
+
+
+def crm_table_asset(table: CrmTable) -> dg.AssetsDefinition:
     @dg.asset(
-        key=[RAW_SCHEMA, f"crm_{table}"],
+        key=[RAW_SCHEMA, f"crm_{table.name}"],
         group_name="landing_crm",
         pool=WRITER_POOL,
         kinds={"sqlite", "duckdb"},
-        description=f"The CRM's `{table}` table, landed as it is, with lineage columns.",
+        description=f"The CRM's `{table.name}` table: every version of every row since the "
+        "first extraction (incremental on updated_at), tombstones for deletes.",
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
     ) -> dg.MaterializeResult:
-        data = readers.read_crm_table(sources.crm_url, table)
         with warehouse.connect() as con:
-            loaded = replace_table(con, f"crm_{table}", data, source=f"crm:{table}")
-        context.log.info(f"landed {loaded['rows']:,} rows of CRM table {table}")
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": loaded["rows"], "batch_id": loaded["batch_id"]}
+            ensure_bookkeeping(con)
+            report = extract_table(con, sources.crm_url, table, str(uuid.uuid4()))
+        if report.status == "failed":
+            raise LandingFailed(description=report.message)
+        context.log.info(
+            f"crm_{table.name}: {report.rows_read:,} changed rows read, "
+            f"{report.rows_loaded:,} landed, {report.rows_quarantined:,} "
+            f"quarantined {report.message}"
         )
+        return dg.MaterializeResult(metadata=_report_metadata([report]))
 
     return _asset
 
 
-def file_source_asset(
-    name: str,
-    folder: str,
-    pattern: str,
-    reader: Callable[[Path], pl.DataFrame],
-    kind: str,
-    description: str,
-) -> dg.AssetsDefinition:
+def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
     @dg.asset(
-        key=[RAW_SCHEMA, name],
-        group_name=f"landing_{folder}",
+        key=[RAW_SCHEMA, source.name],
+        group_name=f"landing_{source.folder}",
         pool=WRITER_POOL,
-        kinds={kind, "polars", "duckdb"},
-        description=description,
+        kinds={"polars", "duckdb"},
+        partitions_def=daily,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=source.description,
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
     ) -> dg.MaterializeResult:
-        files = sorted((Path(sources.folder) / folder).glob(pattern))
-        if not files:
-            raise readers.SourceError(
-                f"no {pattern} files in {Path(sources.folder) / folder}; "
-                "run `acrm generate` or point --sources / ACRM_SOURCES at your exports"
-            )
-        frames = []
-        for i, path in enumerate(files, 1):
-            frames.append(reader(path))
-            if i % 50 == 0 or i == len(files):
-                context.log.info(f"{name}: read {i}/{len(files)} files")
-        data = pl.concat(frames, how="vertical")
+        files = source.files_by_day(Path(sources.folder))
+        keys = context.partition_keys
+        batch_id = str(uuid.uuid4())
+        reports = []
         with warehouse.connect() as con:
-            loaded = replace_table(con, name, data, source=f"{folder}/{pattern}")
-        context.log.info(f"landed {loaded['rows']:,} rows from {len(files)} files into {name}")
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": loaded["rows"],
-                "files": len(files),
-                "batch_id": loaded["batch_id"],
-            }
-        )
+            ensure_bookkeeping(con)
+            for i, key in enumerate(keys, 1):
+                paths = files.get(dt.date.fromisoformat(key), [])
+                reports.append(load_file_partition(con, source, key, paths, batch_id))
+                if i % 30 == 0 or i == len(keys):
+                    context.log.info(f"{source.name}: {i}/{len(keys)} days")
+        failed = [r for r in reports if r.status == "failed"]
+        metadata = _report_metadata(reports)
+        if failed and len(failed) == len([r for r in reports if r.status != "no_files"]):
+            raise LandingFailed(
+                description=f"every day with files failed: {failed[0].message}", metadata=metadata
+            )
+        for r in failed:  # the other days are landed; the failed ones keep their last state
+            context.log.error(f"{source.name} {r.partition} failed: {r.message}")
+        return dg.MaterializeResult(metadata=metadata)
 
     return _asset
 
 
-crm_assets = [crm_table_asset(table) for table in readers.CRM_TABLES]
-cdr_calls = file_source_asset(
-    "cdr_calls",
-    "calls",
-    "Master-*.csv",
-    readers.read_cdr_file,
-    "csv",
-    "Asterisk CDR rows (Master.csv columns) from the call center, one file per day.",
-)
-ga4_events = file_source_asset(
-    "ga4_events",
-    "web",
-    "events_*.ndjson*",
-    readers.read_ga4_file,
-    "json",
-    "GA4 BigQuery-export events, one row per event, useful event_params as typed columns.",
-)
-ad_spend = file_source_asset(
-    "ad_spend",
-    "ads",
-    "*/*.csv",
-    readers.read_ad_file,
-    "csv",
-    "Daily spend, impressions and clicks per campaign, one file per ad platform and day.",
-)
-
-landing_assets = [*crm_assets, cdr_calls, ga4_events, ad_spend]
+crm_assets = [crm_table_asset(table) for table in CRM_TABLES]
+file_assets = [file_source_asset(source) for source in FILE_SOURCES]
+landing_assets = [*crm_assets, *file_assets]

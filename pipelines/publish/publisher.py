@@ -19,7 +19,7 @@ def publish(warehouse: Path, published: Path) -> Path:
     if not warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}: run the pipeline first")
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("checkpoint")
+        con.execute("checkpoint").fetchall()
     published.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".acrm-", suffix=".duckdb.tmp", dir=published.parent)
     os.close(fd)

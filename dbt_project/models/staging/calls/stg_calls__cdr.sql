@@ -13,7 +13,7 @@ renamed as (
         disposition,
         disposition = 'ANSWERED' as is_answered,
         cast(start as timestamp) as started_at,
-        cast(nullif(answer, '') as timestamp) as answered_at,
+        cast(answer as timestamp) as answered_at,
         cast("end" as timestamp) as ended_at,
         duration as duration_seconds,
         billsec as talk_seconds,

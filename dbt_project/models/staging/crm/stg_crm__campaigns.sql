@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_campaigns') }}
+    {{ latest_version(source('crm', 'crm_campaigns'), 'campaign_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_customers') }}
+    {{ latest_version(source('crm', 'crm_customers'), 'customer_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_deal_stage_history') }}
+    {{ latest_version(source('crm', 'crm_deal_stage_history'), 'history_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_deals') }}
+    {{ latest_version(source('crm', 'crm_deals'), 'deal_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_loss_reasons') }}
+    {{ latest_version(source('crm', 'crm_loss_reasons'), 'loss_reason_id') }}
 ),
 
 renamed as (

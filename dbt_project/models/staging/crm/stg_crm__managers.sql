@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_managers') }}
+    {{ latest_version(source('crm', 'crm_managers'), 'manager_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_order_lines') }}
+    {{ latest_version(source('crm', 'crm_order_lines'), 'order_line_id') }}
 ),
 
 renamed as (

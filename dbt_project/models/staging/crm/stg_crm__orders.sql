@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_orders') }}
+    {{ latest_version(source('crm', 'crm_orders'), 'order_id') }}
 ),
 
 renamed as (

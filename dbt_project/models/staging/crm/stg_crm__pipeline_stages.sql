@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_pipeline_stages') }}
+    {{ latest_version(source('crm', 'crm_pipeline_stages'), 'stage_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_teams') }}
+    {{ latest_version(source('crm', 'crm_teams'), 'team_id') }}
 ),
 
 renamed as (

@@ -7,7 +7,7 @@ source as (
 renamed as (
     select
         event_date,
-        event_timestamp as event_at,
+        event_at,
         event_name,
         user_pseudo_id,
         user_id as web_user_id,
