@@ -31,7 +31,6 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     import dagster as dg
 
     from pipelines.definitions import build_definitions
-
     from pipelines.ingest.sources import FILE_SOURCES
 
     started = time.monotonic()

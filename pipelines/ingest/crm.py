@@ -399,8 +399,18 @@ def extract_table(
                     pl.lit(started).alias("quarantined_at"),
                 ).to_arrow(),
             )
-            run_sql(con, f"insert into {QUARANTINE} by name select * from rejected_rows")
+            # a bad version read again (it sits at the cursor) is not quarantined twice
+            quarantined = len(
+                run_sql(
+                    con,
+                    f"insert into {QUARANTINE} by name select * from rejected_rows r where not "
+                    f"exists (select 1 from {QUARANTINE} q where q.source = r.source and "
+                    "q.raw_content = r.raw_content) returning 1",
+                )
+            )
             con.unregister("rejected_rows")
+        else:
+            quarantined = 0
         _audit(
             con,
             batch_id,
@@ -409,11 +419,11 @@ def extract_table(
             f"crm:{table.name}",
             changed.height,
             loaded,
-            rejected.height,
+            quarantined,
             "loaded",
             f"{deleted} deleted" if deleted else "",
             started,
-            unchanged=valid.height - loaded,
+            unchanged=changed.height - loaded - quarantined,
         )
         run_sql(
             con,
@@ -430,7 +440,7 @@ def extract_table(
         "loaded",
         rows_read=changed.height,
         rows_loaded=loaded,
-        rows_quarantined=rejected.height,
+        rows_quarantined=quarantined,
         drift=unexpected,
         message=f"{deleted} deleted" if deleted else "",
     )
