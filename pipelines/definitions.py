@@ -6,6 +6,7 @@ from dagster_dbt import DbtCliResource
 from acrm.settings import Settings
 from pipelines import jobs
 from pipelines.ingest.assets import landing_assets
+from pipelines.ingest.sensors import new_source_files
 from pipelines.publish.assets import published_warehouse
 from pipelines.resources import build_resources
 from pipelines.warehouse.assets import warehouse_models
@@ -18,6 +19,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[*landing_assets, warehouse_models, published_warehouse],
         jobs=[jobs.full_refresh_job],
         schedules=[jobs.daily_schedule],
+        sensors=[new_source_files],
         resources={
             **build_resources(settings),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),

@@ -1,5 +1,7 @@
 """Jobs select assets through selections, never through hand-typed key lists."""
 
+import datetime as dt
+
 import dagster as dg
 
 # The main job: land every source, build the warehouse, publish it.
@@ -9,9 +11,16 @@ full_refresh_job = dg.define_asset_job(
     selection=everything,
     description="Land every source, build the dbt warehouse and publish the read-only copy.",
 )
-daily_schedule = dg.ScheduleDefinition(
+
+
+@dg.schedule(
     job=full_refresh_job,
     cron_schedule="0 5 * * *",
     execution_timezone="Europe/Moscow",
     default_status=dg.DefaultScheduleStatus.STOPPED,
+    name="acrm_daily",
+    description="Every morning: yesterday's files, the CRM's changes, the build, publish.",
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    yesterday = (context.scheduled_execution_time - dt.timedelta(days=1)).date().isoformat()
+    return dg.RunRequest(run_key=f"daily:{yesterday}", partition_key=yesterday)

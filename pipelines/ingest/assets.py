@@ -31,6 +31,12 @@ class LandingFailed(dg.Failure):
     pass
 
 
+# A database that does not answer is retried: after 5 s, 10 s, 20 s (with jitter).
+TRANSIENT_RETRIES = dg.RetryPolicy(
+    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
 def _report_metadata(reports: list[PartitionReport]) -> dict:
     loaded = [r for r in reports if r.status == "loaded"]
     failed = [r for r in reports if r.status == "failed"]
@@ -58,6 +64,7 @@ def crm_table_asset(table: CrmTable) -> dg.AssetsDefinition:
     @dg.asset(
         key=[RAW_SCHEMA, f"crm_{table.name}"],
         group_name="landing_crm",
+        retry_policy=TRANSIENT_RETRIES,
         pool=WRITER_POOL,
         kinds={"sqlite", "duckdb"},
         description=f"The CRM's `{table.name}` table: every version of every row since the "
@@ -70,7 +77,8 @@ def crm_table_asset(table: CrmTable) -> dg.AssetsDefinition:
             ensure_bookkeeping(con)
             report = extract_table(con, sources.crm_url, table, str(uuid.uuid4()))
         if report.status == "failed":
-            raise LandingFailed(description=report.message)
+            # a missing column will not fix itself; a database that did not answer may
+            raise LandingFailed(description=report.message, allow_retries=report.transient)
         context.log.info(
             f"crm_{table.name}: {report.rows_read:,} changed rows read, "
             f"{report.rows_loaded:,} landed, {report.rows_quarantined:,} "

@@ -323,10 +323,11 @@ def extract_table(
                 f"{', '.join(missing)} missing in {redact(url)}"
             )
     except (SourceError, ContractError) as exc:
+        transient = isinstance(exc, SourceError)  # unreachable or failing database
         _audit(
             con, batch_id, target, window, f"crm:{table.name}", 0, 0, 0, "failed", str(exc), started
         )
-        return PartitionReport(target, window, "failed", message=str(exc))
+        return PartitionReport(target, window, "failed", message=str(exc), transient=transient)
 
     unexpected = [c for c in changed.columns if c not in table.columns]
     rows = changed.with_columns(

@@ -64,6 +64,7 @@ class PartitionReport:
     rows_quarantined: int = 0
     message: str = ""
     drift: list[str] = field(default_factory=list)
+    transient: bool = False  # worth retrying: the source did not answer
 
 
 def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:

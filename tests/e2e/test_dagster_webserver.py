@@ -69,4 +69,4 @@ def test_the_ui_serves_every_asset_job_and_schedule(webserver: str) -> None:
     assert served == expected
     repository = answer["repositoriesOrError"]["nodes"][0]
     assert "acrm_full_refresh" in {job["name"] for job in repository["jobs"]}
-    assert {s["name"] for s in repository["schedules"]} == {"acrm_full_refresh_schedule"}
+    assert {s["name"] for s in repository["schedules"]} == {"acrm_daily"}

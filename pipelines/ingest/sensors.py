@@ -1,0 +1,60 @@
+"""A sensor that launches the main job when source files arrive or change.
+
+The cursor remembers each file's size and modification time; new or changed files ask for
+a run over the days they belong to (reloading a day is idempotent).
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from acrm.settings import Settings
+from pipelines.ingest.sources import FILE_SOURCES
+from pipelines.jobs import full_refresh_job
+
+
+def file_states(sources: Path) -> dict[str, dict]:
+    """{path: {"day": ISO day, "stamp": "mtime_ns:size"}} of every source file."""
+    states = {}
+    for source in FILE_SOURCES:
+        for day, paths in source.files_by_day(sources).items():
+            for path in paths:
+                stat = path.stat()
+                states[str(path)] = {
+                    "day": day.isoformat(),
+                    "stamp": f"{stat.st_mtime_ns}:{stat.st_size}",
+                }
+    return states
+
+
+def changed_days(previous: dict[str, str], current: dict[str, dict]) -> list[str]:
+    return sorted(
+        {state["day"] for path, state in current.items() if previous.get(path) != state["stamp"]}
+    )
+
+
+@dg.sensor(
+    job=full_refresh_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Runs the main job over the days whose source files are new or changed.",
+)
+def new_source_files(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    sources = Settings.load().sources
+    current = file_states(sources)
+    previous = json.loads(context.cursor) if context.cursor else {}
+    days = changed_days(previous, current)
+    cursor = json.dumps({path: state["stamp"] for path, state in current.items()})
+    if not days:
+        return dg.SensorResult(
+            skip_reason=f"no new or changed files under {sources}", cursor=cursor
+        )
+    request = dg.RunRequest(
+        run_key=f"files:{days[0]}:{days[-1]}:{hash(cursor)}",
+        tags={
+            "dagster/asset_partition_range_start": days[0],
+            "dagster/asset_partition_range_end": days[-1],
+        },
+    )
+    return dg.SensorResult(run_requests=[request], cursor=cursor)
