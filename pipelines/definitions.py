@@ -8,6 +8,7 @@ from pipelines import jobs
 from pipelines.ingest.assets import landing_assets
 from pipelines.ingest.sensors import new_source_files
 from pipelines.publish.assets import published_warehouse
+from pipelines.quality.checks import quality_checks
 from pipelines.resources import build_resources
 from pipelines.warehouse.assets import warehouse_models
 from pipelines.warehouse.project import DBT_EXECUTABLE, dbt_project
@@ -17,6 +18,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Every asset, job and schedule, bound to one warehouse and one set of sources."""
     return dg.Definitions(
         assets=[*landing_assets, warehouse_models, published_warehouse],
+        asset_checks=quality_checks,
         jobs=[jobs.full_refresh_job],
         schedules=[jobs.daily_schedule],
         sensors=[new_source_files],

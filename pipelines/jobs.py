@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 # The main job: land every source, build the warehouse, publish it.
-everything = dg.AssetSelection.all()
+everything = dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks()
 full_refresh_job = dg.define_asset_job(
     name="acrm_full_refresh",
     selection=everything,

@@ -298,3 +298,49 @@ def test_crm_updates_and_deletes_land_as_new_versions_and_tombstones(sources, wa
     assert query(warehouse, "select reason from raw._quarantine where source = 'crm_deals'") == [
         ("amount is negative",)
     ]
+
+
+def test_a_severe_expectation_failure_blocks_the_build_and_publication(
+    sources, tmp_path: Path
+) -> None:
+    import gzip
+    import json
+
+    import dagster as dg
+
+    from acrm.settings import Settings
+    from pipelines.definitions import build_definitions
+
+    ga4 = sources / "web" / f"events_{DAYS[0].replace('-', '')}.ndjson.gz"
+    lines = gzip.decompress(ga4.read_bytes()).decode().splitlines()
+    event = json.loads(lines[0])
+    event["event_params"].append(
+        {"key": "engagement_time_msec", "value": {"int_value": 10**10}}
+    )  # 115 days on one page
+    event["event_params"] = event["event_params"][-1:] + event["event_params"][:-1]
+    lines.append(json.dumps(event))
+    ga4.write_bytes(gzip.compress("\n".join(lines).encode()))
+
+    settings = Settings.load(tmp_path / "w" / "acrm.duckdb", sources)
+    job = build_definitions(settings).resolve_job_def("acrm_full_refresh")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={
+                "dagster/asset_partition_range_start": DAYS[0],
+                "dagster/asset_partition_range_end": DAYS[-1],
+            },
+        )
+    checks = {
+        e.event_specific_data.asset_key.to_user_string(): e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "great_expectations"
+    }
+    assert not checks["raw/ga4_events"].passed
+    assert checks["raw/cdr_calls"].passed
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "raw/ga4_events" in materialized and "raw/cdr_calls" in materialized
+    assert "marts/fct_deals" not in materialized
+    assert not settings.published.exists()

@@ -1,0 +1,59 @@
+"""Great Expectations suites: each file is a valid GX 1.x suite; severities decide blocking."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from acrm.settings import EXPECTATIONS_DIR
+from pipelines.definitions import defs
+from pipelines.quality.checks import validate
+
+SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda p: p.stem)
+def test_every_suite_has_severities_and_a_landed_table(suite) -> None:
+    document = json.loads(suite.read_text())
+    assert document["expectations"]
+    assert {e["meta"]["severity"] for e in document["expectations"]} <= {"error", "warning"}
+    keys = {k.to_user_string() for k in defs.get_repository_def().asset_graph.get_all_asset_keys()}
+    assert f"raw/{suite.stem}" in keys
+
+
+def test_an_error_failure_blocks_and_a_warning_only_reports() -> None:
+    frame = pd.DataFrame(
+        {
+            "campaign_id": [1, 2],
+            "spend": [10.0, -1.0],
+            "clicks": [1, 2],
+            "impressions": [10, 20],
+            "currency": ["RUB", "RUB"],
+        }
+    )
+    errors_pass, all_pass, rows = validate(EXPECTATIONS_DIR / "ad_spend.json", frame)
+    assert not errors_pass and not all_pass
+    failed = [r for r in rows if not r["success"]]
+    assert [(r["column"], r["unexpected"]) for r in failed] == [("spend", 1)]
+
+    calls = pd.DataFrame(
+        {
+            "uniqueid": ["a", "b"],
+            "disposition": ["ANSWERED"] * 2,
+            "billsec": [1, 2],
+            "duration": [3, 4],
+            "start": [1, 2],
+            "end": [2, 3],
+            "_source_file": ["f", "f"],
+            "src": ["1", "1"],
+        }
+    )
+    errors_pass, all_pass, _ = validate(EXPECTATIONS_DIR / "cdr_calls.json", calls)
+    assert errors_pass  # the one failure (too few distinct callers) is a warning
+    del all_pass
+
+
+def test_the_checks_block_what_is_downstream() -> None:
+    checks = defs.get_repository_def().asset_graph.asset_check_keys
+    gx = [c for c in checks if c.name == "great_expectations"]
+    assert {c.asset_key.to_user_string() for c in gx} == {f"raw/{p.stem}" for p in SUITES}
