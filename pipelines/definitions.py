@@ -5,6 +5,7 @@ from dagster_dbt import DbtCliResource
 
 from acrm.settings import Settings
 from pipelines import jobs
+from pipelines.identity.assets import customer_identity_map
 from pipelines.ingest.assets import landing_assets
 from pipelines.ingest.sensors import new_source_files
 from pipelines.publish.assets import published_warehouse
@@ -17,7 +18,7 @@ from pipelines.warehouse.project import DBT_EXECUTABLE, dbt_project
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Every asset, job and schedule, bound to one warehouse and one set of sources."""
     return dg.Definitions(
-        assets=[*landing_assets, warehouse_models, published_warehouse],
+        assets=[*landing_assets, customer_identity_map, warehouse_models, published_warehouse],
         asset_checks=quality_checks,
         jobs=[jobs.full_refresh_job],
         schedules=[jobs.daily_schedule],

@@ -141,3 +141,16 @@ def test_the_weak_manager_is_weakest_in_the_cube(cube, built_warehouse, truth) -
     result = cube.query_names(["win_rate"], ["manager.manager"]).to_pylist()
     weakest = min(result, key=lambda r: r["win_rate"])
     assert weakest["manager.manager"] == name
+
+
+def test_the_identity_map_joins_calls_and_web_to_customers(built_warehouse) -> None:
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        rates = dict(con.execute("select measure, rate from identity.match_rates").fetchall())
+        raw_emails = con.execute(
+            "select count(*) from identity.customer_identifiers where identifier like '%@%'"
+        ).fetchall()[0][0]
+    # 75 % of generated callers are customers and 90 % of customers have a phone
+    assert 0.55 < rates["calls matched to a customer by phone"] < 0.8
+    assert rates["call numbers in E.164"] == 1.0
+    assert 0.1 < rates["web events with a known user_id"] < 0.6
+    assert raw_emails == 0  # emails are kept only as hashes
