@@ -43,6 +43,7 @@ demo: setup  ## generate sample sources, run the whole pipeline, print a summary
 	$(BIN)/acrm summary
 
 test: setup  ## run every test (unit, integration, e2e)
+	@tools/ensure-postgres
 	$(BIN)/python -m pytest -m "unit or integration or e2e"
 
 test-unit: setup  ## run the fast unit tests only

@@ -35,20 +35,22 @@ class Column:
     not_in_future: bool = False
     non_negative: bool = False
 
-    def typed(self) -> pl.Expr:
+    def typed(self, source: pl.DataType) -> pl.Expr:
+        """The column in its contract type, from text (files, SQLite) or typed (PostgreSQL)."""
         raw = pl.col(self.name)
-        if self.timestamp_format:
+        already_temporal = isinstance(source, pl.Datetime | pl.Date)
+        if self.timestamp_format and not already_temporal:
             text = raw.cast(pl.String).str.strip_chars()
             parsed = text.str.strptime(pl.Datetime("us"), self.timestamp_format, strict=False)
             return pl.when(text == "").then(None).otherwise(parsed).alias(self.name)
         if self.dtype == pl.String:
             return raw.cast(pl.String).alias(self.name)
-        if isinstance(self.dtype, pl.Datetime):  # already a timestamp (a database column)
+        if isinstance(self.dtype, pl.Datetime | pl.Date) and already_temporal:
             return raw.cast(self.dtype, strict=False).alias(self.name)
         if isinstance(self.dtype, pl.Date):
             return raw.cast(pl.String).str.to_date(self.date_format, strict=False).alias(self.name)
-        source = raw.cast(pl.String).str.strip_chars() if self.dtype.is_numeric() else raw
-        return source.cast(self.dtype, strict=False).alias(self.name)
+        source_expr = raw.cast(pl.String).str.strip_chars() if source == pl.String else raw
+        return source_expr.cast(self.dtype, strict=False).alias(self.name)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Contract:
                 frame = frame.with_columns(pl.lit(None, pl.String).alias(column.name))
         typed = frame.with_columns(
             [pl.col(c.name).alias(f"__raw_{c.name}") for c in self.columns]
-        ).with_columns([c.typed() for c in self.columns])
+        ).with_columns([c.typed(frame.schema[c.name]) for c in self.columns])
         now = self.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         reasons: list[pl.Expr] = []
         for c in self.columns:

@@ -1,0 +1,178 @@
+"""The CRM extracted from a real PostgreSQL server gives what the SQLite file gives.
+
+The test starts its own throwaway cluster (Debian's postgresql, on loopback, trust auth)
+and loads the generated CRM into it with psql's COPY.
+"""
+
+import glob
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.ingest.crm import CRM_TABLES, TABLES_BY_NAME, _read, extract_table
+from pipelines.ingest.loader import ensure_bookkeeping
+
+INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres(*command: str) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory):
+    if not INITDB:
+        pytest.skip("no PostgreSQL server binaries (tools/ensure-postgres installs Debian's)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+    bin_dir = Path(INITDB[-1]).parent
+    # not under pytest's folder: that one is private to the user running the tests
+    data = Path(tempfile.mkdtemp(prefix="acrm-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run(
+        as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        as_postgres(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(data / "server.log"),
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "start",
+        ),
+        check=True,
+        capture_output=True,
+    )
+    yield f"postgresql://postgres@127.0.0.1:{port}/postgres", port
+    subprocess.run(
+        as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
+        check=False,
+        capture_output=True,
+    )
+
+
+def psql(port: int, sql: str) -> None:
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+PG_TYPES = {
+    pl.Int64: "bigint",
+    pl.Float64: "double precision",
+    pl.String: "text",
+    pl.Boolean: "boolean",
+}
+
+
+@pytest.fixture(scope="module")
+def crm_in_postgres(postgres, small_sources: Path, tmp_path_factory):
+    url, port = postgres
+    sqlite_url = f"sqlite://{small_sources / 'crm' / 'crm.sqlite'}"
+    folder = tmp_path_factory.mktemp("copy")
+    for table in CRM_TABLES:
+        frame = _read(sqlite_url, f"select * from {table.name}", table.name)
+        columns = ", ".join(  # timestamps as PostgreSQL timestamps, as a real CRM has them
+            f'"{name}" '
+            + ("timestamp" if name.endswith("_at") else PG_TYPES.get(dtype.base_type(), "text"))
+            for name, dtype in frame.schema.items()
+        )
+        psql(port, f"create table {table.name} ({columns})")
+        csv = folder / f"{table.name}.csv"
+        frame.write_csv(csv)
+        psql(port, f"\\copy {table.name} from '{csv}' with (format csv, header true)")
+    return url
+
+
+def test_the_crm_lands_the_same_from_postgresql_as_from_sqlite(
+    crm_in_postgres, small_sources: Path, tmp_path: Path
+) -> None:
+    sqlite_url = f"sqlite://{small_sources / 'crm' / 'crm.sqlite'}"
+    counts = {}
+    for name, url in (("sqlite", sqlite_url), ("postgres", crm_in_postgres)):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            ensure_bookkeeping(con)
+            reports = [extract_table(con, url, table, name) for table in CRM_TABLES]
+            assert all(r.status == "loaded" for r in reports), [r.message for r in reports]
+            counts[name] = {r.source: (r.rows_loaded, r.rows_quarantined) for r in reports}
+            revenue = con.execute(
+                "select sum(quantity * unit_price - discount) from raw.crm_order_lines"
+            ).fetchall()[0][0]
+            counts[name]["revenue"] = round(revenue, 2)
+    assert counts["postgres"] == counts["sqlite"]
+
+
+def test_a_change_in_postgresql_lands_as_one_new_version(
+    postgres, crm_in_postgres, tmp_path: Path
+) -> None:
+    _, port = postgres
+    deals = TABLES_BY_NAME["deals"]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ensure_bookkeeping(con)
+        extract_table(con, crm_in_postgres, deals, "b1")
+        time.sleep(0.01)
+        psql(port, "update deals set status = 'lost', updated_at = now() where deal_id = 5")
+        again = extract_table(con, crm_in_postgres, deals, "b2")
+    assert again.rows_loaded == 1
+
+
+def test_a_wrong_password_or_host_is_a_clear_error(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ensure_bookkeeping(con)
+        report = extract_table(
+            con, "postgresql://acrm:secret@127.0.0.1:1/crm", TABLES_BY_NAME["teams"], "b"
+        )
+    assert report.status == "failed" and report.transient
+    assert (
+        "cannot read CRM table 'teams' from postgresql://acrm:***@127.0.0.1:1/crm" in report.message
+    )
+    assert "secret" not in report.message
+
+
+def test_sqlite_is_untouched(small_sources: Path) -> None:
+    with sqlite3.connect(small_sources / "crm" / "crm.sqlite") as con:
+        assert (
+            con.execute(
+                "select count(*) from deals where deal_id = 5 and status = 'lost' "
+                "and updated_at > '2026-01-01'"
+            ).fetchall()[0][0]
+            == 0
+        )
