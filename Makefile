@@ -49,6 +49,11 @@ test: setup  ## run every test (unit, integration, e2e)
 test-unit: setup  ## run the fast unit tests only
 	$(BIN)/python -m pytest -m unit
 
+BENCH_SCALES ?= 1 10
+
+bench: setup  ## landing speed at scale 1 and 10: ours, naive, lower bound (BENCH_SCALES=...)
+	$(BIN)/python bench/landing.py --scales $(BENCH_SCALES)
+
 lint: setup  ## ruff and SQLFluff (dbt templater)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -103,8 +103,16 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
             ),
             _empty_rejects(),
         )
+    numbered_text = "\n".join(f"{n},{line}" for n, line in lines)
+    raw = pl.DataFrame(
+        {LINE: [n for n, _ in lines], RAW: [t for _, t in lines]},
+        schema={LINE: pl.Int64, RAW: pl.String},
+    )
+    fast = _read_clean_csv(numbered_text, columns, len(lines))
+    if fast is not None:  # every line parsed: the common case, ~1 ms a file
+        return RawBatch(path, len(lines), fast.join(raw, on=LINE, how="left"), _empty_rejects())
     with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8") as numbered:
-        numbered.write("\n".join(f"{n},{line}" for n, line in lines))
+        numbered.write(numbered_text)
         numbered.flush()
         spec = {"__line": "BIGINT", **{f"c{i}": "VARCHAR" for i in range(len(columns))}}
         con = _csv_parser()
@@ -122,10 +130,6 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
         finally:
             con.execute("drop table if exists rejects; drop table if exists scans").fetchall()
     rows = rows.rename({"__line": LINE, **{f"c{i}": c for i, c in enumerate(columns)}})
-    raw = pl.DataFrame(
-        {LINE: [n for n, _ in lines], RAW: [t for _, t in lines]},
-        schema={LINE: pl.Int64, RAW: pl.String},
-    )
     rows = rows.join(raw, on=LINE, how="left")
     rejects = rejected.select(
         pl.col("csv_line").str.extract(r"^(\d+),", 1).cast(pl.Int64).alias(LINE),
@@ -133,6 +137,24 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
         pl.format("malformed CSV line: {}", pl.col("error_type").str.to_lowercase()).alias(REASON),
     ).unique(LINE, keep="first", maintain_order=True)
     return RawBatch(path, len(lines), rows, rejects)
+
+
+def _read_clean_csv(numbered_text: str, columns: list[str], expected: int) -> pl.DataFrame | None:
+    """polars' strict parse of a file with no malformed line; None sends it to DuckDB."""
+    try:
+        rows = pl.read_csv(
+            numbered_text.encode(),
+            has_header=False,
+            new_columns=[LINE, *columns],
+            schema_overrides={LINE: pl.Int64, **{c: pl.String for c in columns}},
+            infer_schema=False,
+            quote_char='"',
+            missing_utf8_is_empty_string=False,
+        )
+    except (pl.exceptions.PolarsError, TypeError):
+        return None
+    ok = rows.height == expected and rows.width == len(columns) + 1
+    return rows.with_columns(pl.col(LINE).cast(pl.Int64)) if ok else None
 
 
 def read_ndjson_batch(path: Path) -> RawBatch:
