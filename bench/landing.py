@@ -137,7 +137,7 @@ def crm(folder: Path, db: Path) -> dict:
                 f"insert into {table.name} values ({', '.join('?' for _ in names)})", data
             )
             naive_rows += len(data)
-            if naive_rows > 200_000:
+            if naive_rows > 20_000:  # row inserts run ~1,000 rows/s: a sample is enough
                 break
     naive_s = time.perf_counter() - started
     import connectorx as cx
