@@ -136,6 +136,17 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
         stderr.print(
             f"  {key:>22}: {value:,}" if isinstance(value, int | float) else f"  {key:>22}: {value}"
         )
+    quarantined = facts["quarantined_rows"]
+    stderr.print(
+        "\n[bold]Quarantine[/bold] (raw._quarantine): "
+        + (", ".join(f"{s} {n:,} rows" for s, n in quarantined.items()) or "no rows")
+    )
+    for failure in facts["failed_loads"]:
+        stderr.print(
+            f"[bold yellow]not landed:[/bold yellow] {failure['source']} "
+            f"{failure['partition']}: {failure['message']}",
+            highlight=False,
+        )
     stderr.print(
         "\nNext:\n"
         "  acrm cube query --measures revenue,won_deals --rows channel.channel "

@@ -81,16 +81,20 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     }
 
 
-def failed_partitions(settings: Settings) -> list[dict]:
+def failed_loads(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Days or tables whose latest load attempt failed (their previous state is kept)."""
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select source, partition_key, message from ("
-            "  select *, row_number() over (partition by source, partition_key "
-            "  order by finished_at desc) as attempt from raw._load_audit) "
-            "where attempt = 1 and status = 'failed' order by source, partition_key"
-        ).fetchall()
+    rows = con.execute(
+        "select source, partition_key, message from ("
+        "  select *, row_number() over (partition by source, partition_key "
+        "  order by finished_at desc) as attempt from raw._load_audit) "
+        "where attempt = 1 and status = 'failed' order by source, partition_key"
+    ).fetchall()
     return [{"source": s, "partition": p, "message": m} for s, p, m in rows]
+
+
+def failed_partitions(settings: Settings) -> list[dict]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return failed_loads(con)
 
 
 def _root_cause(error) -> str:
@@ -131,8 +135,16 @@ def summarize(settings: Settings) -> dict:
                 "using (channel_key) group by 1 order by sum(o.revenue) desc limit 1"
             ),
         }
+        quarantined = dict(
+            con.execute(
+                "select source, count(*) from raw._quarantine group by 1 order by 1"
+            ).fetchall()
+        )
+        failed = failed_loads(con)
     return {
         "published": str(settings.published),
         "numbers": numbers,
         "marts": {name: rows for name, rows in marts},
+        "quarantined_rows": quarantined,
+        "failed_loads": failed,
     }

@@ -154,3 +154,13 @@ def test_the_identity_map_joins_calls_and_web_to_customers(built_warehouse) -> N
     assert rates["call numbers in E.164"] == 1.0
     assert 0.1 < rates["web events with a known user_id"] < 0.6
     assert raw_emails == 0  # emails are kept only as hashes
+
+
+def test_the_summary_reports_quarantine_and_failed_loads(built_warehouse, truth) -> None:
+    from acrm.pipeline import summarize
+
+    facts = summarize(built_warehouse)
+    assert facts["quarantined_rows"] == {}  # the generated sources are clean
+    assert facts["failed_loads"] == []
+    assert facts["numbers"]["won deals"] == truth["totals"]["won_deals"]
+    assert facts["numbers"]["revenue"] == pytest.approx(truth["totals"]["revenue"], abs=0.01)
