@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cubes.model import Cube
 
@@ -26,7 +26,6 @@ class Query:
     cols: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
     totals: bool = False  # subtotals per row/column hierarchy and the grand total
-    extra: dict = field(default_factory=dict)
 
     @property
     def levels(self) -> tuple[str, ...]:
