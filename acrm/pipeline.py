@@ -32,6 +32,7 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
 
     from pipelines.definitions import build_definitions
     from pipelines.ingest.sources import FILE_SOURCES
+    from pipelines.jobs import day_range_tags
 
     started = time.monotonic()
     job = build_definitions(settings).resolve_job_def(MAIN_JOB)
@@ -41,10 +42,7 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
             f"no source files under {settings.sources}: run `acrm generate` "
             "first, or point --sources / ACRM_SOURCES at your exports"
         )
-    tags = {
-        "dagster/asset_partition_range_start": days[0].isoformat(),
-        "dagster/asset_partition_range_end": days[-1].isoformat(),
-    }
+    tags = day_range_tags(days[0].isoformat(), days[-1].isoformat())
     progress(f"days {days[0]} to {days[-1]} of call, web and ad files")
     instance = (
         dg.DagsterInstance.get()

@@ -24,3 +24,8 @@ full_refresh_job = dg.define_asset_job(
 def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     yesterday = (context.scheduled_execution_time - dt.timedelta(days=1)).date().isoformat()
     return dg.RunRequest(run_key=f"daily:{yesterday}", partition_key=yesterday)
+
+
+def day_range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags that make the daily-partitioned assets load the days first..last at once."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}

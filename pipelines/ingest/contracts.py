@@ -14,6 +14,7 @@ import polars as pl
 REASON = "_reason"
 RAW = "_raw"  # the row as it was in the source (a line of text or the row as JSON)
 LINE = "_line_number"
+EXTRA = "_extra"  # columns a source has but its contract does not know, as JSON
 FILE = "__file"  # which file a row came from, while a day's files are validated together
 DUPLICATE_REASON = "duplicate of an earlier row in this batch"
 FUTURE_TOLERANCE = dt.timedelta(days=1)  # clocks and time zones: a day ahead is still fine

@@ -14,18 +14,17 @@ import connectorx as cx
 import duckdb
 import polars as pl
 
-from pipelines.ingest.contracts import RAW, REASON, Column, Contract, ContractError, Rule
+from pipelines.ingest.contracts import EXTRA, RAW, REASON, Column, Contract, ContractError, Rule
 from pipelines.ingest.files import SourceError
-from pipelines.ingest.ga4 import EXTRA
 from pipelines.ingest.loader import (
     QUARANTINE,
     RAW_SCHEMA,
     PartitionReport,
-    _audit,
-    _fault_point,
-    _now,
-    _write_table,
+    audit,
+    fault_point,
+    now_utc,
     run_sql,
+    write_table,
 )
 
 CURSORS = f"{RAW_SCHEMA}._crm_cursors"
@@ -299,7 +298,7 @@ def extract_table(
     con: duckdb.DuckDBPyConnection, url: str, table: CrmTable, batch_id: str
 ) -> PartitionReport:
     """Land the changes of one CRM table since its cursor, and tombstones for deletes."""
-    started = _now()
+    started = now_utc()
     target = f"crm_{table.name}"
     run_sql(
         con,
@@ -324,7 +323,7 @@ def extract_table(
             )
     except (SourceError, ContractError) as exc:
         transient = isinstance(exc, SourceError)  # unreachable or failing database
-        _audit(
+        audit(
             con, batch_id, target, window, f"crm:{table.name}", 0, 0, 0, "failed", str(exc), started
         )
         return PartitionReport(target, window, "failed", message=str(exc), transient=transient)
@@ -350,7 +349,7 @@ def extract_table(
     try:
         exists = _table_exists(con, target)
         if valid.height:
-            _write_table(con, f"{RAW_SCHEMA}.{target}", valid)
+            write_table(con, f"{RAW_SCHEMA}.{target}", valid)
             # versions already landed (same key and updated_at) are not landed twice
             loaded = len(
                 con.execute(
@@ -380,7 +379,7 @@ def extract_table(
             ).fetchall()
             deleted = len(deleted)
             con.unregister("source_keys")
-        _fault_point("before_commit", target)
+        fault_point("before_commit", target)
         run_sql(
             con,
             f"delete from {QUARANTINE} where source = ? and partition_key = ?",
@@ -412,7 +411,7 @@ def extract_table(
             con.unregister("rejected_rows")
         else:
             quarantined = 0
-        _audit(
+        audit(
             con,
             batch_id,
             target,

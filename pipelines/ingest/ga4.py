@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.ingest.contracts import LINE, RAW
+from pipelines.ingest.contracts import EXTRA, LINE, RAW
 
-EXTRA = "_extra"
 GA4_REQUIRED = ("event_date", "event_timestamp", "event_name", "user_pseudo_id")
 # Top-level fields of Google's documented export schema: present or not, they are expected.
 GA4_FIELDS = frozenset(

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from pipelines.ingest.contracts import FILE, LINE, RAW, REASON, ContractError
+from pipelines.ingest.contracts import EXTRA, FILE, LINE, RAW, REASON, ContractError
 from pipelines.ingest.files import SourceError
-from pipelines.ingest.ga4 import EXTRA
 from pipelines.ingest.sources import FileSource
 
 RAW_SCHEMA = "raw"
@@ -44,13 +43,13 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
     return con.execute(sql, params or []).fetchall()
 
 
-def _fault_point(point: str, table: str) -> None:
+def fault_point(point: str, table: str) -> None:
     """Die like a crashed machine (SIGKILL) at a named point: the crash tests' hook."""
     if os.environ.get(FAULT_ENV) == f"{point}:{table}":
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _now() -> dt.datetime:
+def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -71,7 +70,7 @@ def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
     run_sql(con, BOOKKEEPING_DDL)
 
 
-def _audit(
+def audit(
     con,
     batch_id,
     source,
@@ -99,7 +98,7 @@ def _audit(
             status,
             message,
             started,
-            _now(),
+            now_utc(),
             unchanged,
         ],
     )
@@ -114,7 +113,7 @@ def _fold_extras(rows: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
     return rows.with_columns(pl.struct(extras).struct.json_encode().alias(EXTRA)).drop(extras)
 
 
-def _write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Create the table on first load; add columns that a later load brings."""
     con.register("incoming", frame.to_arrow())
     run_sql(con, f"create table if not exists {table} as select * from incoming where false")
@@ -134,10 +133,10 @@ def _write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
 def load_file_partition(
     con: duckdb.DuckDBPyConnection, source: FileSource, partition: str, paths: list, batch_id: str
 ) -> PartitionReport:
-    started = _now()
+    started = now_utc()
     table = f"{RAW_SCHEMA}.{source.name}"
     if not paths:
-        _audit(
+        audit(
             con,
             batch_id,
             source.name,
@@ -171,7 +170,7 @@ def load_file_partition(
                 batch.rows = rows.with_columns(pl.lit(path.name).alias(FILE))
             batches.append(batch)
     except (SourceError, ContractError, OSError) as exc:
-        _audit(con, batch_id, source.name, partition, None, 0, 0, 0, "failed", str(exc), started)
+        audit(con, batch_id, source.name, partition, None, 0, 0, 0, "failed", str(exc), started)
         return PartitionReport(source.name, partition, "failed", message=str(exc))
 
     # one contract pass over the day's files (duplicates are judged across them too)
@@ -231,7 +230,7 @@ def load_file_partition(
     try:
         if loaded_frames:
             frame = pl.concat(loaded_frames, how="diagonal_relaxed")
-            _write_table(con, table, frame)
+            write_table(con, table, frame)
         exists = con.execute(
             "select count(*) from information_schema.tables where "
             "table_schema = ? and table_name = ?",
@@ -239,7 +238,7 @@ def load_file_partition(
         ).fetchall()[0][0]
         if exists:
             run_sql(con, f"delete from {table} where _partition = ?", [partition])
-        _fault_point("after_delete", source.name)
+        fault_point("after_delete", source.name)
         if loaded_frames:
             run_sql(con, f"insert into {table} by name select * from incoming")
             con.unregister("incoming")
@@ -253,7 +252,7 @@ def load_file_partition(
             run_sql(con, f"insert into {QUARANTINE} by name select * from rejected_rows")
             con.unregister("rejected_rows")
         for file, read, loaded, rejected_count in per_file:
-            _audit(
+            audit(
                 con,
                 batch_id,
                 source.name,
@@ -266,7 +265,7 @@ def load_file_partition(
                 "",
                 started,
             )
-        _fault_point("before_commit", source.name)
+        fault_point("before_commit", source.name)
         run_sql(con, "commit")
     except BaseException:
         run_sql(con, "rollback")

@@ -4,6 +4,7 @@ The cursor remembers each file's size and modification time; new or changed file
 a run over the days they belong to (reloading a day is idempotent).
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import dagster as dg
 
 from acrm.settings import Settings
 from pipelines.ingest.sources import FILE_SOURCES
-from pipelines.jobs import full_refresh_job
+from pipelines.jobs import day_range_tags, full_refresh_job
 
 
 def file_states(sources: Path) -> dict[str, dict]:
@@ -51,10 +52,8 @@ def new_source_files(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             skip_reason=f"no new or changed files under {sources}", cursor=cursor
         )
     request = dg.RunRequest(
-        run_key=f"files:{days[0]}:{days[-1]}:{hash(cursor)}",
-        tags={
-            "dagster/asset_partition_range_start": days[0],
-            "dagster/asset_partition_range_end": days[-1],
-        },
+        # a stable digest: Python's hash() changes per process and would defeat dedupe
+        run_key=f"files:{days[0]}:{days[-1]}:{hashlib.sha256(cursor.encode()).hexdigest()[:16]}",
+        tags=day_range_tags(days[0], days[-1]),
     )
     return dg.SensorResult(run_requests=[request], cursor=cursor)
