@@ -65,7 +65,8 @@ def latest(table: str, key: str) -> str:
 
 
 def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    """Write identity.customer_identifiers and identity.match_rates; return the rates."""
+    """Write identity.customer_identifiers, identity.call_numbers (each external number of
+    the CDRs, its E.164 form and customer) and identity.match_rates; return the rates."""
     customers, contacts = (
         latest("crm_customers", "customer_id"),
         latest("crm_contacts", "contact_id"),
@@ -95,14 +96,26 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
             where identifier is not null
         """).fetchall()
         con.execute(f"""
-            create or replace table {SCHEMA}.match_rates as
+            create or replace table {SCHEMA}.call_numbers as
             with phones as (
                 select identifier, min(customer_id) as customer_id
                 from {SCHEMA}.customer_identifiers where identifier_type = 'phone' group by 1
             ),
-            calls as (
-                select {e164("case when dcontext = 'from-trunk' then src else dst end")}
+            numbers as (
+                select distinct case when dcontext = 'from-trunk' then src else dst end
                     as number from raw.cdr_calls
+            )
+            select numbers.number, {e164("numbers.number")} as phone_e164, phones.customer_id
+            from numbers left join phones on {e164("numbers.number")} = phones.identifier
+            where numbers.number is not null
+        """).fetchall()
+        con.execute(f"""
+            create or replace table {SCHEMA}.match_rates as
+            with calls as (
+                select call_numbers.phone_e164 as number, call_numbers.customer_id
+                from raw.cdr_calls left join {SCHEMA}.call_numbers
+                    on (case when dcontext = 'from-trunk' then src else dst end)
+                    = call_numbers.number
             ),
             web as (
                 select user_id from raw.ga4_events
@@ -113,8 +126,8 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
             ),
             base as (select count(*) as customers from {customers})
             select 'calls matched to a customer by phone' as measure,
-                   avg(case when phones.customer_id is not null then 1.0 else 0 end) as rate
-            from calls left join phones on calls.number = phones.identifier
+                   avg(case when customer_id is not null then 1.0 else 0 end) as rate
+            from calls
             union all
             select 'call numbers in E.164', avg(case when number is not null then 1.0 else 0 end)
             from calls

@@ -31,6 +31,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "snapshot":
+            return "snapshots"
         folders = dbt_resource_props["fqn"][1:-1]
         return "_".join(folders) if folders else "warehouse"
 

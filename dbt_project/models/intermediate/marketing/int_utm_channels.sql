@@ -1,6 +1,23 @@
--- One row per (campaign, utm source, utm medium) seen on deals and orders, resolved to
--- the channel > source > campaign member it belongs to.
+-- One row per (campaign, utm source, utm medium) seen on any touch (deals, orders, the
+-- customer's first touch, web sessions), resolved to its channel > source > campaign member.
 with
+
+campaigns as (
+    select
+        campaign_id,
+        campaign_name,
+        channel,
+        utm_source as campaign_source,
+        utm_campaign
+    from {{ ref('stg_crm__campaigns') }}
+),
+
+mediums as (
+    select
+        utm_medium,
+        channel
+    from {{ ref('channel_mediums') }}
+),
 
 deals as (
     select
@@ -18,26 +35,31 @@ orders as (
     from {{ ref('stg_crm__orders') }}
 ),
 
-campaigns as (
+first_touches as (
     select
-        campaign_id,
-        campaign_name,
-        channel,
-        utm_source as campaign_source
-    from {{ ref('stg_crm__campaigns') }}
+        campaigns.campaign_id,
+        customers.first_utm_source as utm_source,
+        customers.first_utm_medium as utm_medium
+    from {{ ref('stg_crm__customers') }} as customers
+    left join campaigns on customers.first_utm_campaign = campaigns.utm_campaign
 ),
 
-mediums as (
+web_sessions as (
     select
-        utm_medium,
-        channel
-    from {{ ref('channel_mediums') }}
+        session_campaign_id as campaign_id,
+        session_source as utm_source,
+        session_medium as utm_medium
+    from {{ ref('int_web_sessions') }}
 ),
 
 touches as (
     select * from deals
     union
     select * from orders
+    union
+    select * from first_touches
+    union
+    select * from web_sessions
 ),
 
 resolved as (

@@ -15,7 +15,7 @@ parts as (
         cast(extract(quarter from date_day) as integer) as quarter_of_year,
         cast(extract(month from date_day) as integer) as month_of_year,
         cast(extract(day from date_day) as integer) as day_of_month,
-        cast(extract(isodow from date_day) as integer) as day_of_week
+        {{ iso_day_of_week('date_day') }} as day_of_week
     from days
 ),
 

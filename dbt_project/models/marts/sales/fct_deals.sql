@@ -1,4 +1,6 @@
--- Accumulating snapshot of the sales funnel: one row per deal.
+-- Accumulating snapshot of the sales funnel: one row per deal, with the date it entered
+-- each stage, its furthest stage, outcome, losing stage and reason, skipped stages and
+-- cycle length.
 with
 
 deals as (
@@ -7,6 +9,7 @@ deals as (
         customer_id,
         manager_id,
         deal_status,
+        lead_source,
         amount,
         campaign_id,
         utm_source,
@@ -17,26 +20,16 @@ deals as (
     from {{ ref('stg_crm__deals') }}
 ),
 
-history as (
+reach as (
     select
         deal_id,
-        stage_id
-    from {{ ref('stg_crm__deal_stage_history') }}
-),
-
-stages as (
-    select
         stage_id,
         stage_name,
-        stage_position
-    from {{ ref('stg_crm__pipeline_stages') }}
-),
-
-loss_reasons as (
-    select
-        loss_reason_id,
-        loss_reason
-    from {{ ref('stg_crm__loss_reasons') }}
+        stage_position,
+        entered_at,
+        is_skipped,
+        is_furthest
+    from {{ ref('int_deal_stage_reach') }}
 ),
 
 utm_channels as (
@@ -56,24 +49,36 @@ managers as (
     select manager_id from {{ ref('stg_crm__managers') }}
 ),
 
-stage_reach as (
-    select
-        history.deal_id,
-        max(stages.stage_position) as furthest_stage_position,
-        count(distinct stages.stage_position) as stages_visited
-    from history
-    inner join stages on history.stage_id = stages.stage_id
-    group by history.deal_id
+loss_reasons as (
+    select loss_reason_id from {{ ref('stg_crm__loss_reasons') }}
 ),
 
-furthest_stage as (
+campaigns as (
+    select campaign_id from {{ ref('stg_crm__campaigns') }}
+),
+
+milestones as (
     select
-        stage_reach.deal_id,
-        stage_reach.furthest_stage_position,
-        stages.stage_name as furthest_stage_name,
-        stage_reach.furthest_stage_position - stage_reach.stages_visited as skipped_stages
-    from stage_reach
-    inner join stages on stage_reach.furthest_stage_position = stages.stage_position
+        deal_id,
+        {%- for stage in var('funnel_stages') %}
+        min(case when stage_name = '{{ stage }}' then entered_at end)
+            as {{ stage | lower | replace(' ', '_') }}_entered_at,
+        {%- endfor %}
+        max(case when is_furthest then stage_id end) as furthest_stage_id,
+        max(case when is_furthest then stage_name end) as furthest_stage_name,
+        max(stage_position) as furthest_stage_position,
+        sum(case when is_skipped then 1 else 0 end) as skipped_stage_count
+    from reach
+    group by deal_id
+),
+
+skipped as (
+    select
+        deal_id,
+        {{ dbt.listagg('stage_name', "', '", 'order by stage_position') }} as skipped_stages
+    from reach
+    where is_skipped
+    group by deal_id
 ),
 
 final as (
@@ -82,32 +87,48 @@ final as (
         coalesce(customers.customer_id, -1) as customer_key,
         coalesce(managers.manager_id, -1) as manager_key,
         coalesce(utm_channels.channel_key, 'unknown') as channel_key,
+        coalesce(campaigns.campaign_id, -1) as campaign_key,
+        coalesce(milestones.furthest_stage_id, -1) as furthest_stage_key,
+        case
+            when deals.deal_status = 'lost' then coalesce(milestones.furthest_stage_id, -1)
+            else -1
+        end as losing_stage_key,
+        case
+            when deals.deal_status = 'lost' then coalesce(loss_reasons.loss_reason_id, -1)
+            else -1
+        end as loss_reason_key,
         {{ date_key('deals.created_at') }} as created_date_key,
         {{ date_key('deals.closed_at') }} as closed_date_key,
+        deals.lead_source,
         deals.deal_status,
         deals.deal_status = 'won' as is_won,
         deals.deal_status = 'lost' as is_lost,
         deals.deal_status = 'open' as is_open,
         deals.amount,
         case when deals.deal_status = 'won' then deals.amount else 0 end as won_amount,
-        furthest_stage.furthest_stage_position,
-        furthest_stage.furthest_stage_name,
-        furthest_stage.skipped_stages,
+        milestones.furthest_stage_position,
+        milestones.furthest_stage_name,
         case
-            when deals.deal_status = 'lost' then furthest_stage.furthest_stage_name
+            when deals.deal_status = 'lost' then milestones.furthest_stage_name
         end as losing_stage_name,
-        loss_reasons.loss_reason,
+        coalesce(milestones.skipped_stage_count, 0) as skipped_stage_count,
+        skipped.skipped_stages,
         case
             when deals.closed_at is not null
                 then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }} / 86400.0
         end as cycle_days,
+        {%- for stage in var('funnel_stages') %}
+        milestones.{{ stage | lower | replace(' ', '_') }}_entered_at,
+        {%- endfor %}
         deals.created_at,
         deals.closed_at
     from deals
-    left join furthest_stage on deals.deal_id = furthest_stage.deal_id
+    left join milestones on deals.deal_id = milestones.deal_id
+    left join skipped on deals.deal_id = skipped.deal_id
     left join loss_reasons on deals.loss_reason_id = loss_reasons.loss_reason_id
     left join customers on deals.customer_id = customers.customer_id
     left join managers on deals.manager_id = managers.manager_id
+    left join campaigns on deals.campaign_id = campaigns.campaign_id
     left join utm_channels
         on
             deals.campaign_id is not distinct from utm_channels.campaign_id

@@ -1,4 +1,5 @@
--- One row per order. Revenue counts paid orders only (domain.md: average check =
+-- One row per order. Revenue counts paid orders only; paid_order_number numbers a
+-- customer's paid orders in time (domain.md: average check =
 -- revenue / number of paid orders).
 with
 
@@ -42,6 +43,19 @@ managers as (
     select manager_id from {{ ref('stg_crm__managers') }}
 ),
 
+campaigns as (
+    select campaign_id from {{ ref('stg_crm__campaigns') }}
+),
+
+paid_sequence as (
+    select
+        order_id,
+        row_number() over (partition by customer_id order by ordered_at, order_id)
+            as paid_order_number
+    from orders
+    where order_status = 'paid'
+),
+
 order_totals as (
     select
         order_id,
@@ -58,6 +72,7 @@ final as (
         coalesce(customers.customer_id, -1) as customer_key,
         coalesce(managers.manager_id, -1) as manager_key,
         coalesce(utm_channels.channel_key, 'unknown') as channel_key,
+        coalesce(campaigns.campaign_id, -1) as campaign_key,
         {{ date_key('orders.ordered_at') }} as order_date_key,
         orders.deal_id,
         orders.order_status,
@@ -70,11 +85,15 @@ final as (
             when orders.order_status = 'paid' then coalesce(order_totals.gross_amount, 0)
             else 0
         end as revenue,
+        paid_sequence.paid_order_number,
+        paid_sequence.paid_order_number > 1 as is_repeat_purchase,
         orders.ordered_at
     from orders
     left join order_totals on orders.order_id = order_totals.order_id
     left join customers on orders.customer_id = customers.customer_id
     left join managers on orders.manager_id = managers.manager_id
+    left join campaigns on orders.campaign_id = campaigns.campaign_id
+    left join paid_sequence on orders.order_id = paid_sequence.order_id
     left join utm_channels
         on
             orders.campaign_id is not distinct from utm_channels.campaign_id

@@ -10,6 +10,8 @@ renamed as (
         case when dcontext = 'from-trunk' then 'inbound' else 'outbound' end as direction,
         src as source_number,
         dst as destination_number,
+        -- the other party: the caller inbound, the number dialled outbound
+        case when dcontext = 'from-trunk' then src else dst end as external_number,
         disposition,
         disposition = 'ANSWERED' as is_answered,
         cast(start as timestamp) as started_at,
@@ -23,8 +25,10 @@ renamed as (
                 then nullif(split_part(split_part(dstchannel, '/', 2), '-', 1), '')
             else src
         end as manager_extension,
+        _partition as partition_date,
         _source_file as source_file,
-        _line_number as source_line
+        _line_number as source_line,
+        _loaded_at as loaded_at
     from source
 )
 

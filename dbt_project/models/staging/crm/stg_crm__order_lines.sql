@@ -13,7 +13,8 @@ renamed as (
         cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
         cast(discount as {{ dbt.type_numeric() }}) as discount,
         quantity * cast(unit_price as {{ dbt.type_numeric() }})
-        - cast(discount as {{ dbt.type_numeric() }}) as line_amount
+        - cast(discount as {{ dbt.type_numeric() }}) as line_amount,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -16,7 +16,8 @@ renamed as (
         utm_source,
         utm_medium,
         cast(ordered_at as timestamp) as ordered_at,
-        cast(updated_at as timestamp) as updated_at
+        cast(updated_at as timestamp) as updated_at,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -6,6 +6,7 @@ source as (
 
 renamed as (
     select
+        {{ surrogate_key(['_source_file', '_line_number']) }} as event_id,
         event_date,
         event_at,
         event_name,
@@ -14,17 +15,24 @@ renamed as (
         ga_session_id,
         ga_session_number,
         page_location,
+        {{ url_path('page_location') }} as page_path,
         page_title,
         engagement_time_msec,
+        percent_scrolled,
+        form_id,
         device_category,
+        first_user_source,
+        first_user_medium,
         session_source,
         session_medium,
         cast(session_campaign_id as integer) as session_campaign_id,
         session_campaign_name,
         transaction_id,
         purchase_revenue,
+        _partition as partition_date,
         _source_file as source_file,
-        _line_number as source_line
+        _line_number as source_line,
+        _loaded_at as loaded_at
     from source
 )
 

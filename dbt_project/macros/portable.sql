@@ -1,0 +1,31 @@
+{#-
+    The few places where the SQL is not the same on every engine. Each macro dispatches, so
+    an adapter (spark, trino) gets its own version beside the DuckDB one (see docs/DECISIONS.md).
+-#}
+
+{#- The path of a URL without scheme, host, query or fragment: https://x.ru/a/b?c -> /a/b -#}
+{% macro url_path(column) -%}
+    {{ return(adapter.dispatch('url_path', 'acrm')(column)) }}
+{%- endmacro %}
+
+{% macro default__url_path(column) -%}
+    coalesce(nullif(regexp_extract({{ column }}, '^[a-z]+://[^/?#]+(/[^?#]*)', 1), ''), '/')
+{%- endmacro %}
+
+{#- ISO day of the week: 1 = Monday ... 7 = Sunday. -#}
+{% macro iso_day_of_week(column) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'acrm')(column)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(column) -%}
+    cast(extract(isodow from {{ column }}) as integer)
+{%- endmacro %}
+
+{#- The median of a column, as an aggregate. -#}
+{% macro median(column) -%}
+    {{ return(adapter.dispatch('median', 'acrm')(column)) }}
+{%- endmacro %}
+
+{% macro default__median(column) -%}
+    percentile_cont(0.5) within group (order by {{ column }})
+{%- endmacro %}
