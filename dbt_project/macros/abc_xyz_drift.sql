@@ -44,7 +44,8 @@
                 when current_period.abc_class < previous_period.abc_class then 'up'
                 else 'down'
             end as abc_drift,
-            current_period.xyz_class is distinct from previous_period.xyz_class as xyz_changed
+            coalesce(current_period.xyz_class, '-') != coalesce(previous_period.xyz_class, '-')
+                as xyz_changed
         from current_period
         full outer join previous_period on current_period.item_key = previous_period.item_key
     )

@@ -29,3 +29,12 @@
 {% macro default__median(column) -%}
     percentile_cont(0.5) within group (order by {{ column }})
 {%- endmacro %}
+
+{#- An 8-byte float (dbt.type_float() is 4 bytes on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'acrm')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double
+{%- endmacro %}

@@ -28,9 +28,11 @@ periods as (
     from last_month
     union all
     select
-        'previous',
-        cast({{ dbt.dateadd('month', 1 - 2 * var('abc_period_months'), 'month_start') }} as date),
+        'previous' as period,
+        cast({{ dbt.dateadd('month', 1 - 2 * var('abc_period_months'), 'month_start') }} as date)
+            as first_month,
         cast({{ dbt.dateadd('month', -1 * var('abc_period_months'), 'month_start') }} as date)
+            as last_month
     from last_month
 ),
 
@@ -62,12 +64,12 @@ shares as (
     select
         item_totals.*,
         (
-            sum(revenue) over (
-                partition by period, item_type order by revenue desc, item_key
+            sum(item_totals.revenue) over (
+                partition by item_totals.period, item_totals.item_type order by item_totals.revenue desc, item_totals.item_key asc
                 rows between unbounded preceding and current row
-            ) - revenue
-        ) / sum(revenue) over (partition by period, item_type) as share_before,
-        revenue / {{ var('abc_period_months') }} as mean_monthly_revenue
+            ) - item_totals.revenue
+        ) / sum(item_totals.revenue) over (partition by item_totals.period, item_totals.item_type) as share_before,
+        item_totals.revenue / {{ var('abc_period_months') }} as mean_monthly_revenue
     from item_totals
 ),
 
@@ -76,11 +78,11 @@ spread as (
         shares.*,
         sqrt(
             greatest(
-                revenue_squared / {{ var('abc_period_months') }}
-                - mean_monthly_revenue * mean_monthly_revenue,
+                shares.revenue_squared / {{ var('abc_period_months') }}
+                - shares.mean_monthly_revenue * shares.mean_monthly_revenue,
                 0
             )
-        ) / nullif(mean_monthly_revenue, 0) as demand_cv
+        ) / nullif(shares.mean_monthly_revenue, 0) as demand_cv
     from shares
 ),
 

@@ -37,7 +37,7 @@ items as (
     from lines
     union all
     select
-        'customer',
+        'customer' as item_type,
         item_key,
         order_date_key,
         revenue

@@ -81,17 +81,17 @@ touches as (
     union all
     select
         customer_id,
-        started_at,
-        'web_session',
-        session_campaign_id,
-        session_source,
-        session_medium
+        started_at as touched_at,
+        'web_session' as touch_type,
+        session_campaign_id as campaign_id,
+        session_source as utm_source,
+        session_medium as utm_medium
     from sessions
     union all
     select
         customer_id,
-        created_at,
-        'deal',
+        created_at as touched_at,
+        'deal' as touch_type,
         campaign_id,
         utm_source,
         utm_medium
@@ -99,8 +99,8 @@ touches as (
     union all
     select
         customer_id,
-        ordered_at,
-        'order',
+        ordered_at as touched_at,
+        'order' as touch_type,
         campaign_id,
         utm_source,
         utm_medium

@@ -66,7 +66,7 @@ reach as (
     inner join stages
         on
             deals.pipeline_id = stages.pipeline_id
-            and stages.stage_position <= furthest.furthest_stage_position
+            and furthest.furthest_stage_position >= stages.stage_position
 ),
 
 final as (

@@ -74,7 +74,7 @@ callbacks as (
     inner join calls as later
         on
             missed.external_number = later.external_number
-            and later.started_at > missed.started_at
+            and missed.started_at < later.started_at
             and later.started_at
             <= {{ dbt.dateadd('day', var('callback_horizon_days'), 'missed.started_at') }}
             and (later.direction = 'outbound' or later.is_answered)
@@ -97,8 +97,8 @@ open_deals as (
         inner join deals
             on
                 numbers.customer_id = deals.customer_id
-                and deals.created_at <= calls.started_at
-                and (deals.closed_at is null or deals.closed_at >= calls.started_at)
+                and calls.started_at >= deals.created_at
+                and (deals.closed_at is null or calls.started_at <= deals.closed_at)
     ) as candidates
     where recency = 1
 ),
@@ -128,8 +128,7 @@ final as (
         callbacks.called_back_at,
         case
             when callbacks.called_back_at is not null
-                then {{ dbt.datediff('calls.started_at', 'callbacks.called_back_at', 'second') }}
-                / 60.0
+                then {{ dbt.datediff('calls.started_at', 'callbacks.called_back_at', 'second') }} / 60.0
         end as callback_delay_minutes,
         calls.partition_date,
         calls.loaded_at

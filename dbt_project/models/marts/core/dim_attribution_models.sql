@@ -9,16 +9,16 @@ models as (
         'All credit to the customer''s earliest recorded touch' as model_description
     union all
     select
-        'last_touch',
-        'Last non-direct touch',
-        2,
-        'All credit to the latest touch that was not direct'
+        'last_touch' as attribution_model,
+        'Last non-direct touch' as model_name,
+        2 as model_order,
+        'All credit to the latest touch that was not direct' as model_description
     union all
     select
-        'linear',
-        'Linear',
-        3,
-        'Equal credit to every touch up to the order'
+        'linear' as attribution_model,
+        'Linear' as model_name,
+        3 as model_order,
+        'Equal credit to every touch up to the order' as model_description
 )
 
 select * from models

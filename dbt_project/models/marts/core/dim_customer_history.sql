@@ -59,9 +59,9 @@ changes as (
 periods as (
     select
         changes.*,
-        row_number() over (partition by customer_id order by dbt_valid_from) as version_number,
-        lead(dbt_valid_from) over (
-            partition by customer_id order by dbt_valid_from
+        row_number() over (partition by changes.customer_id order by changes.dbt_valid_from) as version_number,
+        lead(changes.dbt_valid_from) over (
+            partition by changes.customer_id order by changes.dbt_valid_from
         ) as next_valid_from
     from changes
 ),

@@ -32,12 +32,18 @@ monthly as (
     group by customer_key, {{ dbt.date_trunc('month', 'ordered_at') }}
 ),
 
+order_span as (
+    select
+        cast(min(ordered_at) as date) as first_day,
+        cast(max(ordered_at) as date) as last_day
+    from orders
+),
+
 months as (
-    select distinct cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start
-    from {{ ref('dim_dates') }}
-    where
-        date_day >= (select cast(min(ordered_at) as date) from orders)
-        and date_day <= (select cast(max(ordered_at) as date) from orders)
+    select distinct cast({{ dbt.date_trunc('month', 'dates.date_day') }} as date) as month_start
+    from {{ ref('dim_dates') }} as dates
+    inner join order_span
+        on dates.date_day between order_span.first_day and order_span.last_day
 ),
 
 first_months as (

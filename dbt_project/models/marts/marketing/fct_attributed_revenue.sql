@@ -44,7 +44,7 @@ order_touches as (
     inner join touches
         on
             orders.customer_key = touches.customer_id
-            and touches.touched_at <= orders.ordered_at
+            and orders.ordered_at >= touches.touched_at
 ),
 
 credits as (
@@ -58,23 +58,27 @@ credits as (
     union all
     select
         order_id,
-        'last_touch',
+        'last_touch' as attribution_model,
         channel_key,
-        1.0
+        1.0 as weight
     from order_touches
     where last_rank = 1
     union all
     select
         order_id,
-        'linear',
+        'linear' as attribution_model,
         channel_key,
-        sum(1.0 / touch_count)
+        sum(1.0 / touch_count) as weight
     from order_touches
     group by order_id, channel_key
 ),
 
 -- an order with no touch at all (no CRM record of how the customer came) is credited to
 -- the unknown channel under every model, so revenue is never lost
+models as (
+    select attribution_model from {{ ref('dim_attribution_models') }}
+),
+
 untouched as (
     select
         orders.order_id,
@@ -82,13 +86,10 @@ untouched as (
         'unknown' as channel_key,
         1.0 as weight
     from orders
-    cross join (
-        select 'first_touch' as attribution_model
-        union all select 'last_touch'
-        union all select 'linear'
-    ) as models
+    cross join models
     where not exists (
-        select 1 from order_touches where order_touches.order_id = orders.order_id
+        select 1 from order_touches
+        where order_touches.order_id = orders.order_id
     )
 ),
 

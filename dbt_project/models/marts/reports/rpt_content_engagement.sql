@@ -47,7 +47,10 @@ page_sessions as (
         count(*) as sessions,
         sum(case when sessions.has_lead then 1 else 0 end) as lead_sessions,
         sum(case when sessions.has_purchase then 1 else 0 end) as purchase_sessions
-    from (select distinct content_key, session_key from events) as viewed
+    from (select distinct
+        content_key,
+        session_key
+    from events) as viewed
     inner join sessions on viewed.session_key = sessions.session_key
     group by viewed.content_key
 ),

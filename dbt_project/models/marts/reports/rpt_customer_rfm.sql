@@ -31,8 +31,10 @@ measured as (
     select
         customers.customer_key,
         as_of.as_of_date,
-        cast({{ dbt.datediff('cast(customers.last_order_at as date)', 'as_of.as_of_date', 'day') }}
-            as integer) as recency_days,
+        cast(
+            {{ dbt.datediff('cast(customers.last_order_at as date)', 'as_of.as_of_date', 'day') }}
+            as integer
+        ) as recency_days,
         customers.frequency,
         customers.monetary
     from customers

@@ -9,7 +9,7 @@ months as (
         month_start,
         count(distinct case when is_active then customer_key end) as active_customers,
         sum(orders) as orders,
-        sum(revenue) as revenue,
+        cast(sum(revenue) as {{ type_double() }}) as revenue,
         sum(case when is_new then 1 else 0 end) as new_customers,
         sum(case when is_customer_at_start then 1 else 0 end) as customers_at_start,
         sum(case when is_customer_at_end then 1 else 0 end) as customers_at_end,
@@ -22,20 +22,20 @@ months as (
 factors as (
     select
         months.*,
-        cast(active_customers as {{ dbt.type_float() }}) as n_customers,
-        revenue / nullif(orders, 0) as v_value,
-        orders * 1.0 / nullif(active_customers, 0) as l_loyalty,
-        retained_customers * 1.0 / nullif(customers_at_start, 0) as retention_rate
+        cast(months.active_customers as {{ type_double() }}) as n_customers,
+        months.revenue / nullif(months.orders, 0) as v_value,
+        months.orders * 1.0 / nullif(months.active_customers, 0) as l_loyalty,
+        months.retained_customers * 1.0 / nullif(months.customers_at_start, 0) as retention_rate
     from months
 ),
 
 compared as (
     select
         factors.*,
-        lag(revenue) over (order by month_start) as previous_revenue,
-        lag(n_customers) over (order by month_start) as previous_n,
-        lag(v_value) over (order by month_start) as previous_v,
-        lag(l_loyalty) over (order by month_start) as previous_l
+        lag(factors.revenue) over (order by factors.month_start) as previous_revenue,
+        lag(factors.n_customers) over (order by factors.month_start) as previous_n,
+        lag(factors.v_value) over (order by factors.month_start) as previous_v,
+        lag(factors.l_loyalty) over (order by factors.month_start) as previous_l
     from factors
 ),
 
@@ -43,9 +43,9 @@ weighted as (
     select
         compared.*,
         case
-            when previous_revenue is null or previous_revenue <= 0 or revenue <= 0 then null
-            when revenue = previous_revenue then revenue
-            else (revenue - previous_revenue) / (ln(revenue) - ln(previous_revenue))
+            when compared.previous_revenue is null or compared.previous_revenue <= 0 or compared.revenue <= 0 then null
+            when compared.revenue = compared.previous_revenue then compared.revenue
+            else (compared.revenue - compared.previous_revenue) / (ln(compared.revenue) - ln(compared.previous_revenue))
         end as log_mean_weight
     from compared
 ),

@@ -17,7 +17,7 @@ ordered as (
     select
         sessions.*,
         row_number() over (
-            partition by user_pseudo_id order by started_at, channel_key
+            partition by sessions.user_pseudo_id order by sessions.started_at, sessions.channel_key
         ) as session_order
     from sessions
 ),

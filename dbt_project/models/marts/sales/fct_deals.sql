@@ -61,8 +61,8 @@ milestones as (
     select
         deal_id,
         {%- for stage in var('funnel_stages') %}
-        min(case when stage_name = '{{ stage }}' then entered_at end)
-            as {{ stage | lower | replace(' ', '_') }}_entered_at,
+            min(case when stage_name = '{{ stage }}' then entered_at end)
+                as {{ stage | lower | replace(' ', '_') }}_entered_at,
         {%- endfor %}
         max(case when is_furthest then stage_id end) as furthest_stage_id,
         max(case when is_furthest then stage_name end) as furthest_stage_name,
@@ -118,7 +118,7 @@ final as (
                 then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }} / 86400.0
         end as cycle_days,
         {%- for stage in var('funnel_stages') %}
-        milestones.{{ stage | lower | replace(' ', '_') }}_entered_at,
+            milestones.{{ stage | lower | replace(' ', '_') }}_entered_at,
         {%- endfor %}
         deals.created_at,
         deals.closed_at

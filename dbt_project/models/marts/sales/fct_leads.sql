@@ -46,7 +46,7 @@ candidates as (
     inner join touches
         on
             deals.customer_key = touches.customer_id
-            and touches.touched_at <= deals.created_at
+            and deals.created_at >= touches.touched_at
 ),
 
 attributed as (

@@ -11,16 +11,21 @@
 -- landed since the last build is rebuilt whole.
 with
 
+-- a full build takes every order: nothing was loaded before 1900
+last_build as (
+    {% if is_incremental() -%}
+        select max(loaded_at) as loaded_at from {{ this }}
+    {%- else -%}
+        select cast('1900-01-01' as timestamp) as loaded_at
+    {%- endif %}
+),
+
 changed_orders as (
-    select order_id from {{ ref('stg_crm__order_lines') }}
-    {% if is_incremental() -%}
-        where loaded_at > (select max(loaded_at) from {{ this }})
-    {%- endif %}
+    select order_lines.order_id from {{ ref('stg_crm__order_lines') }} as order_lines
+    where order_lines.loaded_at > (select last_build.loaded_at from last_build)
     union
-    select order_id from {{ ref('stg_crm__orders') }}
-    {% if is_incremental() -%}
-        where loaded_at > (select max(loaded_at) from {{ this }})
-    {%- endif %}
+    select orders.order_id from {{ ref('stg_crm__orders') }} as orders
+    where orders.loaded_at > (select last_build.loaded_at from last_build)
 ),
 
 lines as (
