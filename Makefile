@@ -50,9 +50,11 @@ test-unit: setup  ## run the fast unit tests only
 	$(BIN)/python -m pytest -m unit
 
 BENCH_SCALES ?= 1 10
+WAREHOUSE_BENCH_SCALES ?= 1
 
-bench: setup  ## landing speed at scale 1 and 10: ours, naive, lower bound (BENCH_SCALES=...)
+bench: setup  ## landing at scale 1 and 10, warehouse increments at 1: ours, naive, lower bound
 	$(BIN)/python bench/landing.py --scales $(BENCH_SCALES)
+	$(BIN)/python bench/warehouse.py --scales $(WAREHOUSE_BENCH_SCALES)
 
 lint: setup  ## ruff and SQLFluff (dbt templater)
 	$(BIN)/ruff check .

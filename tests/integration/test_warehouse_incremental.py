@@ -1,6 +1,7 @@
 """Incremental facts: adding days (and a late file, and changed orders) then building
 incrementally gives exactly the rows a full refresh gives."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,8 +25,15 @@ HELD_BACK = {
 
 def dbt(warehouse, *args: str) -> None:
     result = subprocess.run(
-        [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
+        [
+            DBT_EXECUTABLE,
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
         env={**os.environ, "ACRM_WAREHOUSE": str(warehouse)},
         capture_output=True,
         text=True,
@@ -55,7 +63,7 @@ def rebuilt(built_warehouse, tmp_path_factory):
     shutil.copy(built_warehouse.warehouse, copy)
     with duckdb.connect(str(copy)) as con:
         for table, where in HELD_BACK.items():
-            con.execute(f"create table main.held_{table} as select * from raw.{table} where {where}")
+            con.execute(f"create table main.held_{table} as from raw.{table} where {where}")
             con.execute(f"delete from raw.{table} where {where}")
     selection = ["--select", *INCREMENTAL]
     dbt(copy, "run", "--full-refresh", *selection)
@@ -85,3 +93,20 @@ def test_an_incremental_build_equals_a_full_refresh(built_warehouse, rebuilt, ta
         ).fetchall()[0][0]
     assert total > 0
     assert (only_incremental, only_full) == (0, 0)
+
+
+def test_dbt_docs_generate_documents_every_mart(built_warehouse, tmp_path) -> None:
+    copy = tmp_path / "acrm.duckdb"
+    shutil.copy(built_warehouse.warehouse, copy)
+    dbt(copy, "docs", "generate", "--target-path", str(tmp_path / "docs"))
+    catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text())
+    documented = {node.split(".")[-1] for node in catalog["nodes"]}
+    with duckdb.connect(str(copy), read_only=True) as con:
+        marts = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+    assert len(marts) > 30
+    assert marts <= documented

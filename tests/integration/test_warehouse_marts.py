@@ -139,7 +139,8 @@ def test_totals_equal_independent_sql_on_the_sources(marts, small_sources, truth
         for path in (small_sources / "ads").rglob("*.csv")
         for row in csv.DictReader(path.read_text().splitlines())
     )
-    assert one(marts, "select sum(revenue) from marts.fct_orders") == pytest.approx(revenue, abs=0.01)
+    orders_revenue = one(marts, "select sum(revenue) from marts.fct_orders")
+    assert orders_revenue == pytest.approx(revenue, abs=0.01)
     assert one(marts, "select sum(revenue) from marts.fct_order_lines") == pytest.approx(
         revenue, abs=0.01
     )

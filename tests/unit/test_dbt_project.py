@@ -1,0 +1,36 @@
+"""The dbt project's declarations agree with the code that depends on them."""
+
+import yaml
+
+from acrm.settings import DBT_PROJECT_DIR
+from cubes.acrm import ACRM_CUBE
+
+
+def test_the_cube_exposure_lists_exactly_the_tables_the_cube_reads() -> None:
+    exposures = yaml.safe_load((DBT_PROJECT_DIR / "models" / "exposures.yml").read_text())
+    cube = next(e for e in exposures["exposures"] if e["name"] == "acrm_cube")
+    declared = {ref.removeprefix("ref('").removesuffix("')") for ref in cube["depends_on"]}
+    tables = {d.table for d in ACRM_CUBE.dimensions} | {f.table for f in ACRM_CUBE.facts}
+    assert declared == {t.split(".")[-1] for t in tables}
+
+
+def test_every_mart_enforces_its_contract_and_keys() -> None:
+    for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("_*__models.yml"):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            assert model["config"]["contract"]["enforced"] is True, model["name"]
+            columns = model["columns"]
+            assert all("data_type" in c for c in columns), model["name"]
+            tests = [t for c in columns for t in c.get("data_tests", [])]
+            assert "unique" in tests and "not_null" in tests, model["name"]
+            for column in columns:
+                if column["name"].endswith("_key") and "unique" not in column.get(
+                    "data_tests", []
+                ):
+                    kinds = [
+                        next(iter(t)) if isinstance(t, dict) else t
+                        for t in column.get("data_tests", [])
+                    ]
+                    assert "relationships" in kinds or model["name"].startswith("dim_"), (
+                        model["name"],
+                        column["name"],
+                    )
