@@ -23,9 +23,7 @@ def test_every_mart_enforces_its_contract_and_keys() -> None:
             tests = [t for c in columns for t in c.get("data_tests", [])]
             assert "unique" in tests and "not_null" in tests, model["name"]
             for column in columns:
-                if column["name"].endswith("_key") and "unique" not in column.get(
-                    "data_tests", []
-                ):
+                if column["name"].endswith("_key") and "unique" not in column.get("data_tests", []):
                     kinds = [
                         next(iter(t)) if isinstance(t, dict) else t
                         for t in column.get("data_tests", [])
