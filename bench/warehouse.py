@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -29,8 +27,8 @@ import duckdb
 from landing import sources_at  # bench/landing.py: the same generated sources
 
 from acrm.pipeline import run_all
-from acrm.settings import DBT_PROJECT_DIR, Settings
-from pipelines.warehouse.project import DBT_EXECUTABLE
+from acrm.settings import Settings
+from pipelines.warehouse.project import run_dbt
 
 INCREMENTAL = ["fct_calls", "fct_web_events", "fct_order_lines"]
 START = dt.date(2025, 1, 1)
@@ -40,19 +38,7 @@ HELD_BACK = ("cdr_calls", "ga4_events")
 
 def dbt(warehouse: Path, *args: str) -> float:
     started = time.perf_counter()
-    subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        env={**os.environ, "ACRM_WAREHOUSE": str(warehouse)},
-        check=True,
-    )
+    run_dbt(warehouse, *args)
     return time.perf_counter() - started
 
 

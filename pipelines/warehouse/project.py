@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,26 @@ def prepare_manifest() -> Path:
         check=True,
     )
     return require_manifest()
+
+
+def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt with this project on the given warehouse file (for tests and benchmarks; the
+    pipeline runs dbt through dagster-dbt). Raises with dbt's output when it fails."""
+    result = subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
+        env={**os.environ, "ACRM_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result

@@ -2,15 +2,12 @@
 incrementally gives exactly the rows a full refresh gives."""
 
 import json
-import os
 import shutil
-import subprocess
 
 import duckdb
 import pytest
 
-from acrm.settings import DBT_PROJECT_DIR
-from pipelines.warehouse.project import DBT_EXECUTABLE
+from pipelines.warehouse.project import run_dbt as dbt
 
 INCREMENTAL = ("fct_calls", "fct_web_events", "fct_order_lines")
 # held back from the first build, landed afterwards: the last two days of calls and web
@@ -21,25 +18,6 @@ HELD_BACK = {
     "crm_order_lines": "order_id in (select order_id from raw.crm_orders "
     "where ordered_at >= '2025-12-01')",
 }
-
-
-def dbt(warehouse, *args: str) -> None:
-    result = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        env={**os.environ, "ACRM_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def columns(con, table: str) -> str:

@@ -116,11 +116,7 @@ final as (
         coalesce(channels.channel, 'Unknown') as channel,
         coalesce(channels.channel, 'Unknown') in ('Direct', 'Unknown') as is_direct
     from touches
-    left join channels
-        on
-            touches.campaign_id is not distinct from channels.campaign_id
-            and touches.utm_source is not distinct from channels.utm_source
-            and touches.utm_medium is not distinct from channels.utm_medium
+    left join channels on {{ utm_channel_match('touches', channels='channels') }}
     where touches.customer_id is not null and touches.touched_at is not null
 )
 

@@ -29,16 +29,7 @@ order_touches as (
     select
         orders.order_id,
         touches.channel_key,
-        row_number() over (
-            partition by orders.order_id order by touches.touched_at, touches.touch_order
-        ) as first_rank,
-        row_number() over (
-            partition by orders.order_id
-            order by
-                case when touches.is_direct then 0 else 1 end desc,
-                touches.touched_at desc,
-                touches.touch_order desc
-        ) as last_rank,
+        {{ touch_ranks('orders.order_id') }},
         count(*) over (partition by orders.order_id) as touch_count
     from orders
     inner join touches

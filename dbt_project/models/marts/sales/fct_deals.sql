@@ -129,11 +129,7 @@ final as (
     left join customers on deals.customer_id = customers.customer_id
     left join managers on deals.manager_id = managers.manager_id
     left join campaigns on deals.campaign_id = campaigns.campaign_id
-    left join utm_channels
-        on
-            deals.campaign_id is not distinct from utm_channels.campaign_id
-            and deals.utm_source is not distinct from utm_channels.utm_source
-            and deals.utm_medium is not distinct from utm_channels.utm_medium
+    left join utm_channels on {{ utm_channel_match('deals') }}
 )
 
 select * from final

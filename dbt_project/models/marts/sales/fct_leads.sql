@@ -32,16 +32,7 @@ candidates as (
     select
         deals.deal_id,
         touches.channel_key,
-        row_number() over (
-            partition by deals.deal_id order by touches.touched_at, touches.touch_order
-        ) as first_rank,
-        row_number() over (
-            partition by deals.deal_id
-            order by
-                case when touches.is_direct then 0 else 1 end desc,
-                touches.touched_at desc,
-                touches.touch_order desc
-        ) as last_rank
+        {{ touch_ranks('deals.deal_id') }}
     from deals
     inner join touches
         on

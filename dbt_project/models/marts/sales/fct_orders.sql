@@ -94,11 +94,7 @@ final as (
     left join managers on orders.manager_id = managers.manager_id
     left join campaigns on orders.campaign_id = campaigns.campaign_id
     left join paid_sequence on orders.order_id = paid_sequence.order_id
-    left join utm_channels
-        on
-            orders.campaign_id is not distinct from utm_channels.campaign_id
-            and orders.utm_source is not distinct from utm_channels.utm_source
-            and orders.utm_medium is not distinct from utm_channels.utm_medium
+    left join utm_channels on {{ utm_channel_match('orders') }}
 )
 
 select * from final

@@ -82,11 +82,7 @@ final as (
         events.loaded_at
     from events
     left join web_users on events.web_user_id = web_users.web_user_id
-    left join utm_channels
-        on
-            events.session_campaign_id is not distinct from utm_channels.campaign_id
-            and events.session_source is not distinct from utm_channels.utm_source
-            and events.session_medium is not distinct from utm_channels.utm_medium
+    left join utm_channels on {{ utm_channel_match('events', 'session_campaign_id', 'session_source', 'session_medium') }}
 )
 
 select * from final

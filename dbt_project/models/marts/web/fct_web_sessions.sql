@@ -66,11 +66,7 @@ final as (
         sessions.purchase_revenue
     from sessions
     left join web_users on sessions.web_user_id = web_users.web_user_id
-    left join utm_channels
-        on
-            sessions.session_campaign_id is not distinct from utm_channels.campaign_id
-            and sessions.session_source is not distinct from utm_channels.utm_source
-            and sessions.session_medium is not distinct from utm_channels.utm_medium
+    left join utm_channels on {{ utm_channel_match('sessions', 'session_campaign_id', 'session_source', 'session_medium') }}
 )
 
 select * from final
