@@ -1,6 +1,7 @@
 """Incremental facts: adding days (and a late file, and changed orders) then building
 incrementally gives exactly the rows a full refresh gives."""
 
+import datetime as dt
 import json
 import shutil
 
@@ -88,3 +89,48 @@ def test_dbt_docs_generate_documents_every_mart(built_warehouse, tmp_path) -> No
         }
     assert len(marts) > 30
     assert marts <= documented
+
+
+def test_a_changed_segment_opens_a_new_version_in_the_customer_history(
+    built_warehouse, tmp_path
+) -> None:
+    copy = tmp_path / "acrm.duckdb"
+    shutil.copy(built_warehouse.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        customer, segment = con.execute(
+            "select customer_id, segment from staging.stg_crm__customers "
+            "where segment <> 'Corporate' order by customer_id limit 1"
+        ).fetchall()[0]
+        # the CRM moved the customer to Corporate; the next extract lands the new version
+        con.execute(
+            "insert into raw.crm_customers select * replace ('Corporate' as segment, "
+            "timestamp '2026-01-15 10:00:00' as updated_at, now()::timestamp as _loaded_at) "
+            "from raw.crm_customers where customer_id = ?",
+            [customer],
+        )
+    # each extract is followed by a build: the snapshot records what it sees at each run
+    dbt(copy, "build", "--select", "snap_customers+", "--exclude", "test_type:data")
+    with duckdb.connect(str(copy)) as con:
+        # the next extract: an email change alone makes no new version of the attributes
+        con.execute(
+            "insert into raw.crm_customers select * replace ('Corporate' as segment, "
+            "'new@example.ru' as email, timestamp '2026-02-01 09:00:00' as updated_at, "
+            "now()::timestamp + interval 1 second as _loaded_at) "
+            "from raw.crm_customers where customer_id = ? and updated_at < '2026-01-01'",
+            [customer],
+        )
+    dbt(copy, "build", "--select", "snap_customers+", "--exclude", "test_type:data")
+    with duckdb.connect(str(copy), read_only=True) as con:
+        versions = con.execute(
+            "select version_number, segment, valid_from, valid_to, is_current "
+            "from marts.dim_customer_history where customer_key = ? order by version_number",
+            [customer],
+        ).fetchall()
+        others = con.execute(
+            "select count(*) from marts.dim_customer_history where customer_key <> ? "
+            "and not is_current",
+            [customer],
+        ).fetchall()[0][0]
+    assert [(v[0], v[1], v[4]) for v in versions] == [(1, segment, False), (2, "Corporate", True)]
+    assert versions[0][3] == versions[1][2] == dt.datetime(2026, 1, 15, 10, 0)
+    assert others == 0
