@@ -16,3 +16,8 @@
         + extract(day from {{ column }}) as integer
     ), -1)
 {%- endmacro %}
+
+{#- The key of a channel > source > campaign member of dim_channels. -#}
+{% macro channel_key(channel, source, campaign_name) -%}
+    {{ surrogate_key([channel, source, campaign_name]) }}
+{%- endmacro %}

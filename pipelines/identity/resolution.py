@@ -10,6 +10,9 @@ from __future__ import annotations
 import duckdb
 
 SCHEMA = "identity"
+# The other party of a CDR row: the caller on inbound calls (from the trunk), the number
+# dialled on outbound ones. staging.stg_calls__cdr names it external_number.
+EXTERNAL_NUMBER = "case when dcontext = 'from-trunk' then src else dst end"
 
 
 def e164(column: str) -> str:
@@ -102,20 +105,21 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                 from {SCHEMA}.customer_identifiers where identifier_type = 'phone' group by 1
             ),
             numbers as (
-                select distinct case when dcontext = 'from-trunk' then src else dst end
-                    as number from raw.cdr_calls
+                select distinct {EXTERNAL_NUMBER} as number from raw.cdr_calls
+            ),
+            normalised as (
+                select number, {e164("number")} as phone_e164 from numbers
+                where number is not null
             )
-            select numbers.number, {e164("numbers.number")} as phone_e164, phones.customer_id
-            from numbers left join phones on {e164("numbers.number")} = phones.identifier
-            where numbers.number is not null
+            select normalised.number, normalised.phone_e164, phones.customer_id
+            from normalised left join phones on normalised.phone_e164 = phones.identifier
         """).fetchall()
         con.execute(f"""
             create or replace table {SCHEMA}.match_rates as
             with calls as (
                 select call_numbers.phone_e164 as number, call_numbers.customer_id
                 from raw.cdr_calls left join {SCHEMA}.call_numbers
-                    on (case when dcontext = 'from-trunk' then src else dst end)
-                    = call_numbers.number
+                    on {EXTERNAL_NUMBER} = call_numbers.number
             ),
             web as (
                 select user_id from raw.ga4_events

@@ -30,20 +30,22 @@ def require_manifest() -> Path:
     return path
 
 
+def dbt_command(*args: str) -> list[str]:
+    """The dbt command line for this project: `dbt <args> --project-dir ... --quiet`."""
+    return [
+        DBT_EXECUTABLE,
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--quiet",
+    ]
+
+
 def prepare_manifest() -> Path:
     """`dbt parse` into dbt_project/target; called by `make setup` and `acrm dbt-prepare`."""
-    subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        check=True,
-    )
+    subprocess.run(dbt_command("parse"), check=True)
     return require_manifest()
 
 
@@ -51,15 +53,7 @@ def run_dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt with this project on the given warehouse file (for tests and benchmarks; the
     pipeline runs dbt through dagster-dbt). Raises with dbt's output when it fails."""
     result = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
+        dbt_command(*args),
         env={**os.environ, "ACRM_WAREHOUSE": str(warehouse)},
         capture_output=True,
         text=True,

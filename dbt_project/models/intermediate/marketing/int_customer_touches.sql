@@ -1,6 +1,7 @@
 -- Every marketing touch of a known customer, in time order: the first touch the CRM
 -- recorded at sign-up, web sessions of the logged-in customer, and the utm of each deal
--- and order. The basis of lead and revenue attribution.
+-- and order. The basis of lead and revenue attribution. touch_order breaks ties between
+-- touches at the same instant: sign-up, then web session, then deal, then order.
 with
 
 channels as (
@@ -112,6 +113,12 @@ final as (
         touches.customer_id,
         touches.touched_at,
         touches.touch_type,
+        case touches.touch_type
+            when 'crm_first_touch' then 0
+            when 'web_session' then 1
+            when 'deal' then 2
+            else 3
+        end as touch_order,
         coalesce(channels.channel_key, 'unknown') as channel_key,
         coalesce(channels.channel, 'Unknown') as channel,
         coalesce(channels.channel, 'Unknown') in ('Direct', 'Unknown') as is_direct

@@ -78,7 +78,7 @@ resolved as (
 final as (
     select
         *,
-        {{ surrogate_key(['channel', 'source', 'campaign_name']) }} as channel_key
+        {{ channel_key('channel', 'source', 'campaign_name') }} as channel_key
     from resolved
 )
 

@@ -25,7 +25,7 @@ members as (
         utm_source,
         utm_medium,
         utm_campaign,
-        {{ surrogate_key(['channel', 'utm_source', 'campaign_name']) }} as channel_key,
+        {{ channel_key('channel', 'utm_source', 'campaign_name') }} as channel_key,
         started_on,
         ended_on
     from campaigns

@@ -22,7 +22,7 @@ campaigns as (
 
 campaign_members as (
     select
-        {{ surrogate_key(['channel', 'source', 'campaign_name']) }} as channel_key,
+        {{ channel_key('channel', 'source', 'campaign_name') }} as channel_key,
         channel,
         source,
         campaign_name,

@@ -25,7 +25,7 @@ touches as (
         touch_order,
         channel_key,
         is_direct
-    from {{ ref('int_touches_ranked') }}
+    from {{ ref('int_customer_touches') }}
 ),
 
 candidates as (
