@@ -117,6 +117,17 @@ def test_the_planted_segment_has_the_highest_value_per_customer(marts, truth) ->
     assert segment == truth["clv"]["top_segment"]
 
 
+def test_the_planted_product_pairs_have_the_highest_lift(marts, truth) -> None:
+    planted = {tuple(sorted(pair)) for pair in truth["basket"]["high_lift_pairs"]}
+    top = marts.execute(
+        "select product_a_key, product_b_key, lift from marts.rpt_product_affinity "
+        "where orders_with_both >= 5 order by lift desc limit ?",
+        [len(planted)],
+    ).fetchall()
+    assert {(a, b) for a, b, _ in top} == planted
+    assert min(lift for _, _, lift in top) > 3
+
+
 def test_totals_equal_independent_sql_on_the_sources(marts, small_sources, truth) -> None:
     with sqlite3.connect(small_sources / "crm" / "crm.sqlite") as crm:
         revenue = crm.execute(
