@@ -168,18 +168,40 @@ def dbt_prepare() -> None:
 
 @cube_app.command("query")
 def cube_query(
-    measures: Annotated[str, typer.Option(help="Comma-separated measures, e.g. revenue,win_rate")],
+    measures: Annotated[
+        str,
+        typer.Option(help="Comma-separated measures, e.g. revenue,win_rate,revenue:growth"),
+    ],
     rows: Annotated[str, typer.Option(help="Comma-separated row levels")] = "",
     cols: Annotated[str, typer.Option(help="Comma-separated column levels")] = "",
     filter_: Annotated[
-        list[str] | None, typer.Option("--filter", help="LEVEL=V1[,V2] or LEVEL!=V (repeatable)")
+        list[str] | None,
+        typer.Option("--filter", help="LEVEL=V1[,V2], LEVEL!=V or LEVEL=LOW..HIGH (repeatable)"),
     ] = None,
     totals: Annotated[bool, typer.Option(help="Add subtotals and the grand total")] = False,
+    top: Annotated[
+        str | None,
+        typer.Option(help="N:MEASURE[:LEVEL]: keep the N members with the highest value"),
+    ] = None,
+    bottom: Annotated[
+        str | None,
+        typer.Option(help="N:MEASURE[:LEVEL]: keep the N members with the lowest value"),
+    ] = None,
+    drill_down: Annotated[
+        str | None,
+        typer.Option(help="LEVEL=MEMBER: open a member; the level gives way to the next finer"),
+    ] = None,
+    drill_up: Annotated[
+        str | None, typer.Option(help="LEVEL: the level gives way to the next coarser")
+    ] = None,
     warehouse: WarehouseOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Slice the cube: measures by row and column levels, with filters."""
+    """Slice the cube: measures by row and column levels, with filters, top-N and drills."""
     from cubes import QueryError, default_cube, open_engine
+    from cubes import drill_down as open_member
+    from cubes import drill_up as close_level
+    from cubes.query import build_query, parse_top
 
     cube = default_cube()
 
@@ -187,14 +209,27 @@ def cube_query(
         return [part.strip() for part in text.split(",") if part.strip()]
 
     try:
-        engine = open_engine(Settings.load(warehouse))
-        result = engine.query_names(
-            split(measures), split(rows), split(cols), filter_ or [], totals
+        if top and bottom:
+            raise QueryError("give --top or --bottom, not both")
+        ranking = (
+            parse_top(cube, top or bottom, split(rows), lowest=bool(bottom))
+            if (top or bottom)
+            else None
         )
+        query = build_query(
+            cube, split(measures), split(rows), split(cols), filter_ or [], totals, ranking
+        )
+        if drill_down:
+            level, sep, member = drill_down.partition("=")
+            if not sep:
+                raise QueryError(f"--drill-down {drill_down!r}: write LEVEL=MEMBER")
+            query = open_member(cube, query, level.strip(), member.strip())
+        if drill_up:
+            query = close_level(cube, query, drill_up.strip())
+        result = open_engine(Settings.load(warehouse)).query(query)
     except (QueryError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
-    formats = {m.name: m.format for m in cube.measures}
-    print_frame(result, fmt, formats)
+    print_frame(result, fmt, {name: cube.format_of(name) for name in query.measures})
 
 
 @cube_app.command("levels")
@@ -206,9 +241,14 @@ def cube_levels(fmt: FormatOption = Format.table) -> None:
 
     cube = default_cube()
     rows = [
-        {"level": f"{d.name}.{lv.name}", "dimension": d.name, "description": lv.description}
+        {
+            "level": f"{d.name}.{lv.name}",
+            "hierarchy": f"{d.name}.{h.name}",
+            "description": lv.description,
+        }
         for d in cube.dimensions
-        for lv in d.levels
+        for h in d.hierarchies
+        for lv in h.levels
     ]
     print_frame(pa.Table.from_pylist(rows), fmt)
 
@@ -219,8 +259,13 @@ def cube_measures(fmt: FormatOption = Format.table) -> None:
     import pyarrow as pa
 
     from cubes import default_cube
+    from cubes.model import TIME_FUNCTIONS
 
     rows = [{"measure": m.name, "description": m.description} for m in default_cube().measures]
+    rows += [
+        {"measure": f"MEASURE:{name}", "description": f"time function: {text}"}
+        for name, text in TIME_FUNCTIONS.items()
+    ]
     print_frame(pa.Table.from_pylist(rows), fmt)
 
 

@@ -47,7 +47,7 @@ def built_warehouse(scale: float, out: Path) -> Path:
     warehouse = out / f"warehouse-{scale:g}" / "acrm.duckdb"
     if not warehouse.exists():
         print(f"building the scale {scale:g} warehouse (acrm run) ...", flush=True)
-        run_all(Settings.load(warehouse, sources), progress=lambda _: None)
+        run_all(Settings.load(warehouse, sources), progress=lambda line: print(line, flush=True))
     return warehouse
 
 
@@ -109,8 +109,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "warehouse.json"
+    kept = json.loads(path.read_text()) if path.exists() else []
     results = [measure(scale, args.out) for scale in args.scales]
-    (args.out / "warehouse.json").write_text(json.dumps(results, indent=2) + "\n")
+    measured = {r["scale"] for r in results}
+    merged = [r for r in kept if r["scale"] not in measured] + results
+    path.write_text(json.dumps(sorted(merged, key=lambda r: r["scale"]), indent=2) + "\n")
 
 
 if __name__ == "__main__":

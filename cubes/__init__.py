@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 
 from cubes.acrm import ACRM_CUBE
-from cubes.duckdb_engine import DuckDBEngine, compile_query
+from cubes.duckdb_engine import GROUPING_COLUMN, DuckDBEngine, ResultCache, compile_query
 from cubes.model import Cube
-from cubes.query import Query, QueryError, build_query
+from cubes.query import Query, QueryError, TopN, build_query, drill_down, drill_up
+
+ResultFormat = Literal["arrow", "pandas", "polars"]
 
 
 def default_cube() -> Cube:
     return ACRM_CUBE
 
 
+def convert(table: pa.Table, as_: ResultFormat):
+    """An Arrow result as Arrow, pandas or polars."""
+    if as_ == "pandas":
+        return table.to_pandas()
+    if as_ == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table
+
+
 class CubeSession:
-    """The Python API: `CubeSession(path).query_names(["revenue"], ["channel.channel"])`."""
+    """The Python API.
 
-    def __init__(self, database: Path, cube: Cube = ACRM_CUBE):
+    >>> cube = CubeSession(Settings.load().published)
+    >>> cube.query_names(["revenue", "win_rate"], rows=["channel.channel"], as_="polars")
+    """
+
+    def __init__(self, database: Path, cube: Cube = ACRM_CUBE, engine=None):
         self.cube = cube
-        self.engine = DuckDBEngine(cube, database)
+        self.engine = engine if engine is not None else DuckDBEngine(cube, database)
 
-    def query(self, query: Query) -> pa.Table:
-        return self.engine.query(query)
+    def query(self, query: Query, as_: ResultFormat = "arrow"):
+        return convert(self.engine.query(query), as_)
 
     def query_names(
         self,
@@ -33,8 +51,10 @@ class CubeSession:
         cols: list[str] | None = None,
         filters: list[str] | None = None,
         totals: bool = False,
-    ) -> pa.Table:
-        return self.query(build_query(self.cube, measures, rows, cols, filters, totals))
+        top: TopN | None = None,
+        as_: ResultFormat = "arrow",
+    ):
+        return self.query(build_query(self.cube, measures, rows, cols, filters, totals, top), as_)
 
 
 def open_engine(settings) -> CubeSession:
@@ -43,11 +63,17 @@ def open_engine(settings) -> CubeSession:
 
 __all__ = [
     "ACRM_CUBE",
+    "GROUPING_COLUMN",
     "CubeSession",
     "Query",
     "QueryError",
+    "ResultCache",
+    "TopN",
     "build_query",
     "compile_query",
+    "convert",
     "default_cube",
+    "drill_down",
+    "drill_up",
     "open_engine",
 ]

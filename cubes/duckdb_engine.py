@@ -1,134 +1,332 @@
 """The embedded engine: compiles cube queries to DuckDB SQL over the published warehouse.
 
-One SELECT per fact the query needs (its levels, its aggregates, GROUP BY with ROLLUP for
-subtotals), full-joined on the level values; ratios are computed from the summed parts.
-Names come from the model only; user values travel as bound parameters.
+A query becomes one SELECT per fact it needs (its levels, its aggregates, GROUP BY with
+ROLLUP for subtotals), full-joined on the level values; ratios and differences are computed
+from the summed parts of each cell. Time functions read the same facts through a shifted
+calendar (each day counted in the next period, the period a year later, or every later
+period of its year), so they are exact for distinct counts and respect date filters. Names
+come from the model only; user values travel as bound parameters.
 """
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from cubes.model import Aggregate, Cube, Ratio
-from cubes.query import Query
+from cubes.model import GROWTH_OF, Aggregate, Cube, Difference, Ratio
+from cubes.query import Filter, Query, finest_date_level, split_measure, validate
 
 GROUPING_COLUMN = "_grouping"  # bitmask: bit i set = level i is rolled up (a subtotal row)
+_UNIT = {"date.year": "year", "date.quarter": "quarter", "date.month": "month", "date.day": "day"}
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@dataclass(frozen=True)
 class CompiledQuery:
-    def __init__(self, sql: str, parameters: list[object]):
-        self.sql = sql
-        self.parameters = parameters
+    sql: str
+    parameters: dict[str, object]
 
 
-def compile_query(cube: Cube, query: Query) -> CompiledQuery:
+class _Parameters:
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def bind(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+def shifted_dates(dates: str, function: str, axis_level: str) -> str:
+    """dim_dates re-keyed so each day's facts count in the period the function reads them.
+
+    previous_period: a day counts in the next period (so March shows February);
+    last_year: in the same day a year later; ytd: in its period and every later period of
+    the same year. The relation has dim_dates' columns, with the target period's values.
+    """
+    unit = _UNIT[axis_level]
+    start = f"cast(date_trunc('{unit}', d.date_day) as date)"
+    if function == "previous_period":
+        on = f"n.date_day = cast({start} + interval 1 {unit} as date)"
+    elif function == "last_year":
+        on = "n.date_day = cast(d.date_day + interval 1 year as date)"
+    else:  # ytd
+        on = (
+            f"n.year = d.year and n.date_day >= {start} "
+            f"and n.date_day = cast(date_trunc('{unit}', n.date_day) as date)"
+        )
+    return (
+        f"(select d.date_key, n.* exclude (date_key) from {dates} as d "
+        f"inner join {dates} as n on {on})"
+    )
+
+
+def _filter_sql(column: str, flt: Filter, params: _Parameters) -> str:
+    if flt.is_range:
+        parts = []
+        if flt.low is not None:
+            parts.append(f"{column} >= {params.bind(flt.low)}")
+        if flt.high is not None:
+            parts.append(f"{column} <= {params.bind(flt.high)}")
+        return " and ".join(parts)
+    members = ", ".join(params.bind(v) for v in flt.values)
+    if flt.negate:  # members with no value (unknown days) are kept, not dropped by NULL logic
+        return f"not coalesce({column} in ({members}), false)"
+    return f"{column} in ({members})"
+
+
+def _cells_sql(
+    cube: Cube,
+    query: Query,
+    bases: list[Aggregate],
+    params: _Parameters,
+    relations: dict[str, str],
+    top_sql: str | None,
+) -> str:
+    """Levels, sort keys, grouping and base aggregates: one row per cell."""
     levels = list(query.levels)
-    bases = cube.base_measures(list(query.measures))
-    facts = list(dict.fromkeys(b.fact for b in bases))
-    parameters: list[object] = []
+    by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
+    for base in bases:
+        source = cube.source_for(base, query.dimensions)
+        assert source is not None  # validate() guarantees it
+        by_fact.setdefault(source.fact, []).append((base, source.expression, source.function))
+    slicing_defaults = [d for d in cube.dimensions if d.slicing and d.name not in query.dimensions]
     selects = []
-    for i, fact_name in enumerate(facts):
+    for i, (fact_name, aggregates) in enumerate(by_fact.items()):
         fact = cube.fact(fact_name)
-        joins, aliases = [], {}
-        needed_dims = dict.fromkeys(
+        needed = dict.fromkeys(
             [lv.split(".")[0] for lv in levels] + [f.level.split(".")[0] for f in query.filters]
         )
-        for j, dim_name in enumerate(needed_dims):
-            dim = next(d for d in cube.dimensions if d.name == dim_name)
-            alias = f"d{j}"
-            aliases[dim_name] = alias
-            joins.append(
-                f"left join {dim.table} as {alias} on "
-                f"f.{fact.foreign_keys[dim_name]} = {alias}.{dim.key}"
-            )
-        level_sql = []
-        for qualified in levels:
-            dim, lv = cube.level(qualified)
-            level_sql.append(f"{aliases[dim.name]}.{lv.column}")
+        needed.update(
+            dict.fromkeys(d.name for d in slicing_defaults if d.name in fact.foreign_keys)
+        )
+        joins, aliases = [], {}
+        for j, dim_name in enumerate(needed):
+            dim = cube.dimension(dim_name)
+            alias = aliases[dim_name] = f"d{j}"
+            relation = relations.get(dim_name, dim.relation)
+            if dim_name in fact.foreign_keys:
+                joins.append(
+                    f"left join {relation} as {alias} "
+                    f"on f.{fact.foreign_keys[dim_name]} = {alias}.{dim.key}"
+                )
+            else:  # a slicing dimension the fact does not have: the same value for each member
+                joins.append(f"cross join {relation} as {alias}")
         where = []
+        for dim in slicing_defaults:
+            if dim.name in aliases:
+                column = dim.hierarchies[0].levels[0].column
+                where.append(f"{aliases[dim.name]}.{column} = {params.bind(dim.default_member)}")
         for flt in query.filters:
             dim, lv = cube.level(flt.level)
-            marks = ", ".join("?" for _ in flt.values)
-            where.append(
-                f"{aliases[dim.name]}.{lv.column} {'not in' if flt.negate else 'in'} ({marks})"
+            where.append(_filter_sql(f"{aliases[dim.name]}.{lv.column}", flt, params))
+        if top_sql is not None:
+            dim, lv = cube.level(query.top.level)  # type: ignore[union-attr]
+            where.append(f"{aliases[dim.name]}.{lv.column} in ({top_sql})")
+        level_sql, select = [], []
+        for k, qualified in enumerate(levels):
+            dim, lv = cube.level(qualified)
+            level_sql.append(f"{aliases[dim.name]}.{lv.column}")
+            select.append(f"{level_sql[-1]} as {_quote(qualified)}")
+            sort = f"min({aliases[dim.name]}.{lv.sort_column or lv.column})"
+            if query.totals:  # a subtotal sorts after the members it adds up
+                sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
+            select.append(f"{sort} as _sort{k}")
+        grouping, group_by = "0", ""
+        if levels and query.totals:
+            fixed = [s for s, q in zip(level_sql, levels, strict=True) if cube.level(q)[0].slicing]
+            axes = [
+                [
+                    level_sql[k]
+                    for k, q in enumerate(levels)
+                    if q in axis and not cube.level(q)[0].slicing
+                ]
+                for axis in (query.rows, query.cols)
+            ]
+            group_by = "group by " + ", ".join(
+                [*fixed, *(f"rollup({', '.join(axis)})" for axis in axes if axis)]
             )
-            parameters.extend(flt.values)
-        aggs = []
-        for base in (b for b in bases if b.fact == fact_name):
-            function = "count(distinct {})" if base.function == "count_distinct" else "sum({})"
+            grouping = f"grouping({', '.join(level_sql)})"
+        elif levels:
+            group_by = f"group by {', '.join(level_sql)}"
+        for base, expression, function in aggregates:
+            aggregate = (
+                f"count(distinct {expression})"
+                if function == "count_distinct"
+                else f"sum({expression})"
+            )
             sql_type = "bigint" if base.integer else "double"
-            aggs.append(
-                f"cast({function.format(base.expression)} as {sql_type}) as {_quote(base.name)}"
-            )
-        select_levels = [
-            f"{sql} as {_quote(name)}" for sql, name in zip(level_sql, levels, strict=True)
-        ]
-        grouping = "0"
-        group_by = ""
-        if levels:
-            if query.totals:
-                rows = [level_sql[k] for k in range(len(query.rows))]
-                cols = [level_sql[k] for k in range(len(query.rows), len(levels))]
-                sets = ", ".join(f"rollup({', '.join(part)})" for part in (rows, cols) if part)
-                group_by = f"group by {sets}"
-                grouping = f"grouping({', '.join(level_sql)})"
-            else:
-                group_by = f"group by {', '.join(level_sql)}"
-        columns = ", ".join([*select_levels, f"{grouping} as {GROUPING_COLUMN}", *aggs])
+            select.append(f"cast({aggregate} as {sql_type}) as {_quote(base.name)}")
         selects.append(
-            f"q{i} as (select {columns}"
-            f" from {fact.table} as f {' '.join(joins)}"
-            f"{' where ' + ' and '.join(where) if where else ''} {group_by})"
+            f"q{i} as (select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} "
+            f"from {fact.table} as f {' '.join(joins)}"
+            f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by})"
         )
-
     keys = [*levels, GROUPING_COLUMN]
+    n = len(selects)
     from_sql = "q0"
-    for i in range(1, len(facts)):
+    for i in range(1, n):
         on = " and ".join(f"q0.{_quote(k)} is not distinct from q{i}.{_quote(k)}" for k in keys)
         from_sql += f" full join q{i} on {on}"
-    key_select = [
-        f"coalesce({', '.join(f'q{i}.{_quote(k)}' for i in range(len(facts)))}) as {_quote(k)}"
-        for k in keys
-    ]
-    measure_select = []
-    for name in query.measures:
-        m = cube.measure(name)
-        if isinstance(m, Ratio):
-            measure_select.append(
-                f"{_quote(m.numerator)} / nullif(cast({_quote(m.denominator)} as double), 0) "
-                f"as {_quote(name)}"
-            )
-        elif isinstance(m, Aggregate):
-            measure_select.append(f"{_quote(name)}")
-    # Base measures are unique across facts, so unqualified names resolve.
-    order = [f"{_quote(k)} nulls last" for k in levels]
-    sql = (
-        f"with {', '.join(selects)} "
-        f"select {', '.join([*key_select, *measure_select])} from {from_sql}"
-        + (f" order by {GROUPING_COLUMN}, {', '.join(order)}" if levels else "")
+
+    def coalesced(column: str) -> str:
+        if n == 1:
+            return f"q0.{column}"
+        return f"coalesce({', '.join(f'q{i}.{column}' for i in range(n))})"
+
+    columns = [f"{coalesced(_quote(k))} as {_quote(k)}" for k in keys]
+    columns += [f"{coalesced(f'_sort{k}')} as _sort{k}" for k in range(len(levels))]
+    columns += [_quote(b.name) for b in bases]  # base names are unique across facts
+    return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
+
+
+def _measure_sql(cube: Cube, name: str, table: str) -> str:
+    m = cube.measure(name)
+    if isinstance(m, Ratio):
+        numerator = _measure_sql(cube, m.numerator, table)
+        denominator = _measure_sql(cube, m.denominator, table)
+        return f"({numerator} / nullif(cast({denominator} as double), 0))"
+    if isinstance(m, Difference):
+        a, b = _measure_sql(cube, m.minuend, table), _measure_sql(cube, m.subtrahend, table)
+        both_missing = f"{a} is null and {b} is null"
+        return f"(case when {both_missing} then null else coalesce({a}, 0) - coalesce({b}, 0) end)"
+    return f"{table}.{_quote(name)}"
+
+
+def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -> CompiledQuery:
+    validate(cube, query)
+    params = params or _Parameters()
+    levels = list(query.levels)
+    top_sql = None
+    if query.top is not None:
+        top = query.top
+        inner = compile_query(
+            cube, Query((top.measure,), (top.level,), filters=query.filters), params
+        ).sql
+        direction = "asc" if top.lowest else "desc"
+        top_sql = (
+            f"select {_quote(top.level)} from ({inner}) as ranked "
+            f"where {_quote(top.measure)} is not null "
+            f"order by {_quote(top.measure)} {direction} limit {int(top.n)}"
+        )
+    wanted = [split_measure(n) for n in query.measures]
+    reads: dict[str, list[str]] = {}  # variant -> measures it must compute
+    for measure, function in wanted:
+        if function is None or function in GROWTH_OF:
+            reads.setdefault("main", []).append(measure)
+        if function is not None:
+            reads.setdefault(GROWTH_OF.get(function, function), []).append(measure)
+    reads.setdefault("main", [])
+    axis_date = finest_date_level(cube, query.levels)
+    ctes = []
+    for variant, measures in reads.items():
+        relations = {}
+        if variant != "main":
+            relations["date"] = shifted_dates(cube.dimension("date").relation, variant, axis_date)  # type: ignore[arg-type]
+        bases = cube.base_measures(measures or [m for m, _ in wanted])
+        ctes.append(f"{variant} as {_cells_sql(cube, query, bases, params, relations, top_sql)}")
+    select = [f"main.{_quote(k)}" for k in [*levels, GROUPING_COLUMN]]
+    joins = []
+    for variant in reads:
+        if variant == "main":
+            continue
+        on = [f"main.{GROUPING_COLUMN} = {variant}.{GROUPING_COLUMN}"]
+        for k in levels:
+            op = "=" if k == axis_date else "is not distinct from"  # no time shift on totals
+            on.append(f"main.{_quote(k)} {op} {variant}.{_quote(k)}")
+        joins.append(f"left join {variant} on {' and '.join(on)}")
+    for name, (measure, function) in zip(query.measures, wanted, strict=True):
+        if function is None:
+            expression = _measure_sql(cube, measure, "main")
+        elif function in GROWTH_OF:
+            now = _measure_sql(cube, measure, "main")
+            before = _measure_sql(cube, measure, GROWTH_OF[function])
+            expression = f"(({now}) - ({before})) / nullif(cast({before} as double), 0)"
+        else:
+            expression = _measure_sql(cube, measure, function)
+        select.append(f"{expression} as {_quote(name)}")
+    order = [f"main._sort{k} nulls last" for k in range(len(levels))]
+    sql = f"with {', '.join(ctes)} select {', '.join(select)} from main {' '.join(joins)}" + (
+        f" order by {', '.join(order)}" if order else ""
     )
-    return CompiledQuery(sql, parameters)
+    return CompiledQuery(sql, params.values)
+
+
+class ResultCache:
+    """Answers by (published file, SQL, parameters); emptied when a new build is published."""
+
+    def __init__(self, capacity: int = 256):
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple, pa.Table] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> pa.Table | None:
+        table = self._entries.get(key)
+        if table is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
+        return table
+
+    def put(self, key: tuple, table: pa.Table) -> None:
+        self._entries[key] = table
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class DuckDBEngine:
-    """Answers queries from a published (read-only) warehouse file."""
+    """Answers queries from the published, read-only warehouse file.
 
-    def __init__(self, cube: Cube, database: Path):
+    It keeps one read-only connection and a result cache. The publisher swaps in a new file
+    by rename, so a new inode means a new build: the connection is reopened and the cache
+    emptied before the next answer.
+    """
+
+    def __init__(self, cube: Cube, database: Path, cache: ResultCache | None = None):
         if not Path(database).exists():
             raise FileNotFoundError(
                 f"no published warehouse at {database}: run `acrm run` (or `make demo`) first"
             )
         self.cube = cube
         self.database = Path(database)
+        self.cache = cache if cache is not None else ResultCache()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._build: tuple[int, int, int] | None = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        stat = os.stat(self.database)
+        build = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if build != self._build or self._con is None:
+            if self._con is not None:
+                self._con.close()
+            self.cache.clear()
+            self._con = duckdb.connect(str(self.database), read_only=True)
+            self._build = build
+        return self._con
 
     def query(self, query: Query) -> pa.Table:
         compiled = compile_query(self.cube, query)
-        with duckdb.connect(str(self.database), read_only=True) as con:
-            return con.sql(compiled.sql, params=compiled.parameters).to_arrow_table()
+        con = self._connection()
+        key = (self._build, compiled.sql, tuple(sorted(compiled.parameters.items(), key=str)))
+        table = self.cache.get(key)
+        if table is None:
+            table = con.sql(compiled.sql, params=compiled.parameters).to_arrow_table()
+            self.cache.put(key, table)
+        return table
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None

@@ -1,37 +1,69 @@
-"""The vocabulary of a cube: dimensions with ordered levels, facts, and measures.
+"""The vocabulary of a cube: dimensions with ordered hierarchies, facts, and measures.
 
-Engine-neutral: the embedded DuckDB engine compiles it to SQL, an atoti engine would build
-the same hierarchies and measures. SQL fragments here are written by developers in the
+Engine-neutral: the embedded DuckDB engine compiles it to SQL, the atoti engine builds the
+same hierarchies and measures from it. SQL fragments here are written by developers in the
 model, never taken from a user; user input only selects names declared here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+def parse_date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+parse_date.__name__ = "date (YYYY-MM-DD)"
 
 
 @dataclass(frozen=True)
 class Level:
     name: str  # short name inside its dimension, e.g. "month"
-    column: str  # column of the dimension table
+    column: str  # column of the dimension's relation
     description: str
-    dtype: type = str  # how filter values are parsed: str or int
-    sort_column: str | None = None  # order members by this column instead
+    parse: Callable[[str], object] = str  # how filter values are read: str, int, parse_date
+    sort_column: str | None = None  # order members by this column instead of their names
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    name: str
+    levels: tuple[Level, ...]  # coarse to fine: drilling down goes right
 
 
 @dataclass(frozen=True)
 class Dimension:
+    """A relation keyed by `key` and its hierarchies.
+
+    `relation` is a table name or a parenthesised SELECT written in the model. A slicing
+    dimension (attribution model) has no total: a query that does not name one of its levels
+    reads `default_member`, and facts without it repeat their values for each member.
+    """
+
     name: str  # e.g. "date"
-    table: str  # e.g. "marts.dim_dates"
-    key: str  # the dimension table's key column
-    levels: tuple[Level, ...]  # one hierarchy, coarse to fine: drill down goes right
+    relation: str  # e.g. "marts.dim_dates"
+    key: str  # the relation's key column
+    hierarchies: tuple[Hierarchy, ...]
     description: str
+    slicing: bool = False
+    default_member: object = None
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        return tuple(lv for h in self.hierarchies for lv in h.levels)
 
     def level(self, name: str) -> Level:
         for level in self.levels:
             if level.name == name:
                 return level
         raise KeyError(name)
+
+    def hierarchy_of(self, level_name: str) -> Hierarchy:
+        return next(h for h in self.hierarchies if any(lv.name == level_name for lv in h.levels))
 
 
 @dataclass(frozen=True)
@@ -48,23 +80,65 @@ class Measure:
     description: str
     format: str = "{:,.0f}"
 
+    def parts(self) -> tuple[str, ...]:
+        """The measures this one is computed from (none for an aggregate)."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """How an aggregate is computed over one fact's rows."""
+
+    fact: str
+    expression: str = "1"
+    function: str = "sum"  # sum | count_distinct
+
 
 @dataclass(frozen=True)
 class Aggregate(Measure):
-    """sum / count / count distinct of an expression over one fact's rows."""
+    """sum or count distinct over a fact. With several sources the engine takes the first
+    whose fact has every dimension the query names (orders before order lines, say)."""
 
-    fact: str = ""
-    function: str = "sum"  # sum | count_distinct
-    expression: str = "1"
+    sources: tuple[Source, ...] = ()
     integer: bool = False  # a count: returned as an integer, else as a double
+
+    @property
+    def distinct(self) -> bool:
+        return any(s.function == "count_distinct" for s in self.sources)
 
 
 @dataclass(frozen=True)
 class Ratio(Measure):
-    """numerator / denominator, each summed at the cell's level (never an average of ratios)."""
+    """numerator / denominator, each aggregated at the cell (never an average of ratios)."""
 
     numerator: str = ""
     denominator: str = ""
+
+    def parts(self) -> tuple[str, ...]:
+        return (self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
+class Difference(Measure):
+    """minuend - subtrahend, each aggregated at the cell."""
+
+    minuend: str = ""
+    subtrahend: str = ""
+
+    def parts(self) -> tuple[str, ...]:
+        return (self.minuend, self.subtrahend)
+
+
+# Time functions, written `measure:function`: the measure at another period of the finest
+# date level on the query's axes, or a growth rate against it.
+TIME_FUNCTIONS = {
+    "previous_period": "the measure in the previous period (month before, quarter before…)",
+    "last_year": "the measure in the same period a year earlier",
+    "ytd": "year to date: from the start of the period's year to the end of the period",
+    "growth": "growth against the previous period: (this - previous) / previous",
+    "yoy_growth": "growth against the same period last year: (this - last year) / last year",
+}
+GROWTH_OF = {"growth": "previous_period", "yoy_growth": "last_year"}
 
 
 @dataclass(frozen=True)
@@ -74,22 +148,30 @@ class Cube:
     facts: tuple[Fact, ...]
     measures: tuple[Measure, ...]
     _levels: dict[str, tuple[Dimension, Level]] = field(init=False, repr=False, compare=False)
+    _measures: dict[str, Measure] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         levels = {f"{d.name}.{lv.name}": (d, lv) for d in self.dimensions for lv in d.levels}
+        if len(levels) != sum(len(d.levels) for d in self.dimensions):
+            raise ValueError(f"cube {self.name}: a level name is declared twice in a dimension")
         object.__setattr__(self, "_levels", levels)
         names = [m.name for m in self.measures]
         if len(names) != len(set(names)):
             raise ValueError(f"cube {self.name}: a measure name is declared twice")
-        by_name = {m.name: m for m in self.measures}
-        facts = {f.name for f in self.facts}
+        object.__setattr__(self, "_measures", {m.name: m for m in self.measures})
+        facts = {f.name: f for f in self.facts}
+        dims = {d.name for d in self.dimensions}
+        for f in self.facts:
+            if unknown := set(f.foreign_keys) - dims:
+                raise ValueError(f"fact {f.name}: unknown dimensions {sorted(unknown)}")
         for m in self.measures:
-            if isinstance(m, Aggregate) and m.fact not in facts:
-                raise ValueError(f"measure {m.name}: unknown fact {m.fact}")
-            if isinstance(m, Ratio):
-                for part in (m.numerator, m.denominator):
-                    if not isinstance(by_name.get(part), Aggregate):
-                        raise ValueError(f"ratio {m.name}: {part} is not an aggregate measure")
+            if isinstance(m, Aggregate) and (
+                not m.sources or any(s.fact not in facts for s in m.sources)
+            ):
+                raise ValueError(f"measure {m.name}: needs sources over declared facts")
+            for part in m.parts():
+                if part not in self._measures:
+                    raise ValueError(f"measure {m.name}: {part} is not a declared measure")
 
     @property
     def level_names(self) -> list[str]:
@@ -99,28 +181,55 @@ class Cube:
     def measure_names(self) -> list[str]:
         return [m.name for m in self.measures]
 
+    @property
+    def tables(self) -> set[str]:
+        """Every warehouse table the cube reads (schema.name), relations included."""
+        text = " ".join([d.relation for d in self.dimensions] + [f.table for f in self.facts])
+        return set(re.findall(r"\b(?:marts|mining)\.\w+", text))
+
     def level(self, qualified: str) -> tuple[Dimension, Level]:
         return self._levels[qualified]
 
+    def dimension(self, name: str) -> Dimension:
+        return next(d for d in self.dimensions if d.name == name)
+
     def measure(self, name: str) -> Measure:
-        for m in self.measures:
-            if m.name == name:
-                return m
-        raise KeyError(name)
+        return self._measures[name]
+
+    def format_of(self, name: str) -> str:
+        """How to print a measure, or a `measure:time_function` (growth rates as %)."""
+        measure, _, function = name.partition(":")
+        return "{:+.1%}" if function in GROWTH_OF else self.measure(measure).format
 
     def fact(self, name: str) -> Fact:
         return next(f for f in self.facts if f.name == name)
 
-    def base_measures(self, names: list[str]) -> list[Aggregate]:
-        """The aggregates needed to compute these measures, each once, in a stable order."""
+    def base_measures(self, names: list[str] | tuple[str, ...]) -> list[Aggregate]:
+        """The aggregates these measures are computed from, each once, in a stable order."""
         needed: dict[str, Aggregate] = {}
-        for name in names:
+
+        def visit(name: str) -> None:
             m = self.measure(name)
-            parts = (
-                [m]
-                if isinstance(m, Aggregate)
-                else [self.measure(m.numerator), self.measure(m.denominator)]
-            )  # type: ignore[attr-defined]
-            for part in parts:
-                needed.setdefault(part.name, part)  # type: ignore[arg-type]
+            if isinstance(m, Aggregate):
+                needed.setdefault(name, m)
+            for part in m.parts():
+                visit(part)
+
+        for name in names:
+            visit(name)
         return list(needed.values())
+
+    def source_for(self, measure: Aggregate, dimensions: set[str]) -> Source | None:
+        """The first source whose fact has every (non-slicing) dimension named."""
+        for source in measure.sources:
+            keys = self.fact(source.fact).foreign_keys
+            if all(d in keys or self.dimension(d).slicing for d in dimensions):
+                return source
+        return None
+
+    def relative_level(self, qualified: str, step: int) -> str | None:
+        """The level `step` places finer (+1) or coarser (-1) in its hierarchy, if any."""
+        dim, lv = self.level(qualified)
+        levels = dim.hierarchy_of(lv.name).levels
+        i = levels.index(lv) + step
+        return f"{dim.name}.{levels[i].name}" if 0 <= i < len(levels) else None

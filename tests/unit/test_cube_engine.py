@@ -3,18 +3,33 @@
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+import polars as pl
 import pytest
 
-from cubes import ACRM_CUBE, CubeSession, QueryError, build_query, compile_query
+from cubes import (
+    ACRM_CUBE,
+    CubeSession,
+    QueryError,
+    TopN,
+    build_query,
+    compile_query,
+    drill_down,
+    drill_up,
+)
+from pipelines.publish.publisher import publish
 
 STAR = """
 create schema marts;
-create table marts.dim_dates as select * from (values
-    (20250105, date '2025-01-05', 2025, '2025-Q1', '2025-01'),
-    (20250410, date '2025-04-10', 2025, '2025-Q2', '2025-04'),
-    (20260102, date '2026-01-02', 2026, '2026-Q1', '2026-01'),
-    (-1, null, null, 'Unknown', 'Unknown')
-) t(date_key, date_day, year, quarter, month);
+create table marts.dim_dates as
+select cast(strftime(d, '%Y%m%d') as integer) as date_key, cast(d as date) as date_day,
+    year(d) as year, strftime(d, '%Y') || '-Q' || quarter(d) as quarter,
+    strftime(d, '%Y-%m') as month, isodow(d) as day_of_week
+from range(timestamp '2024-01-01', timestamp '2026-12-31', interval 1 day) as t(d)
+union all select -1, null, null, 'Unknown', 'Unknown', null;
+create table marts.dim_times as
+select h as hour_key, h as hour_of_day, case when h < 10 then 'Morning' else 'Day' end as day_part
+from range(9, 12) t(h) union all select -1, null, 'Unknown';
 create table marts.dim_managers as select * from (values
     (1, 'Anna', 'North'), (2, 'Boris', 'North'), (3, 'Clara', 'South'), (-1, '(none)', '(none)')
 ) t(manager_key, manager_name, team_name);
@@ -23,69 +38,135 @@ create table marts.dim_channels as select * from (values
     ('unknown', 'Unknown', 'Unknown', 'Unknown')
 ) t(channel_key, channel, source, campaign_name);
 create table marts.dim_customers as select * from (values
-    (10, 'Retail', 'Moscow', 'Moscow', 'female', '25-34', '<30k', 'master'),
-    (11, 'Corporate', 'Tatarstan', 'Kazan', 'male', '35-44', '>200k', 'bachelor'),
-    (-1, 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown')
-) t(customer_key, segment, region, city, gender, age_band, income_band, education);
+    (10, 'Retail', 'active', 'Moscow', 'Moscow', 'female', '25-34', '<30k', 'master'),
+    (11, 'Corporate', 'active', 'Tatarstan', 'Kazan', 'male', '35-44', '>200k', 'bachelor'),
+    (-1, 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown')
+) t(customer_key, segment, status, region, city, gender, age_band, income_band, education);
+create table marts.rpt_customer_rfm as select * from (values
+    (10, 'Champions'), (11, 'At risk')
+) t(customer_key, rfm_segment);
+create table marts.dim_products as select * from (values
+    (1, 'L1', 'Laptops'), (2, 'P1', 'Phones'), (3, 'P2', 'Phones'), (-1, 'Unknown', 'Unknown')
+) t(product_key, product_name, category_name);
+create table marts.dim_funnel_stages as select * from (values
+    (1, 'Qualified', 1), (2, 'Meeting', 2), (3, 'Won', 3), (-1, 'Unknown', null)
+) t(stage_key, stage_name, stage_position);
+create table marts.dim_attribution_models as select * from (values
+    ('first_touch', 1), ('last_touch', 2), ('linear', 3)
+) t(attribution_model, model_order);
 -- customer 10 buys from Anna (North) and Clara (South); order 4 is cancelled
 create table marts.fct_orders as select * from (values
     (1, 10, 1, 'e', 20250105, true, 100.0),
     (2, 10, 3, 'e', 20250410, true, 300.0),
     (3, 11, 2, 'd', 20250410, true, 50.0),
     (4, 11, 2, 'd', 20260102, false, 0.0),
-    (5, 11, -1, 'unknown', 20260102, true, 25.0)
+    (5, 11, -1, 'unknown', 20260102, true, 25.0),
+    (6, 10, 1, 'e', 20251215, true, 40.0),
+    (7, 11, 2, 'd', 20241220, true, 10.0)
 ) t(order_id, customer_key, manager_key, channel_key, order_date_key, is_paid, revenue);
+create table marts.fct_order_lines as
+select l.*, o.customer_key, o.manager_key, o.channel_key, o.order_date_key, o.is_paid
+from (values (1, 1, 60.0, 1), (1, 2, 40.0, 2), (2, 1, 300.0, 3), (3, 2, 50.0, 1),
+             (4, 2, 0.0, 1), (5, 3, 25.0, 1), (6, 1, 40.0, 1), (7, 3, 10.0, 1)
+) l(order_id, product_key, revenue, quantity)
+join marts.fct_orders o using (order_id);
 -- Anna: 1 won of 1 closed (100 %); Boris: 1 won of 4 closed (25 %); Clara: 0 of 1
 create table marts.fct_deals as select * from (values
-    (1, 10, 1, 'e', 20250105, true, false, 10.0, 100.0),
-    (2, 11, 2, 'd', 20250105, true, false, 20.0, 50.0),
-    (3, 11, 2, 'd', 20250410, false, true, 30.0, 0.0),
-    (4, 11, 2, 'd', 20250410, false, true, 40.0, 0.0),
-    (5, 11, 2, 'd', 20250410, false, true, 50.0, 0.0),
-    (6, 10, 3, 'e', 20260102, false, true, 60.0, 0.0),
-    (7, 10, 3, 'e', 20260102, false, false, null, 0.0)
-) t(deal_id, customer_key, manager_key, channel_key, created_date_key, is_won, is_lost,
-    cycle_days, won_amount);
+    (1, 10, 1, 'e', 20250105, true, false, false, 10.0, 100.0, 100.0),
+    (2, 11, 2, 'd', 20250105, true, false, false, 20.0, 50.0, 50.0),
+    (3, 11, 2, 'd', 20250410, false, true, false, 30.0, 0.0, 70.0),
+    (4, 11, 2, 'd', 20250410, false, true, false, 40.0, 0.0, 80.0),
+    (5, 11, 2, 'd', 20250410, false, true, false, 50.0, 0.0, 90.0),
+    (6, 10, 3, 'e', 20260102, false, true, false, 60.0, 0.0, 10.0),
+    (7, 10, 3, 'e', 20260102, false, false, true, null, 0.0, 99.0)
+) t(deal_id, customer_key, manager_key, channel_key, created_date_key, is_won, is_lost, is_open,
+    cycle_days, won_amount, amount);
+-- deal 1 (Anna) goes all the way; Boris's deal 2 is lost at Meeting, deal 3 at Qualified
+create table marts.fct_deal_stage_transitions as select * from (values
+    (1, 1, 10, 1, 'e', 20250105, true, false, false, false, 2.0),
+    (1, 2, 10, 1, 'e', 20250105, true, false, false, false, 4.0),
+    (1, 3, 10, 1, 'e', 20250105, false, false, true, false, null),
+    (2, 1, 11, 2, 'd', 20250105, true, false, false, false, 6.0),
+    (2, 2, 11, 2, 'd', 20250105, false, true, false, false, 8.0),
+    (3, 1, 11, 2, 'd', 20250410, false, true, false, false, 1.0)
+) t(deal_id, stage_key, customer_key, manager_key, channel_key, deal_created_date_key,
+    is_advanced, is_lost_here, is_won_here, is_skipped, days_in_stage);
+create table marts.fct_marketing_spend as select * from (values
+    ('e', 20250105, 50.0, 1000, 10), ('d', 20250410, 100.0, 4000, 20)
+) t(channel_key, spend_date_key, spend, impressions, clicks);
+-- order 2 (300): last touch Email, first touch Display, linear half each; order 3: Display
+create table marts.fct_attributed_revenue as select * from (values
+    (2, 'last_touch', 'e', 10, 20250410, 1.0, 300.0),
+    (2, 'first_touch', 'd', 10, 20250410, 1.0, 300.0),
+    (2, 'linear', 'e', 10, 20250410, 0.5, 150.0),
+    (2, 'linear', 'd', 10, 20250410, 0.5, 150.0),
+    (3, 'last_touch', 'd', 11, 20250410, 1.0, 50.0),
+    (3, 'first_touch', 'd', 11, 20250410, 1.0, 50.0),
+    (3, 'linear', 'd', 11, 20250410, 1.0, 50.0)
+) t(order_id, attribution_model, channel_key, customer_key, order_date_key, weight,
+    attributed_revenue);
+create table marts.fct_leads as select * from (values
+    (1, 10, 1, 20250105, 'e', true), (2, 11, 2, 20250105, 'e', false),
+    (3, 11, 2, 20250410, 'd', false)
+) t(lead_id, customer_key, manager_key, lead_date_key, last_touch_channel_key, is_converted);
+create table marts.fct_calls as select * from (values
+    (1, 20250105, 9, 10, 1, true, false, 100, 5, 'inbound'),
+    (2, 20250105, 9, 11, 1, false, true, 0, 40, 'inbound'),
+    (3, 20250410, 10, 11, 2, true, false, 50, 10, 'inbound'),
+    (4, 20250410, 10, -1, 3, true, false, 30, 0, 'inbound')
+) t(call_id, call_date_key, hour_key, customer_key, manager_key, is_answered, is_missed,
+    talk_seconds, wait_seconds, direction);
+create table marts.fct_survey_responses as select * from (values
+    (10, 1, 1, 20250110, 5, 10, true, false), (11, 2, 2, 20250411, 2, 3, false, true),
+    (11, 2, 2, 20250412, null, 9, true, false)
+) t(customer_key, manager_key, product_key, responded_date_key, csat, nps, is_promoter,
+    is_detractor);
 """
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> CubeSession:
+def star(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("star") / "star.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute(STAR)
-    return CubeSession(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def session(star: Path) -> CubeSession:
+    return CubeSession(star)
 
 
 def rows(table) -> list[dict]:
     return table.to_pylist()
 
 
+def by(result, level: str, measure: str, grouping: int = 0) -> dict:
+    return {r[level]: r[measure] for r in rows(result) if r["_grouping"] == grouping}
+
+
 def test_revenue_by_team_counts_paid_orders_only(session: CubeSession) -> None:
     result = rows(session.query_names(["revenue", "orders"], ["manager.team"]))
     assert {r["manager.team"]: (r["revenue"], r["orders"]) for r in result} == {
-        "North": (150.0, 2),
+        "North": (200.0, 4),  # orders 1, 3, 6, 7; order 4 was cancelled
         "South": (300.0, 1),
         "(none)": (25.0, 1),
     }
 
 
 def test_ratio_at_the_total_is_a_ratio_of_sums_not_an_average(session: CubeSession) -> None:
-    result = rows(session.query_names(["win_rate"], ["manager.manager"], totals=True))
-    by_manager = {r["manager.manager"]: r["win_rate"] for r in result if r["_grouping"] == 0}
-    assert by_manager["Anna"] == pytest.approx(1.0)
-    assert by_manager["Boris"] == pytest.approx(0.25)
-    assert by_manager["Clara"] == pytest.approx(0.0)
-    grand = next(r for r in result if r["_grouping"] == 1)
-    assert grand["win_rate"] == pytest.approx(2 / 6)  # (1 + 1 + 0) / (1 + 4 + 1), not 0.4167
+    result = session.query_names(["win_rate"], ["manager.manager"], totals=True)
+    assert by(result, "manager.manager", "win_rate") == pytest.approx(
+        {"Anna": 1.0, "Boris": 0.25, "Clara": 0.0}
+    )
+    grand = by(result, "manager.manager", "win_rate", grouping=1)
+    assert grand[None] == pytest.approx(2 / 6)  # (1 + 1 + 0) / (1 + 4 + 1), not 0.4167
 
 
 def test_distinct_customers_are_distinct_at_every_level(session: CubeSession) -> None:
-    result = rows(session.query_names(["customers"], ["manager.team"], totals=True))
-    by_team = {r["manager.team"]: r["customers"] for r in result if r["_grouping"] == 0}
-    assert by_team == {"North": 2, "South": 1, "(none)": 1}
-    grand = next(r for r in result if r["_grouping"] == 1)
-    assert grand["customers"] == 2  # customer 10 bought in North and South: counted once
+    result = session.query_names(["customers"], ["manager.team"], totals=True)
+    assert by(result, "manager.team", "customers") == {"North": 2, "South": 1, "(none)": 1}
+    assert by(result, "manager.team", "customers", grouping=1) == {None: 2}
 
 
 def test_measures_from_two_facts_line_up_on_the_same_members(session: CubeSession) -> None:
@@ -93,7 +174,7 @@ def test_measures_from_two_facts_line_up_on_the_same_members(session: CubeSessio
         session.query_names(["revenue", "won_deals", "avg_cycle_days"], ["channel.channel"])
     )
     by_channel = {r["channel.channel"]: r for r in result}
-    assert by_channel["Email"]["revenue"] == 400.0
+    assert by_channel["Email"]["revenue"] == 440.0
     assert by_channel["Email"]["won_deals"] == 1
     assert by_channel["Display"]["won_deals"] == 1
     assert by_channel["Display"]["avg_cycle_days"] == pytest.approx((20 + 30 + 40 + 50) / 4)
@@ -101,14 +182,173 @@ def test_measures_from_two_facts_line_up_on_the_same_members(session: CubeSessio
     assert by_channel["Unknown"]["won_deals"] is None  # no deal came from Unknown
 
 
+def test_product_levels_read_order_lines_and_count_orders_distinctly(
+    session: CubeSession,
+) -> None:
+    result = session.query_names(
+        ["revenue", "orders", "avg_check", "units"], ["product.category"], totals=True
+    )
+    assert by(result, "product.category", "revenue") == {"Laptops": 400.0, "Phones": 125.0}
+    # order 1 holds a laptop and a phone: it is one order in each category, one in the total
+    assert by(result, "product.category", "orders") == {"Laptops": 3, "Phones": 4}
+    assert by(result, "product.category", "orders", grouping=1) == {None: 6}
+    assert by(result, "product.category", "avg_check")["Laptops"] == pytest.approx(400 / 3)
+    assert by(result, "product.category", "units") == {"Laptops": 5, "Phones": 5}
+    # without a product level the same measures read orders: the totals agree
+    plain = rows(session.query_names(["revenue", "orders"]))
+    assert plain == [{"_grouping": 0, "revenue": 525.0, "orders": 6}]
+
+
 def test_rows_and_columns_with_subtotals_and_grand_total(session: CubeSession) -> None:
     result = rows(session.query_names(["revenue"], ["manager.team"], ["date.year"], totals=True))
     cells = {(r["manager.team"], r["date.year"], r["_grouping"]): r["revenue"] for r in result}
-    assert cells[("North", 2025, 0)] == 150.0
+    assert cells[("North", 2025, 0)] == 190.0
     assert cells[("North", 2026, 0)] == 0.0  # the cancelled order
-    assert cells[("North", None, 1)] == 150.0  # row subtotal over years
-    assert cells[(None, 2025, 2)] == 450.0  # column total over teams
-    assert cells[(None, None, 3)] == 475.0  # grand total
+    assert cells[("North", None, 1)] == 200.0  # row subtotal over years
+    assert cells[(None, 2025, 2)] == 490.0  # column total over teams
+    assert cells[(None, None, 3)] == 525.0  # grand total
+    # a subtotal follows the members it adds up; the grand total comes last
+    teams = [(r["manager.team"], r["_grouping"]) for r in result if r["_grouping"] in (0, 1)]
+    north = [g for t, g in teams if t == "North"]
+    assert north[-1] == 1 and north.count(1) == 1
+    assert (result[-1]["_grouping"]) == 3
+
+
+def test_members_follow_their_sort_column_not_the_alphabet(session: CubeSession) -> None:
+    result = session.query_names(
+        ["stage_conversion", "deals_reached"], ["funnel.stage"], totals=True
+    )
+    assert [r["funnel.stage"] for r in rows(result)] == ["Qualified", "Meeting", "Won", None]
+    conversion = by(result, "funnel.stage", "stage_conversion")
+    assert conversion["Qualified"] == pytest.approx(2 / 3)
+    assert conversion["Meeting"] == pytest.approx(1 / 2)
+    assert conversion["Won"] is None  # the end of the funnel converts to nothing further
+    assert by(result, "funnel.stage", "stage_conversion", 1)[None] == pytest.approx(3 / 5)
+    by_manager = session.query_names(["stage_conversion"], ["manager.manager"])
+    assert by(by_manager, "manager.manager", "stage_conversion") == pytest.approx(
+        {"Anna": 1.0, "Boris": 1 / 3}
+    )
+
+
+def test_attribution_is_a_slicing_dimension_with_a_default_model(session: CubeSession) -> None:
+    by_model = rows(
+        session.query_names(["romi", "spend"], ["channel.channel", "attribution.model"])
+    )
+    romi = {(r["channel.channel"], r["attribution.model"]): r["romi"] for r in by_model}
+    assert romi[("Email", "last_touch")] == pytest.approx((300 - 50) / 50)
+    assert romi[("Email", "first_touch")] == pytest.approx(-1.0)
+    assert romi[("Email", "linear")] == pytest.approx((150 - 50) / 50)
+    assert romi[("Display", "first_touch")] == pytest.approx((350 - 100) / 100)
+    assert romi[("Display", "linear")] == pytest.approx(1.0)
+    # spend has no attribution: the same spend under each model, never summed over models
+    assert {r["spend"] for r in by_model if r["channel.channel"] == "Display"} == {100.0}
+    default = session.query_names(["romi", "attributed_revenue"], ["channel.channel"], totals=True)
+    assert by(default, "channel.channel", "romi")["Display"] == pytest.approx(-0.5)
+    assert by(default, "channel.channel", "attributed_revenue", 1) == {None: 350.0}
+    assert by(default, "channel.channel", "romi", 1)[None] == pytest.approx((350 - 150) / 150)
+    linear = session.query_names(
+        ["romi"], ["channel.channel"], filters=["attribution.model=linear"]
+    )
+    assert by(linear, "channel.channel", "romi")["Email"] == pytest.approx(2.0)
+
+
+def test_cpl_calls_and_csat(session: CubeSession) -> None:
+    cpl = session.query_names(["cpl", "leads"], ["channel.channel"])
+    assert by(cpl, "channel.channel", "cpl") == pytest.approx({"Email": 25.0, "Display": 100.0})
+    calls = session.query_names(
+        ["calls", "missed_call_rate", "avg_talk_seconds"], ["time.hour"], totals=True
+    )
+    assert by(calls, "time.hour", "missed_call_rate") == pytest.approx({9: 0.5, 10: 0.0})
+    assert by(calls, "time.hour", "avg_talk_seconds") == pytest.approx({9: 100.0, 10: 40.0})
+    assert by(calls, "time.hour", "avg_talk_seconds", 1)[None] == pytest.approx(180 / 3)
+    csat = session.query_names(["csat", "nps"], ["customer.segment"], totals=True)
+    assert by(csat, "customer.segment", "csat") == pytest.approx({"Retail": 5.0, "Corporate": 2.0})
+    assert by(csat, "customer.segment", "csat", 1)[None] == pytest.approx(3.5)  # 7 / 2 answers
+    assert by(csat, "customer.segment", "nps", 1)[None] == pytest.approx((2 - 1) / 3)
+
+
+def test_rfm_segment_is_a_customer_level(session: CubeSession) -> None:
+    result = session.query_names(["revenue"], ["customer.rfm_segment"])
+    assert by(result, "customer.rfm_segment", "revenue") == {"Champions": 440.0, "At risk": 85.0}
+
+
+def test_time_functions_across_the_year_boundary(session: CubeSession) -> None:
+    measures = [
+        "revenue",
+        "revenue:previous_period",
+        "revenue:growth",
+        "revenue:last_year",
+        "revenue:ytd",
+    ]
+    result = {r["date.month"]: r for r in rows(session.query_names(measures, ["date.month"]))}
+    january = result["2026-01"]
+    assert january["revenue:previous_period"] == 40.0  # December 2025
+    assert january["revenue:growth"] == pytest.approx((25 - 40) / 40)
+    assert january["revenue:last_year"] == 100.0  # January 2025
+    assert january["revenue:ytd"] == 25.0  # a new year starts the sum again
+    assert result["2025-12"]["revenue:ytd"] == 490.0
+    assert result["2025-04"]["revenue:previous_period"] is None  # nothing sold in March
+    years = {
+        r["date.year"]: r
+        for r in rows(session.query_names(["revenue", "revenue:yoy_growth"], ["date.year"]))
+    }
+    assert years[2025]["revenue:yoy_growth"] == pytest.approx((490 - 10) / 10)
+
+
+def test_time_functions_read_periods_outside_the_date_filter(session: CubeSession) -> None:
+    result = session.query_names(
+        ["revenue", "revenue:previous_period", "customers:previous_period"],
+        ["date.month"],
+        filters=["date.year=2025"],
+        totals=True,
+    )
+    january = next(r for r in rows(result) if r["date.month"] == "2025-01")
+    assert january["revenue:previous_period"] == 10.0  # December 2024, outside the filter
+    assert january["customers:previous_period"] == 1
+    grand = next(r for r in rows(result) if r["_grouping"] == 1)
+    assert grand["revenue"] == 490.0 and grand["revenue:previous_period"] is None
+
+
+def test_time_functions_need_a_calendar_level_and_refuse_distinct_ytd() -> None:
+    with pytest.raises(QueryError, match="needs a calendar level"):
+        build_query(ACRM_CUBE, ["revenue:growth"], ["channel.channel"])
+    with pytest.raises(QueryError, match="distinct count"):
+        build_query(ACRM_CUBE, ["customers:ytd"], ["date.month"])
+    with pytest.raises(QueryError, match="Did you mean ytd"):
+        build_query(ACRM_CUBE, ["revenue:ytdd"], ["date.month"])
+    with pytest.raises(QueryError, match=r"filter dates at date\.month or coarser"):
+        build_query(ACRM_CUBE, ["revenue:ytd"], ["date.month"], filters=["date.day=2025-01-01.."])
+
+
+def test_ranges_and_top_n(session: CubeSession) -> None:
+    half = session.query_names(["revenue"], filters=["date.day=2025-01-01..2025-06-30"])
+    assert rows(half)[0]["revenue"] == 450.0
+    until = session.query_names(["revenue"], filters=["date.month=..2025-01"])
+    assert rows(until)[0]["revenue"] == 110.0
+    top = session.query_names(
+        ["revenue"], ["channel.channel"], top=TopN("channel.channel", "revenue", 1)
+    )
+    assert by(top, "channel.channel", "revenue") == {"Email": 440.0}
+    worst = session.query_names(
+        ["romi"], ["channel.channel"], top=TopN("channel.channel", "romi", 1, lowest=True)
+    )
+    assert list(by(worst, "channel.channel", "romi")) == ["Display"]
+
+
+def test_drill_down_and_up_a_hierarchy(session: CubeSession) -> None:
+    query = build_query(ACRM_CUBE, ["revenue"], ["channel.channel"])
+    down = drill_down(ACRM_CUBE, query, "channel.channel", "Email")
+    assert down.rows == ("channel.source",)
+    assert by(session.query(down), "channel.source", "revenue") == {"newsletter": 440.0}
+    deeper = drill_down(ACRM_CUBE, down, "channel.source", "newsletter")
+    assert deeper.rows == ("channel.campaign",) and len(deeper.filters) == 2
+    with pytest.raises(QueryError, match="finest level"):
+        drill_down(ACRM_CUBE, deeper, "channel.campaign", "brand")
+    up = drill_up(ACRM_CUBE, drill_up(ACRM_CUBE, deeper, "channel.campaign"), "channel.source")
+    assert up.rows == ("channel.channel",) and up.filters == ()
+    assert by(session.query(up), "channel.channel", "revenue")["Display"] == 60.0
+    with pytest.raises(QueryError, match="coarsest level"):
+        drill_up(ACRM_CUBE, up, "channel.channel")
 
 
 def test_filters_keep_or_drop_members(session: CubeSession) -> None:
@@ -117,7 +357,31 @@ def test_filters_keep_or_drop_members(session: CubeSession) -> None:
     )
     assert sorted(r["manager.manager"] for r in kept) == ["Anna", "Boris"]
     dropped = rows(session.query_names(["revenue"], [], filters=["date.year!=2025"]))
-    assert dropped == [{"_grouping": 0, "revenue": 25.0}]
+    assert dropped == [{"_grouping": 0, "revenue": 35.0}]
+
+
+def test_results_as_pandas_and_polars(session: CubeSession) -> None:
+    frame = session.query_names(["revenue"], ["manager.team"], as_="pandas")
+    assert isinstance(frame, pd.DataFrame) and frame["revenue"].sum() == 525.0
+    polars = session.query_names(["revenue"], ["manager.team"], as_="polars")
+    assert isinstance(polars, pl.DataFrame) and polars["revenue"].sum() == 525.0
+
+
+def test_the_cache_answers_repeats_and_empties_on_a_new_publication(
+    star: Path, tmp_path: Path
+) -> None:
+    build = tmp_path / "build.duckdb"  # the pipeline's file (the star is open for reading)
+    build.write_bytes(star.read_bytes())
+    published = tmp_path / "published" / "acrm.duckdb"
+    publish(build, published)
+    cube = CubeSession(published)
+    assert rows(cube.query_names(["revenue"]))[0]["revenue"] == 525.0
+    assert rows(cube.query_names(["revenue"]))[0]["revenue"] == 525.0
+    assert (cube.engine.cache.hits, cube.engine.cache.misses) == (1, 1)
+    with duckdb.connect(str(build)) as con:
+        con.execute("update marts.fct_orders set revenue = revenue * 2").fetchall()
+    publish(build, published)  # a new build, swapped in by rename
+    assert rows(cube.query_names(["revenue"]))[0]["revenue"] == 1050.0
 
 
 def test_filter_values_are_bound_parameters_not_sql(session: CubeSession) -> None:
@@ -125,7 +389,7 @@ def test_filter_values_are_bound_parameters_not_sql(session: CubeSession) -> Non
     compiled = compile_query(
         ACRM_CUBE, build_query(ACRM_CUBE, ["revenue"], [], filters=[f"manager.team={hostile}"])
     )
-    assert hostile not in compiled.sql and hostile in compiled.parameters
+    assert hostile not in compiled.sql and hostile in compiled.parameters.values()
     assert rows(session.query_names(["revenue"], [], filters=[f"manager.team={hostile}"])) == [
         {"_grouping": 0, "revenue": None}
     ]
@@ -138,7 +402,13 @@ def test_filter_values_are_bound_parameters_not_sql(session: CubeSession) -> Non
         ({"measures": ["revenue"], "rows": ["channel.chanel"]}, "Did you mean channel.channel"),
         ({"measures": ["revenue"], "filters": ["manager.team"]}, "malformed filter"),
         ({"measures": ["revenue"], "filters": ["date.year=twenty"]}, "not a valid int"),
+        ({"measures": ["revenue"], "filters": ["date.day=2025-13-01.."]}, "not a valid date"),
+        ({"measures": ["revenue"], "filters": ["date.year!=2024..2025"]}, "cannot be negated"),
         ({"measures": ["revenue"], "rows": ["date.year"], "cols": ["date.year"]}, "appears twice"),
+        (
+            {"measures": ["calls"], "rows": ["product.category"]},
+            "cannot be split or filtered by product",
+        ),
         ({"measures": []}, "name at least one measure"),
     ],
 )
