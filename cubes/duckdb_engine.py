@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cubes.model import GROWTH_OF, Aggregate, Cube, Difference, Ratio
+from cubes.model import GROWTH_OF, Aggregate, Cube, Difference, Ratio, fact_projection
 from cubes.query import Filter, Query, finest_date_level, split_measure, validate
 
 GROUPING_COLUMN = "_grouping"  # bitmask: bit i set = level i is rolled up (a subtotal row)
@@ -157,17 +157,17 @@ def _cells_sql(
             grouping = f"grouping({', '.join(level_sql)})"
         elif levels:
             group_by = f"group by {', '.join(level_sql)}"
-        for base, expression, function in aggregates:
+        for base, _, function in aggregates:
+            column = f"f.{_quote(base.name)}"
             aggregate = (
-                f"count(distinct {expression})"
-                if function == "count_distinct"
-                else f"sum({expression})"
+                f"count(distinct {column})" if function == "count_distinct" else f"sum({column})"
             )
             sql_type = "bigint" if base.integer else "double"
             select.append(f"cast({aggregate} as {sql_type}) as {_quote(base.name)}")
+        projection = fact_projection(fact, list(needed), {b.name: e for b, e, _ in aggregates})
         selects.append(
             f"q{i} as (select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} "
-            f"from {fact.table} as f {' '.join(joins)}"
+            f"from {projection} as f {' '.join(joins)}"
             f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by})"
         )
     keys = [*levels, GROUPING_COLUMN]

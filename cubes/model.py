@@ -74,6 +74,18 @@ class Fact:
     description: str
 
 
+def fact_projection(fact: Fact, dimensions: list[str], expressions: dict[str, str]) -> str:
+    """A fact's foreign keys to `dimensions` and named base-measure expressions, as a SELECT.
+
+    Both engines read facts through it: the expressions see only the fact's own columns
+    (no clash with a dimension's), and atoti loads exactly these columns.
+    """
+    columns = [fact.foreign_keys[d] for d in dimensions if d in fact.foreign_keys]
+    keys = ", ".join(dict.fromkeys(columns)) or "1 as _row"
+    values = "".join(f', {sql} as "{name}"' for name, sql in expressions.items())
+    return f"(select {keys}{values} from {fact.table})"
+
+
 @dataclass(frozen=True)
 class Measure:
     name: str

@@ -62,6 +62,41 @@ def test_cube_query_json_is_a_list_of_records_keyed_by_names(built_warehouse) ->
     assert {r["manager.team"] for r in records} == {"North", "South"}
 
 
+def test_the_issue_example_with_top_n_drill_and_time_functions(built_warehouse) -> None:
+    where = ["--warehouse", str(built_warehouse.warehouse), "--format", "json"]
+    example = acrm(
+        "cube", "query", "--measures", "revenue,win_rate", "--rows", "channel.channel",
+        "--cols", "date.quarter", "--filter", "manager.team=North", *where,
+    )  # fmt: skip
+    assert example.returncode == 0, example.stderr
+    records = json.loads(example.stdout)
+    assert {r["date.quarter"] for r in records} >= {"2025-Q1", "2025-Q4"}
+    top = acrm(
+        "cube", "query", "--measures", "revenue", "--rows", "product.product",
+        "--top", "3:revenue", *where,
+    )  # fmt: skip
+    assert top.returncode == 0, top.stderr
+    every = acrm("cube", "query", "--measures", "revenue", "--rows", "product.product", *where)
+    ranked = sorted(json.loads(every.stdout), key=lambda r: r["revenue"] or 0, reverse=True)
+    assert {r["product.product"] for r in json.loads(top.stdout)} == {
+        r["product.product"] for r in ranked[:3]
+    }
+    drilled = acrm(
+        "cube", "query", "--measures", "revenue", "--rows", "channel.channel",
+        "--drill-down", "channel.channel=Email", *where,
+    )  # fmt: skip
+    assert drilled.returncode == 0, drilled.stderr
+    assert {"channel.source"} <= set(json.loads(drilled.stdout)[0])
+    growth = acrm(
+        "cube", "query", "--measures", "revenue,revenue:growth,revenue:ytd", "--rows",
+        "date.month", "--filter", "date.month=2025-02..2025-03", *where,
+    )  # fmt: skip
+    assert growth.returncode == 0, growth.stderr
+    months = {r["date.month"]: r for r in json.loads(growth.stdout)}
+    assert set(months) == {"2025-02", "2025-03"}
+    assert months["2025-03"]["revenue:ytd"] > months["2025-02"]["revenue:ytd"] > 0
+
+
 def test_cube_query_csv_has_a_header_and_rows(built_warehouse) -> None:
     result = acrm(
         "cube",
@@ -95,6 +130,15 @@ def test_unknown_names_exit_non_zero_naming_the_bad_part(built_warehouse) -> Non
     assert "unknown level 'channel.chanel'" in result.stderr
     assert "channel.channel" in result.stderr
     assert result.stdout == ""
+    for args, message in [
+        (["--filter", "manager.team"], "malformed filter 'manager.team'"),
+        (["--measures", "revenue:growth"], "needs a calendar level"),
+        (["--top", "three:revenue"], "write N:MEASURE"),
+        (["--drill-up", "channel.channel"], "not on rows or columns"),
+    ]:
+        base = ["--measures", "revenue"] if "--measures" not in args else []
+        bad = acrm("cube", "query", *base, *args, "--warehouse", str(built_warehouse.warehouse))
+        assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
 
 
 def test_run_with_json_prints_only_json_even_with_dbt_logging(
@@ -126,8 +170,17 @@ def test_run_without_sources_says_what_to_do(tmp_path: Path) -> None:
 def test_levels_and_measures_are_listed_with_descriptions() -> None:
     levels = json.loads(acrm("cube", "levels", "--format", "json").stdout)
     measures = json.loads(acrm("cube", "measures", "--format", "json").stdout)
-    assert {"date.year", "channel.channel", "manager.team", "manager.manager"} <= {
-        row["level"] for row in levels
-    }
-    assert {"revenue", "won_deals", "win_rate", "avg_check"} <= {row["measure"] for row in measures}
+    required_levels = (
+        "date.year date.quarter date.month date.day time.hour customer.segment customer.region "
+        "customer.rfm_segment channel.channel channel.campaign manager.team manager.manager "
+        "funnel.stage product.category product.product attribution.model"
+    )
+    required_measures = (
+        "revenue orders avg_check customers deals won_deals lost_deals win_rate "
+        "stage_conversion avg_cycle_days spend romi cpl leads calls missed_calls "
+        "missed_call_rate avg_talk_seconds retention_rate churned_customers csat"
+    )
+    assert set(required_levels.split()) <= {row["level"] for row in levels}
+    assert set(required_measures.split()) <= {row["measure"] for row in measures}
+    assert "MEASURE:previous_period" in {row["measure"] for row in measures}
     assert all(row["description"] for row in levels + measures)
