@@ -81,6 +81,11 @@ create table marts.fct_deals as select * from (values
     (7, 10, 3, 'e', 20260102, false, false, true, null, 0.0, 99.0)
 ) t(deal_id, customer_key, manager_key, channel_key, created_date_key, is_won, is_lost, is_open,
     cycle_days, won_amount, amount);
+alter table marts.fct_deals add column loss_reason_key integer default -1;
+create table marts.dim_loss_reasons as select * from (values
+    (1, 'Price too high'), (-1, 'Unknown')
+) t(loss_reason_key, loss_reason);
+update marts.fct_deals set loss_reason_key = 1 where is_lost;
 -- deal 1 (Anna) goes all the way; Boris's deal 2 is lost at Meeting, deal 3 at Qualified
 create table marts.fct_deal_stage_transitions as select * from (values
     (1, 1, 10, 1, 'e', 20250105, true, false, false, false, 2.0),
@@ -91,6 +96,7 @@ create table marts.fct_deal_stage_transitions as select * from (values
     (3, 1, 11, 2, 'd', 20250410, false, true, false, false, 1.0)
 ) t(deal_id, stage_key, customer_key, manager_key, channel_key, deal_created_date_key,
     is_advanced, is_lost_here, is_won_here, is_skipped, days_in_stage);
+alter table marts.fct_deal_stage_transitions add column loss_reason_key integer default -1;
 create table marts.fct_marketing_spend as select * from (values
     ('e', 20250105, 50.0, 1000, 10), ('d', 20250410, 100.0, 4000, 20)
 ) t(channel_key, spend_date_key, spend, impressions, clicks);

@@ -57,3 +57,25 @@ def test_the_checks_block_what_is_downstream() -> None:
     checks = defs.get_repository_def().asset_graph.asset_check_keys
     gx = [c for c in checks if c.name == "great_expectations"]
     assert {c.asset_key.to_user_string() for c in gx} == {f"raw/{p.stem}" for p in SUITES}
+
+
+def test_chunks_are_judged_together_for_mostly() -> None:
+    def events(rows: int, bad: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "event_name": ["page_view"] * rows,
+                "user_pseudo_id": ["u"] * rows,
+                "event_at": pd.Timestamp("2025-01-01"),
+                "engagement_time_msec": [100] * rows,
+                "page_location": ["ftp://x"] * bad + ["https://shop.example/"] * (rows - bad),
+                "device_category": ["desktop"] * rows,
+            }
+        )
+
+    suite = EXPECTATIONS_DIR / "ga4_events.json"
+    # 1 bad URL in 50 fails `mostly: 0.99` alone; 1 in 150 over both chunks passes
+    assert not validate(suite, events(50, 1))[1]
+    errors_pass, all_pass, rows = validate(suite, iter([events(100, 0), events(50, 1)]))
+    assert errors_pass and all_pass
+    regex = next(r for r in rows if r["expectation"] == "expect_column_values_to_match_regex")
+    assert regex["unexpected"] == 1

@@ -1,0 +1,181 @@
+"""The atoti engine: the same cube model built in an atoti session, for the Atoti UI.
+
+Each fact becomes an atoti table (its foreign keys and base-measure columns, computed by
+DuckDB through the same projection the embedded engine reads) joined to its own copy of
+each dimension, and an atoti cube with the model's hierarchies, level orders, slicing
+hierarchies and measures. Queries go through cubes.frame_engine, which asks each fact's
+atoti cube for its aggregates and adds totals, the merge across facts, ratios and top-N.
+
+atoti 6.2's community edition must reach ActiveViam's license server when it starts; with
+no network it never starts. `start_session` turns that into AtotiUnavailableError with the
+reason, so callers (the CLI, the conformance tests) can say so instead of hanging or
+pretending.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from cubes.frame_engine import FrameEngine
+from cubes.model import Aggregate, Cube, Difference, Ratio, fact_projection
+from cubes.query import Filter
+
+LICENSE_HINT = (
+    "atoti 6.2's community edition must reach ActiveViam's license server at start; "
+    "connect to the internet or set ATOTI_LICENSE to a license file or key"
+)
+
+
+class AtotiUnavailableError(RuntimeError):
+    """atoti is not installed or its session cannot start here."""
+
+
+def start_session():
+    """An atoti session, or AtotiUnavailableError saying why not."""
+    os.environ.setdefault("ATOTI_HIDE_EULA_MESSAGE", "True")
+    try:
+        import atoti as tt
+    except ImportError as exc:
+        raise AtotiUnavailableError(
+            f"atoti is not installed ({exc}): pip install 'acrm[atoti]'"
+        ) from exc
+    try:
+        return tt.Session.start()
+    except Exception as exc:  # atoti raises RuntimeError with the server log appended
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AtotiUnavailableError(f"atoti could not start: {first}. {LICENSE_HINT}") from exc
+
+
+class AtotiBackend:
+    """Loads the published warehouse into an atoti session; aggregates one fact at a time."""
+
+    def __init__(self, cube: Cube, database: Path, session):
+        import atoti as tt
+
+        self.tt = tt
+        self.cube = cube
+        self.session = session
+        self.cubes: dict[str, object] = {}
+        with duckdb.connect(str(database), read_only=True) as con:
+            for fact in cube.facts:
+                self._load_fact(con, fact.name)
+
+    def _read(self, arrow: pa.Table, name: str, keys: list[str]):
+        nullable = {c: None for c in arrow.column_names if c not in keys}
+        return self.session.read_arrow(arrow, keys=keys, table_name=name, default_values=nullable)
+
+    def _load_fact(self, con: duckdb.DuckDBPyConnection, fact_name: str) -> None:
+        tt, cube = self.tt, self.cube
+        fact = cube.fact(fact_name)
+        bases = {
+            m.name: s
+            for m in cube.measures
+            if isinstance(m, Aggregate)
+            for s in m.sources
+            if s.fact == fact.name
+        }
+        expressions = {name: s.expression for name, s in bases.items()}
+        arrow = con.sql(
+            fact_projection(fact, list(fact.foreign_keys), expressions)
+        ).to_arrow_table()
+        arrow = arrow.append_column("_row", pa.array(range(arrow.num_rows), pa.int64()))
+        table = self._read(arrow, f"{fact.name}", ["_row"])
+        atoti_cube = self.session.create_cube(table, name=fact.name, mode="manual")
+        for dim_name, foreign_key in fact.foreign_keys.items():
+            dim = cube.dimension(dim_name)
+            columns = dict.fromkeys(
+                [dim.key]
+                + [lv.column for lv in dim.levels]
+                + [lv.sort_column for lv in dim.levels if lv.sort_column]
+            )
+            members = con.sql(f"select {', '.join(columns)} from {dim.relation}").to_arrow_table()
+            dim_table = self._read(members, f"{fact.name}.{dim.name}", [dim.key])
+            table.join(dim_table, table[foreign_key] == dim_table[dim.key])
+            frame = members.to_pandas()
+            for hierarchy in dim.hierarchies:
+                atoti_cube.hierarchies[(dim.name, hierarchy.name)] = {
+                    lv.name: dim_table[lv.column] for lv in hierarchy.levels
+                }
+                if dim.slicing:
+                    atoti_cube.hierarchies[(dim.name, hierarchy.name)].slicing = True
+                for lv in hierarchy.levels:
+                    if lv.sort_column:  # members in the model's order, not the alphabet's
+                        ordered = frame.sort_values(lv.sort_column)[lv.column].dropna().unique()
+                        level = atoti_cube.levels[(dim.name, hierarchy.name, lv.name)]
+                        level.order = tt.CustomOrder(first_elements=list(ordered))
+        for name, source in bases.items():
+            aggregate = tt.agg.count_distinct if source.function == "count_distinct" else tt.agg.sum
+            atoti_cube.measures[name] = aggregate(table[name])
+        for m in cube.measures:  # ratios and differences, for users of the Atoti UI
+            if isinstance(m, Ratio | Difference) and all(
+                b.name in bases for b in cube.base_measures([m.name])
+            ):
+                self._define(atoti_cube, m.name)
+        self.cubes[fact.name] = atoti_cube
+
+    def _define(self, atoti_cube, name: str):
+        measures = atoti_cube.measures
+        if name in measures:
+            return measures[name]
+        m = self.cube.measure(name)
+        if isinstance(m, Ratio):
+            measures[name] = self._define(atoti_cube, m.numerator) / self._define(
+                atoti_cube, m.denominator
+            )
+        elif isinstance(m, Difference):
+            measures[name] = self._define(atoti_cube, m.minuend) - self._define(
+                atoti_cube, m.subtrahend
+            )
+        return measures[name]
+
+    def _level(self, atoti_cube, qualified: str):
+        dim, lv = self.cube.level(qualified)
+        return atoti_cube.levels[(dim.name, dim.hierarchy_of(lv.name).name, lv.name)]
+
+    def __call__(
+        self, fact_name: str, levels: list[str], aggregates: dict[str, str], filters: list[Filter]
+    ) -> pd.DataFrame:
+        atoti_cube = self.cubes[fact_name]
+        condition = None
+        for flt in filters:
+            level = self._level(atoti_cube, flt.level)
+            if flt.is_range:
+                parts = ([level >= flt.low] if flt.low is not None else []) + (
+                    [level <= flt.high] if flt.high is not None else []
+                )
+            elif flt.negate:
+                parts = [level != value for value in flt.values]
+            else:
+                parts = [level.isin(*flt.values)]
+            for part in parts:
+                condition = part if condition is None else condition & part
+        result = atoti_cube.query(
+            *[atoti_cube.measures[name] for name in aggregates],
+            levels=[self._level(atoti_cube, lv) for lv in levels],
+            filter=condition,
+            mode="raw",
+        )
+        frame = pd.DataFrame(result).reset_index(drop=not levels)
+        frame = frame[[c for c in frame.columns if c != "index"]]
+        frame.columns = [*levels, *aggregates]  # atoti returns levels, then measures
+        return frame
+
+
+class AtotiEngine(FrameEngine):
+    """The cube model served by atoti; `link` is the Atoti UI's address."""
+
+    def __init__(self, cube: Cube, database: Path, session=None):
+        self.session = session if session is not None else start_session()
+        super().__init__(cube, database, AtotiBackend(cube, database, self.session))
+
+    @property
+    def link(self) -> str:
+        return str(self.session.link)
+
+    def close(self) -> None:
+        self.session.close()
