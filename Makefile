@@ -27,7 +27,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 	    "$$python" -m venv $(VENV); \
 	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,atoti]'
 	@touch $@
 
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
@@ -67,7 +67,7 @@ dagster: setup  ## open the Dagster UI on the same definitions `acrm run` uses
 lock:  ## re-resolve the dependencies and rewrite requirements.lock
 	rm -rf /tmp/acrm-lock && "$$(tools/find-python)" -m venv /tmp/acrm-lock
 	/tmp/acrm-lock/bin/pip install --quiet --upgrade pip
-	/tmp/acrm-lock/bin/pip install --quiet '.[dev]'
+	/tmp/acrm-lock/bin/pip install --quiet '.[dev,atoti]'
 	/tmp/acrm-lock/bin/pip freeze --exclude acrm | grep -v '^-e ' > requirements.lock
 
 clean:  ## remove the virtualenv, generated data and dbt artifacts

@@ -194,6 +194,9 @@ def cube_query(
     drill_up: Annotated[
         str | None, typer.Option(help="LEVEL: the level gives way to the next coarser")
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (embedded, the default) or atoti (needs its license)")
+    ] = "duckdb",
     warehouse: WarehouseOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -201,6 +204,7 @@ def cube_query(
     from cubes import QueryError, default_cube, open_engine
     from cubes import drill_down as open_member
     from cubes import drill_up as close_level
+    from cubes.atoti_engine import AtotiUnavailableError
     from cubes.query import build_query, parse_top
 
     cube = default_cube()
@@ -226,10 +230,31 @@ def cube_query(
             query = open_member(cube, query, level.strip(), member.strip())
         if drill_up:
             query = close_level(cube, query, drill_up.strip())
-        result = open_engine(Settings.load(warehouse)).query(query)
-    except (QueryError, FileNotFoundError) as exc:
+        if engine not in ("duckdb", "atoti"):
+            raise QueryError(f"unknown engine {engine!r}: choose duckdb or atoti")
+        result = open_engine(Settings.load(warehouse), engine).query(query)
+    except (QueryError, FileNotFoundError, AtotiUnavailableError) as exc:
         raise fail(str(exc)) from None
     print_frame(result, fmt, {name: cube.format_of(name) for name in query.measures})
+
+
+@cube_app.command("ui")
+def cube_ui(warehouse: WarehouseOption = None) -> None:
+    """Load the published warehouse into atoti and serve the Atoti UI until Ctrl-C."""
+    from cubes import ACRM_CUBE
+    from cubes.atoti_engine import AtotiEngine, AtotiUnavailableError
+
+    settings = Settings.load(warehouse)
+    progress(f"starting atoti and loading {settings.published} ...")
+    try:
+        engine = AtotiEngine(ACRM_CUBE, settings.published)
+    except (AtotiUnavailableError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    stderr.print(f"Atoti UI: {engine.link}  (Ctrl-C to stop)")
+    try:
+        engine.session.wait()
+    except KeyboardInterrupt:
+        engine.close()
 
 
 @cube_app.command("levels")

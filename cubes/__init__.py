@@ -57,7 +57,13 @@ class CubeSession:
         return self.query(build_query(self.cube, measures, rows, cols, filters, totals, top), as_)
 
 
-def open_engine(settings) -> CubeSession:
+def open_engine(settings, engine: str = "duckdb") -> CubeSession:
+    """A session on the published warehouse: the embedded engine, or atoti (may raise
+    cubes.atoti_engine.AtotiUnavailableError with the reason)."""
+    if engine == "atoti":
+        from cubes.atoti_engine import AtotiEngine
+
+        return CubeSession(settings.published, engine=AtotiEngine(ACRM_CUBE, settings.published))
     return CubeSession(settings.published)
 
 

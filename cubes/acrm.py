@@ -318,7 +318,8 @@ FACTS = (
 
 
 def _count(fact: str, condition: str = "") -> tuple[Source, ...]:
-    return (Source(fact, f"case when {condition} then 1 else 0 end" if condition else "1"),)
+    """Rows of a fact, or rows where a condition holds (a cast is faster than CASE)."""
+    return (Source(fact, f"coalesce(cast(({condition}) as integer), 0)" if condition else "1"),)
 
 
 MEASURES = (
@@ -332,7 +333,7 @@ MEASURES = (
         "orders",
         "Number of paid orders",
         sources=(
-            Source("orders", "case when is_paid then 1 else 0 end"),
+            *_count("orders", "is_paid"),
             Source("order_lines", "case when is_paid then order_id end", "count_distinct"),
         ),
         integer=True,
@@ -458,7 +459,7 @@ MEASURES = (
     Aggregate(
         "stage_stays",
         "Stage stays with an end",
-        sources=(Source("deal_stages", "case when days_in_stage is not null then 1 else 0 end"),),
+        sources=_count("deal_stages", "days_in_stage is not null"),
         integer=True,
     ),
     Ratio(

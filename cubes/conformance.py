@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pyarrow as pa
 
@@ -75,7 +76,9 @@ def differences(
     found = []
     for a, b in zip(left, right, strict=True):
         for column in [*keys, *query.measures]:
-            x, y = a.get(column), b.get(column)
+            x, y = (
+                float(v) if isinstance(v, Decimal) else v for v in (a.get(column), b.get(column))
+            )
             missing_x = x is None or (isinstance(x, float) and math.isnan(x))
             missing_y = y is None or (isinstance(y, float) and math.isnan(y))
             if missing_x and missing_y:

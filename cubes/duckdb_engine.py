@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,13 @@ def _cells_sql(
     params: _Parameters,
     relations: dict[str, str],
     top_sql: str | None,
+    flat: list[str] | None = None,
 ) -> str:
-    """Levels, sort keys, grouping and base aggregates: one row per cell."""
+    """Levels, sort keys, grouping and base aggregates: one row per cell.
+
+    With `flat` (measure names) and a single fact, the whole answer instead: one SELECT
+    with the measures computed from the aggregates in place, ordered: no CTEs, no join.
+    """
     levels = list(query.levels)
     by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
     for base in bases:
@@ -124,14 +130,15 @@ def _cells_sql(
         for dim in slicing_defaults:
             if dim.name in aliases:
                 column = dim.hierarchies[0].levels[0].column
-                where.append(f"{aliases[dim.name]}.{column} = {params.bind(dim.default_member)}")
+                default = str(dim.default_member).replace("'", "''")  # the model's, not a user's
+                where.append(f"{aliases[dim.name]}.{column} = '{default}'")
         for flt in query.filters:
             dim, lv = cube.level(flt.level)
             where.append(_filter_sql(f"{aliases[dim.name]}.{lv.column}", flt, params))
         if top_sql is not None:
             dim, lv = cube.level(query.top.level)  # type: ignore[union-attr]
             where.append(f"{aliases[dim.name]}.{lv.column} in ({top_sql})")
-        level_sql, select = [], []
+        level_sql, select, sorts = [], [], []
         for k, qualified in enumerate(levels):
             dim, lv = cube.level(qualified)
             level_sql.append(f"{aliases[dim.name]}.{lv.column}")
@@ -139,6 +146,9 @@ def _cells_sql(
             sort = f"min({aliases[dim.name]}.{lv.sort_column or lv.column})"
             if query.totals:  # a subtotal sorts after the members it adds up
                 sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
+            if not lv.sort_column and flat is not None:
+                sort = level_sql[-1]  # the member itself; null (a subtotal) sorts last
+            sorts.append(sort)
             select.append(f"{sort} as _sort{k}")
         grouping, group_by = "0", ""
         if levels and query.totals:
@@ -157,18 +167,31 @@ def _cells_sql(
             grouping = f"grouping({', '.join(level_sql)})"
         elif levels:
             group_by = f"group by {', '.join(level_sql)}"
+        aggregate_sql = {}
         for base, _, function in aggregates:
             column = f"f.{_quote(base.name)}"
             aggregate = (
                 f"count(distinct {column})" if function == "count_distinct" else f"sum({column})"
             )
             sql_type = "bigint" if base.integer else "double"
-            select.append(f"cast({aggregate} as {sql_type}) as {_quote(base.name)}")
+            aggregate_sql[base.name] = f"cast({aggregate} as {sql_type})"
         projection = fact_projection(fact, list(needed), {b.name: e for b, e, _ in aggregates})
-        selects.append(
-            f"q{i} as (select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} "
+        body = (
             f"from {projection} as f {' '.join(joins)}"
-            f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by})"
+            f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by}"
+        )
+        if flat is not None and len(by_fact) == 1:
+            columns = [select[2 * k] for k in range(len(levels))]
+            columns.append(f"{grouping} as {GROUPING_COLUMN}")
+            columns += [
+                f"{_measure_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
+                for name in flat
+            ]
+            order = f" order by {', '.join(f'{x} nulls last' for x in sorts)}" if sorts else ""
+            return f"select {', '.join(columns)} {body}{order}"
+        select += [f"{sql} as {_quote(name)}" for name, sql in aggregate_sql.items()]
+        selects.append(
+            f"q{i} as (select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} {body})"
         )
     keys = [*levels, GROUPING_COLUMN]
     n = len(selects)
@@ -188,17 +211,18 @@ def _cells_sql(
     return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
 
 
-def _measure_sql(cube: Cube, name: str, table: str) -> str:
+def _measure_sql(cube: Cube, name: str, base: Callable[[str], str]) -> str:
+    """A measure as SQL over its base aggregates; `base` gives each one's SQL."""
     m = cube.measure(name)
     if isinstance(m, Ratio):
-        numerator = _measure_sql(cube, m.numerator, table)
-        denominator = _measure_sql(cube, m.denominator, table)
+        numerator = _measure_sql(cube, m.numerator, base)
+        denominator = _measure_sql(cube, m.denominator, base)
         return f"({numerator} / nullif(cast({denominator} as double), 0))"
     if isinstance(m, Difference):
-        a, b = _measure_sql(cube, m.minuend, table), _measure_sql(cube, m.subtrahend, table)
+        a, b = _measure_sql(cube, m.minuend, base), _measure_sql(cube, m.subtrahend, base)
         both_missing = f"{a} is null and {b} is null"
         return f"(case when {both_missing} then null else coalesce({a}, 0) - coalesce({b}, 0) end)"
-    return f"{table}.{_quote(name)}"
+    return base(name)
 
 
 def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -> CompiledQuery:
@@ -226,13 +250,18 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
             reads.setdefault(GROWTH_OF.get(function, function), []).append(measure)
     reads.setdefault("main", [])
     axis_date = finest_date_level(cube, query.levels)
+    bases = cube.base_measures([m for m, _ in wanted])
+    facts = {cube.source_for(b, query.dimensions).fact for b in bases}  # type: ignore[union-attr]
+    if list(reads) == ["main"] and len(facts) == 1:  # the common case: one flat SELECT
+        flat = _cells_sql(cube, query, bases, params, {}, top_sql, flat=list(query.measures))
+        return CompiledQuery(flat, params.values)
     ctes = []
     for variant, measures in reads.items():
         relations = {}
         if variant != "main":
             relations["date"] = shifted_dates(cube.dimension("date").relation, variant, axis_date)  # type: ignore[arg-type]
-        bases = cube.base_measures(measures or [m for m, _ in wanted])
-        ctes.append(f"{variant} as {_cells_sql(cube, query, bases, params, relations, top_sql)}")
+        needed = cube.base_measures(measures) if measures else bases
+        ctes.append(f"{variant} as {_cells_sql(cube, query, needed, params, relations, top_sql)}")
     select = [f"main.{_quote(k)}" for k in [*levels, GROUPING_COLUMN]]
     joins = []
     for variant in reads:
@@ -243,15 +272,19 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
             op = "=" if k == axis_date else "is not distinct from"  # no time shift on totals
             on.append(f"main.{_quote(k)} {op} {variant}.{_quote(k)}")
         joins.append(f"left join {variant} on {' and '.join(on)}")
+
+    def column_of(table: str) -> Callable[[str], str]:
+        return lambda base: f"{table}.{_quote(base)}"
+
     for name, (measure, function) in zip(query.measures, wanted, strict=True):
         if function is None:
-            expression = _measure_sql(cube, measure, "main")
+            expression = _measure_sql(cube, measure, column_of("main"))
         elif function in GROWTH_OF:
-            now = _measure_sql(cube, measure, "main")
-            before = _measure_sql(cube, measure, GROWTH_OF[function])
+            now = _measure_sql(cube, measure, column_of("main"))
+            before = _measure_sql(cube, measure, column_of(GROWTH_OF[function]))
             expression = f"(({now}) - ({before})) / nullif(cast({before} as double), 0)"
         else:
-            expression = _measure_sql(cube, measure, function)
+            expression = _measure_sql(cube, measure, column_of(function))
         select.append(f"{expression} as {_quote(name)}")
     order = [f"main._sort{k} nulls last" for k in range(len(levels))]
     sql = f"with {', '.join(ctes)} select {', '.join(select)} from main {' '.join(joins)}" + (
@@ -322,7 +355,12 @@ class DuckDBEngine:
         key = (self._build, compiled.sql, tuple(sorted(compiled.parameters.items(), key=str)))
         table = self.cache.get(key)
         if table is None:
-            table = con.sql(compiled.sql, params=compiled.parameters).to_arrow_table()
+            relation = (
+                con.sql(compiled.sql, params=compiled.parameters)
+                if compiled.parameters
+                else con.sql(compiled.sql)  # binding no parameters still costs
+            )
+            table = relation.to_arrow_table()
             self.cache.put(key, table)
         return table
 
