@@ -50,11 +50,13 @@ test-unit: setup  ## run the fast unit tests only
 	$(BIN)/python -m pytest -m unit
 
 BENCH_SCALES ?= 1 10
-WAREHOUSE_BENCH_SCALES ?= 1
+WAREHOUSE_BENCH_SCALES ?= 1 10
+CUBE_BENCH_SCALES ?= 1 10
 
-bench: setup  ## landing at scale 1 and 10, warehouse increments at 1: ours, naive, lower bound
+bench: setup  ## landing, warehouse increments, cube queries: ours, naive, lower bound
 	$(BIN)/python bench/landing.py --scales $(BENCH_SCALES)
 	$(BIN)/python bench/warehouse.py --scales $(WAREHOUSE_BENCH_SCALES)
+	$(BIN)/python bench/cube.py --scales $(CUBE_BENCH_SCALES)
 
 lint: setup  ## ruff and SQLFluff (dbt templater)
 	$(BIN)/ruff check .
