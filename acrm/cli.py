@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from acrm.mine_cli import mine_app
 from acrm.output import Format, print_frame, print_json, progress, stderr, stdout_to_stderr
 from acrm.settings import DEFAULT_SOURCES, Settings
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 cube_app = typer.Typer(help="Query the OLAP cube.", no_args_is_help=True)
 app.add_typer(cube_app, name="cube")
+app.add_typer(mine_app, name="mine")
 
 WarehouseOption = Annotated[
     Path | None,

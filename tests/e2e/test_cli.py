@@ -184,3 +184,29 @@ def test_levels_and_measures_are_listed_with_descriptions() -> None:
     assert set(required_measures.split()) <= {row["measure"] for row in measures}
     assert "MEASURE:previous_period" in {row["measure"] for row in measures}
     assert all(row["description"] for row in levels + measures)
+
+
+def test_mine_clv_on_the_cdnow_sample_prints_the_published_parameters(tmp_path: Path) -> None:
+    source = Path(__file__).parents[1] / "data" / "CDNOW_sample.txt"
+    rows = [line.split() for line in source.read_text().splitlines()]
+    csv_path = tmp_path / "cdnow.csv"
+    csv_path.write_text("customer,date,amount\n" + "".join(f"{r[1]},{r[2]},{r[4]}\n" for r in rows))
+    out = tmp_path / "clv.csv"
+    result = acrm(
+        "mine", "clv", "--transactions", str(csv_path), "--customer-col", "customer",
+        "--date-col", "date", "--amount-col", "amount", "--observation-end", "1997-09-30",
+        "--time-unit", "week", "--out", str(out), "--format", "json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    bgnbd, gg = report["bgnbd"], report["gamma_gamma"]
+    assert [round(bgnbd[k], 3) for k in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+    assert [round(gg[k], 2) for k in ("p", "q", "gamma")] == [6.25, 3.74, 15.44]
+    assert round(bgnbd["log_likelihood"], 1) == -9582.4
+    lines = out.read_text().splitlines()
+    assert lines[0].split(",")[-1] == "clv" and len(lines) == 2358
+    bad = acrm(
+        "mine", "clv", "--transactions", str(csv_path), "--customer-col", "client",
+        "--date-col", "date", "--amount-col", "amount", "--observation-end", "1997-09-30",
+    )  # fmt: skip
+    assert bad.returncode == 2 and "no column 'client'" in bad.stderr
