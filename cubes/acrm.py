@@ -73,9 +73,13 @@ TIME = Dimension(
 CUSTOMER = Dimension(
     "customer",
     """(
-        select customers.*, coalesce(rfm.rfm_segment, '(no orders)') as rfm_segment
+        select customers.*, coalesce(rfm.rfm_segment, '(no orders)') as rfm_segment,
+            coalesce(clv.clv_band, '(no orders)') as clv_band,
+            coalesce(churn.churn_risk_band, '(not active)') as churn_risk_band
         from marts.dim_customers as customers
         left join marts.rpt_customer_rfm as rfm on customers.customer_key = rfm.customer_key
+        left join mining.customer_clv as clv on customers.customer_key = clv.customer_key
+        left join mining.customer_churn as churn on customers.customer_key = churn.customer_key
     )""",
     "customer_key",
     (
@@ -94,6 +98,26 @@ CUSTOMER = Dimension(
                     "rfm_segment",
                     "rfm_segment",
                     "RFM segment (rpt_customer_rfm): Champions, Loyal, At risk…",
+                ),
+            ),
+        ),
+        Hierarchy(
+            "clv",
+            (
+                Level(
+                    "clv_band",
+                    "clv_band",
+                    "CLV quintile (mining.customer_clv): Top 20% … Bottom 20%",
+                ),
+            ),
+        ),
+        Hierarchy(
+            "churn_risk",
+            (
+                Level(
+                    "churn_risk_band",
+                    "churn_risk_band",
+                    "Churn-risk tercile of active customers (mining.customer_churn)",
                 ),
             ),
         ),
@@ -295,6 +319,20 @@ FACTS = (
             "content": "landing_content_key",
         },
         "One row per web session, with its landing page.",
+    ),
+    Fact(
+        "customer_value",
+        """(
+            select customers.customer_key, clv.clv, clv.expected_purchases, clv.p_alive,
+                churn.churn_probability
+            from marts.dim_customers as customers
+            left join mining.customer_clv as clv on customers.customer_key = clv.customer_key
+            left join mining.customer_churn as churn
+                on customers.customer_key = churn.customer_key
+            where customers.customer_key <> -1
+        )""",
+        {"customer": "customer_key"},
+        "One row per customer: the mining models' CLV and churn scores.",
     ),
     Fact(
         "customer_months",
@@ -667,6 +705,49 @@ MEASURES = (
         "Customers who churned in the period (no order for the churn horizon)",
         sources=_count("customer_months", "is_churned"),
         integer=True,
+    ),
+    # mining: CLV and churn propensity per customer
+    Aggregate(
+        "clv",
+        "Customer lifetime value over 52 weeks (BG/NBD x Gamma-Gamma), summed",
+        sources=(Source("customer_value", "clv"),),
+    ),
+    Aggregate(
+        "expected_purchases",
+        "Repeat purchases expected in the next 52 weeks (BG/NBD), summed",
+        format="{:,.1f}",
+        sources=(Source("customer_value", "expected_purchases"),),
+    ),
+    Aggregate(
+        "valued_customers",
+        "Customers with a CLV (a paid order)",
+        sources=_count("customer_value", "clv is not null"),
+        integer=True,
+    ),
+    Ratio(
+        "avg_clv",
+        "CLV per customer with a paid order",
+        numerator="clv",
+        denominator="valued_customers",
+    ),
+    Aggregate(
+        "expected_churners",
+        "Sum of churn probabilities of active customers",
+        format="{:,.1f}",
+        sources=(Source("customer_value", "churn_probability"),),
+    ),
+    Aggregate(
+        "scored_customers",
+        "Active customers with a churn score",
+        sources=_count("customer_value", "churn_probability is not null"),
+        integer=True,
+    ),
+    Ratio(
+        "churn_probability",
+        "Average probability of no paid order in the next 90 days, active customers",
+        format="{:.1%}",
+        numerator="expected_churners",
+        denominator="scored_customers",
     ),
     # service
     Aggregate("tickets", "Service tickets opened", sources=_count("tickets"), integer=True),

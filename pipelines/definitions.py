@@ -8,6 +8,7 @@ from pipelines import jobs
 from pipelines.identity.assets import customer_identity_map
 from pipelines.ingest.assets import landing_assets
 from pipelines.ingest.sensors import new_source_files
+from pipelines.mining.assets import mining_assets
 from pipelines.publish.assets import published_warehouse
 from pipelines.quality.checks import quality_checks
 from pipelines.resources import build_resources
@@ -18,7 +19,13 @@ from pipelines.warehouse.project import DBT_EXECUTABLE, dbt_project
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Every asset, job and schedule, bound to one warehouse and one set of sources."""
     return dg.Definitions(
-        assets=[*landing_assets, customer_identity_map, warehouse_models, published_warehouse],
+        assets=[
+            *landing_assets,
+            customer_identity_map,
+            warehouse_models,
+            *mining_assets,
+            published_warehouse,
+        ],
         asset_checks=quality_checks,
         jobs=[jobs.full_refresh_job],
         schedules=[jobs.daily_schedule],

@@ -5,12 +5,13 @@ from pathlib import Path
 import dagster as dg
 
 from acrm.settings import Settings
+from pipelines.mining.assets import mining_assets
 from pipelines.publish.publisher import publish
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.assets import warehouse_models
 
-# Published after the whole dbt build (every model and its tests), not after part of it.
-BUILD_KEYS = sorted(warehouse_models.keys)
+# Published after the whole build (every dbt model and its tests, every mining table).
+BUILD_KEYS = sorted(warehouse_models.keys) + [a.key for a in mining_assets]
 
 
 @dg.asset(

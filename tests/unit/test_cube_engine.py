@@ -45,6 +45,13 @@ create table marts.dim_customers as select * from (values
 create table marts.rpt_customer_rfm as select * from (values
     (10, 'Champions'), (11, 'At risk')
 ) t(customer_key, rfm_segment);
+create schema mining;
+create table mining.customer_clv as select * from (values
+    (10, 300.0, 2.0, 0.9, 'Top 20%'), (11, 100.0, 1.0, 0.5, 'Bottom 20%')
+) t(customer_key, clv, expected_purchases, p_alive, clv_band);
+create table mining.customer_churn as select * from (values
+    (11, 0.8, 'High')
+) t(customer_key, churn_probability, churn_risk_band);
 create table marts.dim_products as select * from (values
     (1, 'L1', 'Laptops'), (2, 'P1', 'Phones'), (3, 'P2', 'Phones'), (-1, 'Unknown', 'Unknown')
 ) t(product_key, product_name, category_name);
@@ -276,6 +283,19 @@ def test_cpl_calls_and_csat(session: CubeSession) -> None:
 def test_rfm_segment_is_a_customer_level(session: CubeSession) -> None:
     result = session.query_names(["revenue"], ["customer.rfm_segment"])
     assert by(result, "customer.rfm_segment", "revenue") == {"Champions": 440.0, "At risk": 85.0}
+
+
+def test_mining_scores_are_customer_levels_and_measures(session: CubeSession) -> None:
+    result = session.query_names(
+        ["clv", "avg_clv", "churn_probability", "revenue"], ["customer.clv_band"], totals=True
+    )
+    assert by(result, "customer.clv_band", "clv") == {"Top 20%": 300.0, "Bottom 20%": 100.0}
+    assert by(result, "customer.clv_band", "revenue") == {"Top 20%": 440.0, "Bottom 20%": 85.0}
+    assert by(result, "customer.clv_band", "avg_clv", 1)[None] == pytest.approx(200.0)
+    # only customer 11 is active: the unknown customer (-1) has no score at all
+    assert by(result, "customer.clv_band", "churn_probability", 1)[None] == pytest.approx(0.8)
+    risk = session.query_names(["customers"], ["customer.churn_risk_band"])
+    assert by(risk, "customer.churn_risk_band", "customers") == {"High": 1, "(not active)": 1}
 
 
 def test_time_functions_across_the_year_boundary(session: CubeSession) -> None:

@@ -1,0 +1,139 @@
+"""Mining assets: models fitted on the marts, written back to the warehouse (schema mining)
+so the cube can slice them by channel, manager and segment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+
+from mining.churn import train
+from mining.clv import customer_lifetime_value, summarise
+from pipelines.resources import WRITER_POOL, WarehouseResource
+
+SCHEMA = "mining"
+CLV_HORIZON_WEEKS = 52
+MONTHLY_DISCOUNT = 0.01
+CHURN_WINDOW_DAYS = 90
+ACTIVE_DAYS = 180  # the churn horizon of dbt_project (var churn_horizon_days)
+
+
+def bands(values: pd.Series, labels: list[str]) -> pd.Series:
+    """Quantile bands, highest values first in `labels` (e.g. top 20 % -> labels[0])."""
+    ranks = values.rank(method="first", pct=True)
+    edges = np.linspace(0, 1, len(labels) + 1)
+    return pd.cut(ranks, edges, labels=list(reversed(labels)), include_lowest=True).astype(str)
+
+
+def write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table {SCHEMA}.{table} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def observation_end(con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The day after the last order: the models look at the history up to the build."""
+    last = con.execute("select max(ordered_at) from marts.fct_orders").fetchall()[0][0]
+    if last is None:
+        raise dg.Failure("mining: marts.fct_orders is empty; land and build orders first")
+    return last.date() + dt.timedelta(days=1)
+
+
+@dg.asset(
+    key=[SCHEMA, "customer_clv"],
+    deps=[dg.AssetKey(["marts", "fct_orders"])],
+    group_name="mining",
+    pool=WRITER_POOL,
+    kinds={"python", "duckdb"},
+    description="Per customer: BG/NBD probability alive and expected purchases, Gamma-Gamma "
+    f"expected spend, and CLV over {CLV_HORIZON_WEEKS} weeks (monthly discount "
+    f"{MONTHLY_DISCOUNT:.0%}); clv_band by quintile. Repeat purchases are distinct days.",
+)
+def customer_clv(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        end = observation_end(con)
+        orders = con.sql(
+            "select customer_key, ordered_at, revenue from marts.fct_orders "
+            "where is_paid and customer_key <> -1"
+        ).df()
+        summary = summarise(orders, "customer_key", "ordered_at", "revenue", end, "week")
+        result = customer_lifetime_value(
+            summary, CLV_HORIZON_WEEKS, "week", discount_rate=MONTHLY_DISCOUNT
+        )
+        table = result.customers.rename(columns={"customer": "customer_key"})
+        table["clv_band"] = bands(
+            table["clv"], ["Top 20%", "60-80%", "40-60%", "20-40%", "Bottom 20%"]
+        )
+        table["observation_end"] = end
+        write(con, "customer_clv", table)
+    b, g = result.bgnbd, result.gamma_gamma
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "observation_end": str(end),
+            "bgnbd_r": b.r,
+            "bgnbd_alpha": b.alpha,
+            "bgnbd_a": b.a,
+            "bgnbd_b": b.b,
+            "bgnbd_log_likelihood": b.log_likelihood,
+            "gamma_gamma_p": g.p,
+            "gamma_gamma_q": g.q,
+            "gamma_gamma_gamma": g.gamma,
+            "gamma_gamma_log_likelihood": g.log_likelihood,
+            "total_clv": float(table["clv"].sum()),
+        }
+    )
+
+
+@dg.asset(
+    key=[SCHEMA, "customer_churn"],
+    deps=[
+        dg.AssetKey(["marts", name])
+        for name in (
+            "fct_orders",
+            "fct_tickets",
+            "fct_survey_responses",
+            "fct_calls",
+            "fct_web_sessions",
+        )
+    ],
+    group_name="mining",
+    pool=WRITER_POOL,
+    kinds={"python", "scikit-learn", "duckdb"},
+    description="Per active customer (a paid order in the last 180 days): the probability of "
+    f"no paid order in the next {CHURN_WINDOW_DAYS} days, a risk band and the top drivers. "
+    "Logistic regression trained and tested on two earlier snapshots (a time-based split).",
+)
+def customer_churn(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        end = observation_end(con)
+        model, scored = train(con, end, CHURN_WINDOW_DAYS, ACTIVE_DAYS)
+        scored["churn_risk_band"] = bands(scored["churn_probability"], ["High", "Medium", "Low"])
+        scored["observation_end"] = end
+        write(con, "customer_churn", scored)
+        drivers = model.drivers()
+        write(con, "churn_drivers", drivers.assign(observation_end=end, auc=model.auc))
+    table = "\n".join(
+        ["| feature | coefficient |", "|---|---|"]
+        + [f"| {r.feature} | {r.coefficient:+.3f} |" for r in drivers.itertuples()]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(scored),
+            "auc": dg.MetadataValue.float(round(model.auc, 4)),
+            "train_cutoff": str(model.train_cutoff),
+            "test_cutoff": str(model.test_cutoff),
+            "train_rows": model.train_rows,
+            "test_rows": model.test_rows,
+            "drivers": dg.MetadataValue.md(table),
+        }
+    )
+
+
+mining_assets = [customer_clv, customer_churn]
