@@ -59,7 +59,8 @@ surveys as (
     where d.date_day < $cutoff and s.csat is not null group by s.customer_key
 ),
 calls as (
-    select customer_key, count(*) as calls, sum(case when is_missed then 1 else 0 end) as missed_calls
+    select customer_key, count(*) as calls,
+        sum(case when is_missed then 1 else 0 end) as missed_calls
     from marts.fct_calls where started_at < $cutoff group by customer_key
 ),
 web as (
@@ -130,9 +131,9 @@ class ChurnModel:
 
     def drivers(self) -> pd.DataFrame:
         """Features by the size of their standardised coefficient; positive raises churn."""
-        table = pd.DataFrame(
-            {"feature": self.features, "coefficient": self.coefficients}
-        ).assign(weight=lambda t: t["coefficient"].abs())
+        table = pd.DataFrame({"feature": self.features, "coefficient": self.coefficients}).assign(
+            weight=lambda t: t["coefficient"].abs()
+        )
         return table.sort_values("weight", ascending=False, ignore_index=True)
 
     def customer_drivers(self, frame: pd.DataFrame, top: int = 3) -> list[str]:

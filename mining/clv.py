@@ -120,24 +120,40 @@ def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def _fit(negative_ll, start: np.ndarray) -> tuple[np.ndarray, float]:
-    """Minimise over log-parameters (all parameters are positive); Nelder-Mead then BFGS."""
-    best = minimize(
-        lambda p: negative_ll(np.exp(p)),
-        np.log(start),
-        method="Nelder-Mead",
-        options={"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-10},
-    )
-    refined = minimize(lambda p: negative_ll(np.exp(p)), best.x, method="BFGS")
-    chosen = refined if refined.success and refined.fun <= best.fun else best
-    return np.exp(chosen.x), -float(chosen.fun)
+LOG_BOUND = 14.0  # parameters stay within exp(+-14): beyond, the likelihood is flat and
+# gammaln loses precision, so an optimiser can walk off to a spurious "better" optimum
+
+
+def _fit(negative_ll, starts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    """Minimise over log-parameters (all are positive) from each start, Nelder-Mead then
+    L-BFGS-B, within bounds, and keep the best: one start can stall on flat likelihoods."""
+    best_x, best_fun = None, np.inf
+    for start in starts:
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+        simplex = minimize(
+            lambda p: negative_ll(np.exp(p)),
+            np.log(start),
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-10},
+        )
+        refined = minimize(
+            lambda p: negative_ll(np.exp(p)), simplex.x, method="L-BFGS-B", bounds=bounds
+        )
+        for result in (simplex, refined):
+            if np.isfinite(result.fun) and result.fun < best_fun:
+                best_x, best_fun = result.x, float(result.fun)
+    if best_x is None:
+        raise ClvInputError("the likelihood could not be evaluated: check for empty or zero values")
+    return np.exp(best_x), -best_fun
 
 
 def fit_bgnbd(x, t_x, T) -> BgNbd:
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     if len(x) == 0:
         raise ClvInputError("no customers to fit: the transactions are empty before the end")
-    params, ll = _fit(lambda p: -bgnbd_log_likelihood(p, x, t_x, T).sum(), np.ones(4))
+    starts = [np.ones(4), np.array([1.0, max(float(T.mean()), 1.0), 1.0, 3.0])]
+    params, ll = _fit(lambda p: -bgnbd_log_likelihood(p, x, t_x, T).sum(), starts)
     return BgNbd(*map(float, params), log_likelihood=ll)
 
 
@@ -147,12 +163,17 @@ class GammaGamma:
     q: float
     gamma: float
     log_likelihood: float
+    # The mean spend of a purchase, p * gamma / (q - 1). When the fit runs to q = 1 (spend
+    # too heavy-tailed for the model) that is unbounded: the observed mean of repeat
+    # purchases stands in, and q_at_bound says so.
+    population_mean: float = 0.0
+    q_at_bound: bool = False
 
     def expected_spend(self, x, monetary) -> np.ndarray:
         """E[value of a purchase | x repeat purchases with mean value monetary]; customers
         without repeats get the population mean."""
         x, m = np.asarray(x, dtype=float), np.asarray(monetary, dtype=float)
-        population = self.p * self.gamma / (self.q - 1)
+        population = self.population_mean
         individual = self.p * (self.gamma + x * m) / (self.p * x + self.q - 1)
         return np.where(x > 0, individual, population)
 
@@ -177,8 +198,20 @@ def fit_gamma_gamma(x, monetary) -> GammaGamma:
     if keep.sum() < 3:
         raise ClvInputError("Gamma-Gamma needs at least 3 customers with repeat purchases")
     x, m = x[keep], m[keep]
-    params, ll = _fit(lambda p: -gamma_gamma_log_likelihood(p, x, m).sum(), np.ones(3))
-    return GammaGamma(*map(float, params), log_likelihood=ll)
+    scale = float(m.mean())  # fit in units of the mean spend: gamma is a money scale
+    units = m / scale
+
+    def negative_ll(params: np.ndarray) -> float:
+        p, q_above_one, gamma = params  # q > 1, or the mean spend is infinite
+        return -gamma_gamma_log_likelihood((p, 1 + q_above_one, gamma), x, units).sum()
+
+    params, ll = _fit(negative_ll, [np.ones(3), np.array([2.0, 2.0, 2.0])])
+    p, q_above_one, gamma = map(float, params)
+    gamma *= scale
+    ll = float(ll - len(m) * np.log(scale))  # the likelihood of the spend in its own units
+    at_bound = q_above_one < 1e-3
+    mean = float((x * m).sum() / x.sum()) if at_bound else p * gamma / q_above_one
+    return GammaGamma(p, 1 + q_above_one, gamma, ll, population_mean=mean, q_at_bound=at_bound)
 
 
 @dataclass(frozen=True)

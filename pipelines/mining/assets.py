@@ -86,6 +86,8 @@ def customer_clv(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "gamma_gamma_q": g.q,
             "gamma_gamma_gamma": g.gamma,
             "gamma_gamma_log_likelihood": g.log_likelihood,
+            "gamma_gamma_q_at_bound": g.q_at_bound,
+            "mean_spend_per_purchase": g.population_mean,
             "total_clv": float(table["clv"].sum()),
         }
     )

@@ -48,7 +48,7 @@ def latest_batch(warehouse: WarehouseResource, table: str, columns: list[str], c
         reader = con.sql(
             f"select {selected} from {RAW_SCHEMA}.{table} where _batch_id = (select _batch_id "
             f"from {RAW_SCHEMA}.{table} order by _loaded_at desc limit 1)"
-        ).fetch_record_batch(chunk_rows)
+        ).to_arrow_reader(chunk_rows)
         for batch in reader:
             yield batch.to_pandas()
 
