@@ -72,15 +72,7 @@ TIME = Dimension(
 )
 CUSTOMER = Dimension(
     "customer",
-    """(
-        select customers.*, coalesce(rfm.rfm_segment, '(no orders)') as rfm_segment,
-            coalesce(clv.clv_band, '(no orders)') as clv_band,
-            coalesce(churn.churn_risk_band, '(not active)') as churn_risk_band
-        from marts.dim_customers as customers
-        left join marts.rpt_customer_rfm as rfm on customers.customer_key = rfm.customer_key
-        left join mining.customer_clv as clv on customers.customer_key = clv.customer_key
-        left join mining.customer_churn as churn on customers.customer_key = churn.customer_key
-    )""",
+    "marts.dim_customers",
     "customer_key",
     (
         Hierarchy(
@@ -98,6 +90,8 @@ CUSTOMER = Dimension(
                     "rfm_segment",
                     "rfm_segment",
                     "RFM segment (rpt_customer_rfm): Champions, Loyal, At risk…",
+                    relation="marts.rpt_customer_rfm",
+                    missing="(no orders)",
                 ),
             ),
         ),
@@ -108,6 +102,8 @@ CUSTOMER = Dimension(
                     "clv_band",
                     "clv_band",
                     "CLV quintile (mining.customer_clv): Top 20% … Bottom 20%",
+                    relation="mining.customer_clv",
+                    missing="(no orders)",
                 ),
             ),
         ),
@@ -118,6 +114,8 @@ CUSTOMER = Dimension(
                     "churn_risk_band",
                     "churn_risk_band",
                     "Churn-risk tercile of active customers (mining.customer_churn)",
+                    relation="mining.customer_churn",
+                    missing="(not active)",
                 ),
             ),
         ),

@@ -93,7 +93,9 @@ class AtotiBackend:
                 + [lv.column for lv in dim.levels]
                 + [lv.sort_column for lv in dim.levels if lv.sort_column]
             )
-            members = con.sql(f"select {', '.join(columns)} from {dim.relation}").to_arrow_table()
+            members = con.sql(
+                f"select {', '.join(columns)} from {dim.full_relation}"
+            ).to_arrow_table()
             dim_table = self._read(members, f"{fact.name}.{dim.name}", [dim.key])
             table.join(dim_table, table[foreign_key] == dim_table[dim.key])
             frame = members.to_pandas()

@@ -84,6 +84,30 @@ def _filter_sql(column: str, flt: Filter, params: _Parameters) -> str:
     return f"{column} in ({members})"
 
 
+class _Columns:
+    """The SQL of levels within one fact's SELECT. A level kept in another table (RFM and
+    mining levels of the customer) joins that table on the fact's key on first use."""
+
+    def __init__(self, cube: Cube, fact, aliases: dict[str, str], joins: list[str]):
+        self.cube, self.fact, self.aliases, self.joins = cube, fact, aliases, joins
+        self.kept_elsewhere: dict[str, str] = {}
+
+    def of(self, qualified: str, sort: bool = False) -> str:
+        dim, lv = self.cube.level(qualified)
+        if lv.relation is None:
+            column = lv.sort_column if sort and lv.sort_column else lv.column
+            return f"{self.aliases[dim.name]}.{column}"
+        alias = self.kept_elsewhere.get(qualified)
+        if alias is None:
+            alias = self.kept_elsewhere[qualified] = f"x{len(self.kept_elsewhere)}"
+            self.joins.append(
+                f"left join {lv.relation} as {alias} "
+                f"on f.{self.fact.foreign_keys[dim.name]} = {alias}.{dim.key}"
+            )
+        missing = str(lv.missing).replace("'", "''")  # the model's words, not a user's
+        return f"coalesce({alias}.{lv.column}, '{missing}')"
+
+
 def _cells_sql(
     cube: Cube,
     query: Query,
@@ -108,9 +132,9 @@ def _cells_sql(
     selects = []
     for i, (fact_name, aggregates) in enumerate(by_fact.items()):
         fact = cube.fact(fact_name)
-        needed = dict.fromkeys(
-            [lv.split(".")[0] for lv in levels] + [f.level.split(".")[0] for f in query.filters]
-        )
+        used = levels + [f.level for f in query.filters]
+        # dimensions whose own table is needed (levels kept elsewhere join on their own)
+        needed = dict.fromkeys(q.split(".")[0] for q in used if not cube.level(q)[1].relation)
         needed.update(
             dict.fromkeys(d.name for d in slicing_defaults if d.name in fact.foreign_keys)
         )
@@ -126,6 +150,7 @@ def _cells_sql(
                 )
             else:  # a slicing dimension the fact does not have: the same value for each member
                 joins.append(f"cross join {relation} as {alias}")
+        columns = _Columns(cube, fact, aliases, joins)
         where = []
         for dim in slicing_defaults:
             if dim.name in aliases:
@@ -133,17 +158,15 @@ def _cells_sql(
                 default = str(dim.default_member).replace("'", "''")  # the model's, not a user's
                 where.append(f"{aliases[dim.name]}.{column} = '{default}'")
         for flt in query.filters:
-            dim, lv = cube.level(flt.level)
-            where.append(_filter_sql(f"{aliases[dim.name]}.{lv.column}", flt, params))
+            where.append(_filter_sql(columns.of(flt.level), flt, params))
         if top_sql is not None:
-            dim, lv = cube.level(query.top.level)  # type: ignore[union-attr]
-            where.append(f"{aliases[dim.name]}.{lv.column} in ({top_sql})")
+            where.append(f"{columns.of(query.top.level)} in ({top_sql})")  # type: ignore[union-attr]
         level_sql, select, sorts = [], [], []
         for k, qualified in enumerate(levels):
-            dim, lv = cube.level(qualified)
-            level_sql.append(f"{aliases[dim.name]}.{lv.column}")
+            _, lv = cube.level(qualified)
+            level_sql.append(columns.of(qualified))
             select.append(f"{level_sql[-1]} as {_quote(qualified)}")
-            sort = f"min({aliases[dim.name]}.{lv.sort_column or lv.column})"
+            sort = f"min({columns.of(qualified, sort=True)})"
             if query.totals:  # a subtotal sorts after the members it adds up
                 sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
             if not lv.sort_column and flat is not None:
@@ -175,7 +198,8 @@ def _cells_sql(
             )
             sql_type = "bigint" if base.integer else "double"
             aggregate_sql[base.name] = f"cast({aggregate} as {sql_type})"
-        projection = fact_projection(fact, list(needed), {b.name: e for b, e, _ in aggregates})
+        keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed]))
+        projection = fact_projection(fact, keyed, {b.name: e for b, e, _ in aggregates})
         body = (
             f"from {projection} as f {' '.join(joins)}"
             f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by}"

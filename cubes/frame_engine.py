@@ -82,7 +82,8 @@ class FrameEngine:
         values = [v for f in filters if f.level == level for v in f.values]
         with duckdb.connect(str(self.database), read_only=True) as con:
             found = [
-                r[0] for r in con.sql(f"select distinct {lv.column} from {dim.relation}").fetchall()
+                r[0]
+                for r in con.sql(f"select distinct {lv.column} from {dim.full_relation}").fetchall()
             ]
         return [v for v in found if not values or v in values]
 
@@ -195,7 +196,7 @@ class PandasBackend:
     def dimension(self, name: str) -> pd.DataFrame:
         if name not in self._dims:
             with duckdb.connect(str(self.database), read_only=True) as con:
-                relation = self.cube.dimension(name).relation
+                relation = self.cube.dimension(name).full_relation
                 self._dims[name] = con.sql(f"select * from {relation}").df()
         return self._dims[name]
 

@@ -27,6 +27,10 @@ class Level:
     description: str
     parse: Callable[[str], object] = str  # how filter values are read: str, int, parse_date
     sort_column: str | None = None  # order members by this column instead of their names
+    # A level kept in another table (a report or mining table keyed like the dimension):
+    # joined only when a query uses the level; `missing` names keys it has no row for.
+    relation: str | None = None
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,22 @@ class Dimension:
             if level.name == name:
                 return level
         raise KeyError(name)
+
+    @property
+    def full_relation(self) -> str:
+        """The dimension with every level's column, its own and those kept elsewhere."""
+        outer = [lv for lv in self.levels if lv.relation]
+        if not outer:
+            return self.relation
+        columns = ", ".join(
+            f"coalesce(l{i}.{lv.column}, '{lv.missing}') as {lv.column}"
+            for i, lv in enumerate(outer)
+        )
+        joins = " ".join(
+            f"left join {lv.relation} as l{i} on base.{self.key} = l{i}.{self.key}"
+            for i, lv in enumerate(outer)
+        )
+        return f"(select base.*, {columns} from {self.relation} as base {joins})"
 
     def hierarchy_of(self, level_name: str) -> Hierarchy:
         return next(h for h in self.hierarchies if any(lv.name == level_name for lv in h.levels))
@@ -196,7 +216,7 @@ class Cube:
     @property
     def tables(self) -> set[str]:
         """Every warehouse table the cube reads (schema.name), relations included."""
-        text = " ".join([d.relation for d in self.dimensions] + [f.table for f in self.facts])
+        text = " ".join([d.full_relation for d in self.dimensions] + [f.table for f in self.facts])
         return set(re.findall(r"\b(?:marts|mining)\.\w+", text))
 
     def level(self, qualified: str) -> tuple[Dimension, Level]:
