@@ -89,3 +89,40 @@ def clv(
         f"per-customer p_alive, expected_purchases, expected_spend, clv: {path}",
         highlight=False,
     )
+
+
+@mine_app.command("rules")
+def rules(
+    transactions: Annotated[Path, typer.Option(help="CSV file, one row per (transaction, item)")],
+    transaction_col: Annotated[str, typer.Option(help="Column naming the transaction")],
+    item_col: Annotated[str, typer.Option(help="Column naming the item")],
+    min_support: Annotated[float, typer.Option(help="Share of transactions, in (0, 1]")] = 0.01,
+    min_confidence: Annotated[float, typer.Option(help="In [0, 1]")] = 0.0,
+    max_len: Annotated[int, typer.Option(help="Largest itemset")] = 3,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Frequent itemsets (Apriori in DuckDB) and rules with support, confidence, lift,
+    leverage and conviction, strongest lift first."""
+    import pyarrow as pa
+
+    from acrm.output import print_frame
+    from mining.basket import BasketInputError, association_rules, frequent_itemsets
+
+    frame = read_transactions(transactions, [transaction_col, item_col])
+    try:
+        itemsets, n = frequent_itemsets(frame, transaction_col, item_col, min_support, max_len)
+        found = association_rules(itemsets, min_confidence)
+    except BasketInputError as exc:
+        raise _fail(f"--transactions {transactions}: {exc}") from None
+    progress(f"{n:,} transactions, {len(itemsets):,} frequent itemsets, {len(found):,} rules")
+    found["antecedent"] = found["antecedent"].map(list)
+    found["consequent"] = found["consequent"].map(list)
+    found["conviction"] = found["conviction"].map(lambda v: None if v == float("inf") else v)
+    if fmt is Format.json:
+        print_json(found.to_dict(orient="records"))
+        return
+    table = found.assign(
+        antecedent=found["antecedent"].map(", ".join), consequent=found["consequent"].map(", ".join)
+    )
+    formats = {c: "{:.4f}" for c in ("support", "confidence", "lift", "leverage", "conviction")}
+    print_frame(pa.Table.from_pandas(table, preserve_index=False), fmt, formats)

@@ -165,7 +165,7 @@ def train(
     if train_set["churned"].nunique() < 2 or test_set["churned"].nunique() < 2:
         raise ValueError(
             f"churn model: the snapshots at {train_cutoff} and {test_cutoff} need churned "
-            "and retained customers both; the history is too short for a {window}-day window"
+            f"and retained customers both; the history is too short for a {window}-day window"
         )
     features = list(FEATURES)
     x = train_set[features].to_numpy(float)

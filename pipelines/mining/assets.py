@@ -4,14 +4,17 @@ so the cube can slice them by channel, manager and segment."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 
+from mining.basket import association_rules, frequent_itemsets
 from mining.churn import train
 from mining.clv import customer_lifetime_value, summarise
+from mining.recommend import Purchases, evaluate, recommend
 from pipelines.resources import WRITER_POOL, WarehouseResource
 
 SCHEMA = "mining"
@@ -138,4 +141,131 @@ def customer_churn(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-mining_assets = [customer_clv, customer_churn]
+BASKET_MIN_SUPPORT = 0.001  # 0.1 % of paid orders, and at least BASKET_MIN_ORDERS orders:
+BASKET_MIN_ORDERS = 5  # on a small history, 2 orders in common make a meaningless lift
+BASKET_MIN_CONFIDENCE = 0.05
+
+
+@dg.asset(
+    key=[SCHEMA, "basket_rules"],
+    deps=[dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "dim_products"])],
+    group_name="mining",
+    pool=WRITER_POOL,
+    kinds={"python", "duckdb"},
+    description="Association rules between products over paid orders (Apriori, itemsets up "
+    f"to 3, support >= {BASKET_MIN_SUPPORT:.1%} and {BASKET_MIN_ORDERS} orders, confidence >= "
+    f"{BASKET_MIN_CONFIDENCE:.0%}): "
+    "support, confidence, lift, leverage, conviction; product keys and names.",
+)
+def basket_rules(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        lines = con.sql(
+            "select order_id, product_key from marts.fct_order_lines "
+            "where is_paid and product_key <> -1"
+        ).df()
+        orders = lines["order_id"].nunique()
+        support = max(BASKET_MIN_SUPPORT, BASKET_MIN_ORDERS / max(orders, 1))
+        itemsets, orders = frequent_itemsets(lines, "order_id", "product_key", support)
+        rules = association_rules(itemsets, BASKET_MIN_CONFIDENCE)
+        names = dict(
+            con.execute("select product_key, product_name from marts.dim_products").fetchall()
+        )
+        table = pd.DataFrame(
+            {
+                "rule_rank": range(1, len(rules) + 1),
+                "antecedent_keys": rules["antecedent"].map(lambda t: [int(k) for k in t]),
+                "consequent_keys": rules["consequent"].map(lambda t: [int(k) for k in t]),
+                "antecedent": rules["antecedent"].map(
+                    lambda t: " + ".join(names[int(k)] for k in t)
+                ),
+                "consequent": rules["consequent"].map(
+                    lambda t: " + ".join(names[int(k)] for k in t)
+                ),
+                "support": rules["support"],
+                "confidence": rules["confidence"],
+                "lift": rules["lift"],
+                "leverage": rules["leverage"],
+                "conviction": rules["conviction"].replace(np.inf, np.nan),  # NaN: always follows
+            }
+        )
+        write(con, "basket_rules", table)
+    top = table.head(5)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "orders": orders,
+            "min_support": support,
+            "frequent_itemsets": len(itemsets),
+            "top_rules": dg.MetadataValue.md(
+                "\n".join(
+                    ["| rule | lift | confidence |", "|---|---|---|"]
+                    + [
+                        f"| {r.antecedent} -> {r.consequent} | {r.lift:.1f} | {r.confidence:.2f} |"
+                        for r in top.itertuples()
+                    ]
+                )
+            ),
+        }
+    )
+
+
+RECOMMENDATIONS_PER_CUSTOMER = 5
+RECOMMENDATION_HOLDOUT_DAYS = 90
+
+
+@dg.asset(
+    key=[SCHEMA, "product_recommendations"],
+    deps=[dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "dim_products"])],
+    group_name="mining",
+    pool=WRITER_POOL,
+    kinds={"python", "scipy", "duckdb"},
+    description=f"Per customer, the top {RECOMMENDATIONS_PER_CUSTOMER} products not yet bought "
+    "by item-based collaborative filtering (cosine similarity of the products' buyers over "
+    "paid orders). precision@k and recall@k on the last "
+    f"{RECOMMENDATION_HOLDOUT_DAYS} days (fitted on the days before), next to a popularity "
+    "baseline, are metadata and mining.recommendation_evaluation.",
+)
+def product_recommendations(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    k = RECOMMENDATIONS_PER_CUSTOMER
+    with warehouse.connect() as con:
+        end = observation_end(con)
+        cutoff = end - dt.timedelta(days=RECOMMENDATION_HOLDOUT_DAYS)
+        lines = con.execute(
+            "select distinct l.customer_key, l.product_key, o.ordered_at >= $cutoff as is_after "
+            "from marts.fct_order_lines as l join marts.fct_orders as o using (order_id) "
+            "where l.is_paid and l.customer_key <> -1 and l.product_key <> -1",
+            {"cutoff": cutoff},
+        ).df()
+        scores = evaluate(
+            lines[~lines["is_after"]], lines[lines["is_after"]], "customer_key", "product_key", k
+        )
+        found = recommend(Purchases.from_pairs(lines, "customer_key", "product_key"), k)
+        products = con.sql(
+            "select product_key as item, product_name, category_name from marts.dim_products"
+        ).df()
+        table = (
+            found.merge(products, on="item", how="left")
+            .rename(columns={"customer": "customer_key", "item": "product_key"})
+            .assign(observation_end=end)
+        )
+        write(con, "product_recommendations", table)
+        write(
+            con,
+            "recommendation_evaluation",
+            pd.DataFrame([asdict(scores) | {"holdout_from": cutoff, "observation_end": end}]),
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "customers": int(table["customer_key"].nunique()),
+            "holdout_from": str(cutoff),
+            "customers_evaluated": scores.customers,
+            f"precision_at_{k}": dg.MetadataValue.float(round(scores.precision, 4)),
+            f"recall_at_{k}": dg.MetadataValue.float(round(scores.recall, 4)),
+            f"popular_precision_at_{k}": dg.MetadataValue.float(round(scores.popular_precision, 4)),
+            f"popular_recall_at_{k}": dg.MetadataValue.float(round(scores.popular_recall, 4)),
+        }
+    )
+
+
+mining_assets = [customer_clv, customer_churn, basket_rules, product_recommendations]

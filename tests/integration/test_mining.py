@@ -44,3 +44,39 @@ def test_churn_model_beats_chance_on_the_later_snapshot(warehouse) -> None:
         "select count(*), count(*) filter (where top_drivers <> '') from mining.customer_churn"
     ).fetchall()[0]
     assert scored > 0 and with_drivers > 0.5 * scored
+
+
+def test_the_planted_pairs_are_the_strongest_pair_rules(warehouse, truth) -> None:
+    planted = {tuple(sorted(pair)) for pair in truth["basket"]["high_lift_pairs"]}
+    pairs = warehouse.execute(
+        "select antecedent_keys[1], consequent_keys[1], max(lift) from mining.basket_rules "
+        "where len(antecedent_keys) = 1 and len(consequent_keys) = 1 "
+        "group by least(antecedent_keys[1], consequent_keys[1]), "
+        "greatest(antecedent_keys[1], consequent_keys[1]), 1, 2 order by 3 desc"
+    ).fetchall()
+    strongest = []
+    for a, b, _ in pairs:
+        pair = tuple(sorted((a, b)))
+        if pair not in strongest:
+            strongest.append(pair)
+    assert set(strongest[: len(planted)]) == planted
+    top_rules = warehouse.execute(
+        "select list_sort(list_concat(antecedent_keys, consequent_keys)) from mining.basket_rules "
+        "order by rule_rank limit 20"
+    ).fetchall()
+    assert all(any(set(p) <= set(r[0]) for p in planted) for r in top_rules)
+
+
+def test_recommendations_are_new_products_and_are_evaluated(warehouse) -> None:
+    per_customer, already_bought = warehouse.execute(
+        "select max(n), (select count(*) from mining.product_recommendations as r "
+        "join marts.fct_order_lines as l using (customer_key, product_key) where l.is_paid) "
+        "from (select customer_key, count(*) as n from mining.product_recommendations "
+        "group by 1)"
+    ).fetchall()[0]
+    assert per_customer == 5 and already_bought == 0
+    k, customers, precision, recall = warehouse.execute(
+        "select k, customers, precision, recall from mining.recommendation_evaluation"
+    ).fetchall()[0]
+    assert k == 5 and customers > 50
+    assert 0 < precision <= 1 and 0 < recall <= 1
