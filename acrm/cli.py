@@ -158,6 +158,52 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8765,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Serve the cube's HTTP API (OpenAPI at /docs and /openapi.json), the web pivot at /
+    and the report at /report, from the published warehouse. Set ACRM_API_TOKEN to require
+    `Authorization: Bearer <token>` on /api/."""
+    import uvicorn
+
+    from serving.api import TOKEN_ENV, create_app
+
+    settings = Settings.load(warehouse)
+    if not settings.published.exists():
+        raise fail(f"no published warehouse at {settings.published}: run `acrm run` first")
+    auth = "token required" if os.environ.get(TOKEN_ENV) else f"no token ({TOKEN_ENV} unset)"
+    progress(f"serving {settings.published} at http://{host}:{port}/  ({auth}; Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def report(
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write [default: published/report.html]")
+    ] = None,
+    warehouse: WarehouseOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Write the directors' report: one self-contained HTML file with what to act on."""
+    from serving.report import report_path, write_report
+
+    settings = Settings.load(warehouse)
+    target = out or report_path(settings.published)
+    try:
+        views = write_report(settings.published, target)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    if fmt is Format.json:
+        print_json({"path": str(target), "act_on": {v.key: v.finding for v in views}})
+        return
+    for view in views:
+        stderr.print(f"[bold]{view.title}[/bold]: {view.finding}", highlight=False)
+    progress(f"report written to {target}")
+
+
 @app.command("dbt-prepare")
 def dbt_prepare() -> None:
     """Parse the dbt project into its manifest (make setup runs this)."""
@@ -204,34 +250,14 @@ def cube_query(
 ) -> None:
     """Slice the cube: measures by row and column levels, with filters, top-N and drills."""
     from cubes import QueryError, default_cube, open_engine
-    from cubes import drill_down as open_member
-    from cubes import drill_up as close_level
     from cubes.atoti_engine import AtotiUnavailableError
-    from cubes.query import build_query, parse_top
+    from cubes.query import parse_request
 
     cube = default_cube()
-
-    def split(text: str) -> list[str]:
-        return [part.strip() for part in text.split(",") if part.strip()]
-
     try:
-        if top and bottom:
-            raise QueryError("give --top or --bottom, not both")
-        ranking = (
-            parse_top(cube, top or bottom, split(rows), lowest=bool(bottom))
-            if (top or bottom)
-            else None
+        query = parse_request(
+            cube, measures, rows, cols, filter_, totals, top, bottom, drill_down, drill_up
         )
-        query = build_query(
-            cube, split(measures), split(rows), split(cols), filter_ or [], totals, ranking
-        )
-        if drill_down:
-            level, sep, member = drill_down.partition("=")
-            if not sep:
-                raise QueryError(f"--drill-down {drill_down!r}: write LEVEL=MEMBER")
-            query = open_member(cube, query, level.strip(), member.strip())
-        if drill_up:
-            query = close_level(cube, query, drill_up.strip())
         if engine not in ("duckdb", "atoti"):
             raise QueryError(f"unknown engine {engine!r}: choose duckdb or atoti")
         result = open_engine(Settings.load(warehouse), engine).query(query)

@@ -79,12 +79,13 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     }
 
 
-def failed_loads(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Days or tables whose latest load attempt failed (their previous state is kept)."""
+def failed_loads(con: duckdb.DuckDBPyConnection, audit: str = "raw._load_audit") -> list[dict]:
+    """Days or tables whose latest load attempt failed (their previous state is kept);
+    `audit` is raw._load_audit in the pipeline's file, ops.load_audit in the published one."""
     rows = con.execute(
         "select source, partition_key, message from ("
         "  select *, row_number() over (partition by source, partition_key "
-        "  order by finished_at desc) as attempt from raw._load_audit) "
+        f"  order by finished_at desc) as attempt from {audit}) "
         "where attempt = 1 and status = 'failed' order by source, partition_key"
     ).fetchall()
     return [{"source": s, "partition": p, "message": m} for s, p, m in rows]
@@ -135,10 +136,11 @@ def summarize(settings: Settings) -> dict:
         }
         quarantined = dict(
             con.execute(
-                "select source, count(*) from raw._quarantine group by 1 order by 1"
+                "select source, sum(quarantined_rows)::bigint from ops.quarantine "
+                "group by 1 order by 1"
             ).fetchall()
         )
-        failed = failed_loads(con)
+        failed = failed_loads(con, "ops.load_audit")
     return {
         "published": str(settings.published),
         "numbers": numbers,

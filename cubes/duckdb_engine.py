@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from cubes.model import GROWTH_OF, Aggregate, Cube, Difference, Ratio, fact_projection
-from cubes.query import Filter, Query, finest_date_level, split_measure, validate
+from cubes.query import Filter, Query, check_level, finest_date_level, split_measure, validate
 
 GROUPING_COLUMN = "_grouping"  # bitmask: bit i set = level i is rolled up (a subtotal row)
 _UNIT = {"date.year": "year", "date.quarter": "quarter", "date.month": "month", "date.day": "day"}
@@ -387,6 +387,27 @@ class DuckDBEngine:
             table = relation.to_arrow_table()
             self.cache.put(key, table)
         return table
+
+    def members(self, level: str, limit: int = 1000) -> list[object]:
+        """The members of a level (a checked name), in the level's order, at most `limit`."""
+        dim, lv = self.cube.level(check_level(self.cube, level))
+        order = lv.sort_column or lv.column
+        sql = (
+            f"select {lv.column} from {dim.full_relation} as d where {lv.column} is not null "
+            f"group by {lv.column} order by min(d.{order}), 1 limit {int(limit)}"
+        )
+        con = self._connection()
+        key = (self._build, sql, ())
+        table = self.cache.get(key)
+        if table is None:
+            table = con.sql(sql).to_arrow_table()
+            self.cache.put(key, table)
+        return table.column(0).to_pylist()
+
+    @property
+    def build(self) -> tuple[int, int, int] | None:
+        """(inode, mtime, size) of the published file the last answer came from."""
+        return self._build
 
     def close(self) -> None:
         if self._con is not None:

@@ -61,15 +61,15 @@ def split_measure(name: str) -> tuple[str, str | None]:
     return measure, function or None
 
 
-def _unknown(kind: str, name: str, choices: list[str]) -> QueryError:
+def unknown_name(kind: str, name: str, choices: list[str]) -> QueryError:
     close = difflib.get_close_matches(name, choices, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return QueryError(f"unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(choices)}")
 
 
-def _check_level(cube: Cube, level: str) -> str:
+def check_level(cube: Cube, level: str) -> str:
     if level not in cube.level_names:
-        raise _unknown("level", level, cube.level_names)
+        raise unknown_name("level", level, cube.level_names)
     return level
 
 
@@ -83,7 +83,7 @@ def parse_filter(cube: Cube, text: str) -> Filter:
             f"malformed filter {text!r}: write LEVEL=VALUE[,VALUE...], LEVEL!=VALUE[,VALUE...] "
             "or LEVEL=LOW..HIGH, e.g. manager.team=North or date.month=2025-01..2025-06"
         )
-    _check_level(cube, level)
+    check_level(cube, level)
     _, lv = cube.level(level)
 
     def value(part: str) -> object:
@@ -107,6 +107,15 @@ def parse_filter(cube: Cube, text: str) -> Filter:
     return Filter(level, tuple(value(part) for part in raw.split(",")), negate)
 
 
+def format_filter(flt: Filter) -> str:
+    """The text parse_filter reads back into the same filter (for echoing a query)."""
+    if flt.is_range:
+        low = "" if flt.low is None else str(flt.low)
+        high = "" if flt.high is None else str(flt.high)
+        return f"{flt.level}={low}..{high}"
+    return f"{flt.level}{'!=' if flt.negate else '='}{','.join(str(v) for v in flt.values)}"
+
+
 def finest_date_level(cube: Cube, levels: tuple[str, ...]) -> str | None:
     """The finest calendar level among these, the one time functions shift along."""
     calendar = [f"date.{lv.name}" for lv in cube.dimension("date").hierarchies[0].levels]
@@ -121,7 +130,7 @@ def validate(cube: Cube, query: Query) -> Query:
             f"name at least one measure; valid measures: {', '.join(cube.measure_names)}"
         )
     for level in query.levels:
-        _check_level(cube, level)
+        check_level(cube, level)
     duplicated = {lv for lv in query.levels if query.levels.count(lv) > 1}
     if duplicated:
         raise QueryError(f"level {sorted(duplicated)[0]} appears twice in rows and columns")
@@ -129,11 +138,11 @@ def validate(cube: Cube, query: Query) -> Query:
     for name in query.measures:
         measure, function = split_measure(name)
         if measure not in cube.measure_names:
-            raise _unknown("measure", measure, cube.measure_names)
+            raise unknown_name("measure", measure, cube.measure_names)
         if function is None:
             continue
         if function not in TIME_FUNCTIONS:
-            raise _unknown("time function", function, list(TIME_FUNCTIONS))
+            raise unknown_name("time function", function, list(TIME_FUNCTIONS))
         if axis_date is None:
             raise QueryError(
                 f"{name}: a time function needs a calendar level (date.year, date.quarter, "
@@ -164,7 +173,7 @@ def validate(cube: Cube, query: Query) -> Query:
         if top.level not in query.rows + query.cols:
             raise QueryError(f"top {top.n}: level {top.level} must be on rows or columns")
         if top.measure not in cube.measure_names:
-            raise _unknown("measure", top.measure, cube.measure_names)
+            raise unknown_name("measure", top.measure, cube.measure_names)
         if top.n < 1:
             raise QueryError(f"top N needs N >= 1, not {top.n}")
         validate(cube, Query((top.measure,), (top.level,), filters=query.filters))
@@ -192,8 +201,8 @@ def parse_top(cube: Cube, text: str, rows: list[str], lowest: bool = False) -> T
     if level is None:
         raise QueryError(f"top-N {text!r}: name the level (N:MEASURE:LEVEL) or put one on rows")
     if parts[1] not in cube.measure_names:
-        raise _unknown("measure", parts[1], cube.measure_names)
-    return TopN(_check_level(cube, level), parts[1], int(parts[0]), lowest)
+        raise unknown_name("measure", parts[1], cube.measure_names)
+    return TopN(check_level(cube, level), parts[1], int(parts[0]), lowest)
 
 
 def build_query(
@@ -257,3 +266,44 @@ def drill_up(cube: Cube, query: Query, level: str) -> Query:
     return validate(
         cube, replace(query, rows=swap(query.rows), cols=swap(query.cols), filters=kept)
     )
+
+
+def split_names(text: str | list[str] | None) -> list[str]:
+    """`a,b, c` (or a list of such) as names; blanks dropped."""
+    parts = [text] if isinstance(text, str) else list(text or [])
+    return [name.strip() for part in parts for name in part.split(",") if name.strip()]
+
+
+def parse_request(
+    cube: Cube,
+    measures: str | list[str],
+    rows: str | list[str] | None = None,
+    cols: str | list[str] | None = None,
+    filters: list[str] | None = None,
+    totals: bool = False,
+    top: str | None = None,
+    bottom: str | None = None,
+    open_member: str | None = None,
+    close_level: str | None = None,
+) -> Query:
+    """A query from the words a user types (the CLI's options, the HTTP API's parameters):
+    comma-separated names, filters as text, `N:MEASURE[:LEVEL]` for top or bottom N,
+    `open_member` LEVEL=MEMBER to drill down and `close_level` LEVEL to drill up.
+    Raises QueryError naming the bad part and the valid choices."""
+    if top and bottom:
+        raise QueryError("give top or bottom, not both")
+    row_names = split_names(rows)
+    ranking = None
+    if top or bottom:
+        ranking = parse_top(cube, top or bottom, row_names, lowest=bool(bottom))
+    query = build_query(
+        cube, split_names(measures), row_names, split_names(cols), filters or [], totals, ranking
+    )
+    if open_member:
+        level, sep, member = open_member.partition("=")
+        if not sep:
+            raise QueryError(f"drill down {open_member!r}: write LEVEL=MEMBER")
+        query = drill_down(cube, query, level.strip(), member.strip())
+    if close_level:
+        query = drill_up(cube, query, close_level.strip())
+    return query

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 SMALL_SCALE = 0.05
+# Churn drivers need more customers: at 0.05 about 30 customers rated a ticket 1 or 2, too
+# few to tell the planted driver from its companion trait (opening a ticket).
+CHURN_SCALE = 0.3
 SEED = 7
 START = dt.date(2025, 1, 1)
 
@@ -52,3 +55,17 @@ def built_warehouse(small_sources: Path, tmp_path_factory: pytest.TempPathFactor
     settings = Settings.load(tmp_path_factory.mktemp("warehouse") / "acrm.duckdb", small_sources)
     run_all(settings, progress=lambda _: None)
     return settings
+
+
+@pytest.fixture(scope="session")
+def churn_warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """The whole pipeline on sources at CHURN_SCALE; yields (Settings, truth)."""
+    from acrm.generator import generate
+    from acrm.pipeline import run_all
+    from acrm.settings import Settings
+
+    sources = tmp_path_factory.mktemp("churn-sources")
+    generate(sources, scale=CHURN_SCALE, seed=SEED, start=START, days=365)
+    settings = Settings.load(tmp_path_factory.mktemp("churn-warehouse") / "acrm.duckdb", sources)
+    run_all(settings, progress=lambda _: None)
+    return settings, json.loads((sources / "truth.json").read_text())

@@ -6,7 +6,7 @@ import dagster as dg
 
 from acrm.settings import Settings
 from pipelines.mining.assets import mining_assets
-from pipelines.publish.publisher import publish
+from pipelines.publish.publisher import publish, read_manifest
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.assets import warehouse_models
 
@@ -29,5 +29,36 @@ def published_warehouse(
     source = Path(warehouse.path)
     target = Settings.load(warehouse=source).published
     publish(source, target)
-    context.log.info(f"published {target}")
-    return dg.MaterializeResult(metadata={"path": str(target), "bytes": target.stat().st_size})
+    manifest = read_manifest(target)
+    context.log.info(f"published {target} (build {manifest['build_id']})")
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(target),
+            "bytes": target.stat().st_size,
+            "build_id": manifest["build_id"],
+            "parquet": str(target.parent / manifest["parquet"]),
+            "tables": len(manifest["tables"]),
+        }
+    )
+
+
+@dg.asset(
+    key=["published", "report"],
+    deps=[published_warehouse],
+    group_name="serving",
+    kinds={"html", "plotly"},
+    description="The directors' report (published/report.html): funnel, manager scorecard, "
+    "ROMI by channel and attribution model, retention cohorts, N·V·L, call load, top content; "
+    "each view names what to act on. Built from the publication, so it needs no writer.",
+)
+def report(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from serving.report import report_path, write_report
+
+    published = Settings.load(warehouse=Path(warehouse.path)).published
+    views = write_report(published, report_path(published))
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(report_path(published)),
+            **{f"act_on_{view.key}": view.finding for view in views},
+        }
+    )

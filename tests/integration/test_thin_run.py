@@ -83,7 +83,7 @@ def test_revenue_and_won_deals_by_channel_and_manager_equal_sql_on_the_source(cu
 
 
 def test_every_source_landed_whole(built_warehouse, crm, truth) -> None:
-    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+    with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
 
         def count(table: str) -> int:
             return con.execute(f"select count(*) from raw.{table}").fetchone()[0]
@@ -144,7 +144,7 @@ def test_the_weak_manager_is_weakest_in_the_cube(cube, built_warehouse, truth) -
 
 
 def test_the_identity_map_joins_calls_and_web_to_customers(built_warehouse) -> None:
-    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+    with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
         rates = dict(con.execute("select measure, rate from identity.match_rates").fetchall())
         raw_emails = con.execute(
             "select count(*) from identity.customer_identifiers where identifier like '%@%'"

@@ -1,0 +1,358 @@
+"""The visual report for directors: one self-contained HTML file (plotly.js inside), built
+from the published warehouse. Every view names what to act on.
+
+The numbers come through the cube (one definition of each measure: stage conversion, ROMI,
+missed-call rate, engagement) where it has them, and from the report marts for what is
+already a report there (manager scorecard, retention cohorts, the N·V·L decomposition).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+
+from cubes import ACRM_CUBE, CubeSession
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+MIN_SHARE = 0.01  # an hour or a page needs this share of the traffic to be named
+
+
+@dataclass(frozen=True)
+class View:
+    key: str
+    title: str
+    finding: str  # what to act on, in one sentence
+    figure: go.Figure
+    facts: dict[str, object]  # the named members, for tests and the JSON sidecar
+
+
+def _frame(cube: CubeSession, measures, rows, cols=(), filters=()) -> pd.DataFrame:
+    return cube.query_names(list(measures), list(rows), list(cols), list(filters), as_="pandas")
+
+
+def funnel_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    stages = _frame(cube, ["deals_reached", "stage_conversion", "dropoff_rate"], ["funnel.stage"])
+    stages = stages[stages["deals_reached"] > 0]
+    leaking = stages.dropna(subset=["stage_conversion"]).sort_values("stage_conversion").iloc[0]
+    reasons = _frame(
+        cube, ["lost_deals"], ["loss_reason.reason"], filters=["loss_reason.reason!=Unknown"]
+    ).sort_values("lost_deals", ascending=False)
+    reason = reasons.iloc[0]["loss_reason.reason"] if len(reasons) else "unknown"
+    figure = go.Figure(
+        go.Funnel(
+            y=stages["funnel.stage"],
+            x=stages["deals_reached"],
+            textinfo="value+percent previous",
+        )
+    )
+    figure.update_layout(title="Deals reaching each stage (share of the previous stage)")
+    return View(
+        "funnel",
+        "Sales funnel: conversion and drop-off per stage",
+        f"The funnel leaks most at {leaking['funnel.stage']}: "
+        f"{leaking['stage_conversion']:.0%} of deals move on "
+        f"({leaking['dropoff_rate']:.0%} drop out). "
+        f"The most frequent loss reason is “{reason}”: work on it at that stage first.",
+        figure,
+        {"weakest_stage": leaking["funnel.stage"], "dominant_loss_reason": reason},
+    )
+
+
+def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    scorecard = con.sql(
+        "select manager_name, team_name, deals, win_rate, revenue::double as revenue, "
+        "avg_check, missed_calls, avg_csat, weakest_stage, weakest_stage_conversion, "
+        "weakest_stage_peer_conversion, weakest_stage_gap "
+        "from marts.rpt_manager_scorecard where manager_key <> -1 order by win_rate"
+    ).df()
+    weakest = scorecard.sort_values("weakest_stage_gap").iloc[0]
+    figure = go.Figure(
+        go.Table(
+            header={
+                "values": [
+                    "manager",
+                    "team",
+                    "deals",
+                    "win rate",
+                    "revenue",
+                    "avg check",
+                    "missed calls",
+                    "CSAT",
+                    "weakest stage",
+                    "conversion there",
+                    "peers there",
+                ]
+            },
+            cells={
+                "values": [
+                    scorecard["manager_name"],
+                    scorecard["team_name"],
+                    scorecard["deals"],
+                    scorecard["win_rate"].map("{:.1%}".format),
+                    scorecard["revenue"].map("{:,.0f}".format),
+                    scorecard["avg_check"].map("{:,.0f}".format),
+                    scorecard["missed_calls"],
+                    scorecard["avg_csat"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+                    scorecard["weakest_stage"],
+                    scorecard["weakest_stage_conversion"].map("{:.1%}".format),
+                    scorecard["weakest_stage_peer_conversion"].map("{:.1%}".format),
+                ]
+            },
+        )
+    )
+    figure.update_layout(
+        title="Manager scorecard, lowest win rate first", height=120 + 28 * len(scorecard)
+    )
+    return View(
+        "managers",
+        "Manager scorecard",
+        f"{weakest['manager_name']} ({weakest['team_name']}) is weakest at "
+        f"{weakest['weakest_stage']}: {weakest['weakest_stage_conversion']:.0%} of deals move "
+        f"on against {weakest['weakest_stage_peer_conversion']:.0%} for the other managers. "
+        "Coach that step, or move those deals to a stronger colleague.",
+        figure,
+        {"weakest_manager": weakest["manager_name"], "weakest_stage": weakest["weakest_stage"]},
+    )
+
+
+def romi_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    romi = _frame(cube, ["romi", "spend"], ["channel.channel"], ["attribution.model"])
+    romi = romi[romi["spend"] > 0]
+    figure = go.Figure(
+        [
+            go.Bar(name=model, x=group["channel.channel"], y=group["romi"])
+            for model, group in romi.groupby("attribution.model")
+        ]
+    )
+    figure.update_layout(
+        title="ROMI by channel under each attribution model",
+        barmode="group",
+        yaxis_tickformat=".0%",
+    )
+    last = romi[romi["attribution.model"] == "last_touch"].sort_values("romi")
+    worst, best = last.iloc[0], last.iloc[-1]
+    verdict = "loses money" if worst["romi"] < 0 else "pays back least"
+    return View(
+        "romi",
+        "Marketing: ROMI by channel and attribution model",
+        f"{worst['channel.channel']} {verdict} (ROMI {worst['romi']:+.0%} under last touch): "
+        f"cut or rework its campaigns. {best['channel.channel']} pays back best "
+        f"({best['romi']:+.0%}): move budget there.",
+        figure,
+        {"worst_channel": worst["channel.channel"], "best_channel": best["channel.channel"]},
+    )
+
+
+def cohort_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    cohorts = con.sql(
+        "select cohort_month, months_since_first_order, active_share, cohort_size "
+        "from marts.rpt_retention_cohorts order by 1, 2"
+    ).df()
+    grid = cohorts.pivot(
+        index="cohort_month", columns="months_since_first_order", values="active_share"
+    )
+    figure = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[f"+{m}" for m in grid.columns],
+            y=list(grid.index),
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            hovertemplate="cohort %{y}, month %{x}: %{z:.0%} active<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Share of each first-purchase cohort active N months later",
+        yaxis_autorange="reversed",
+    )
+    month1 = cohorts[cohorts["months_since_first_order"] == 1].dropna(subset=["active_share"])
+    weakest = month1.sort_values("active_share").iloc[0] if len(month1) else None
+    finding = (
+        f"The {weakest['cohort_month']} cohort kept the fewest customers a month on "
+        f"({weakest['active_share']:.0%}): look at what those customers were sold and how "
+        "they were served."
+        if weakest is not None
+        else "No cohort is old enough for a second month yet."
+    )
+    return View(
+        "cohorts",
+        "Retention cohorts",
+        finding,
+        figure,
+        {"weakest_cohort": None if weakest is None else weakest["cohort_month"]},
+    )
+
+
+def nvl_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    nvl = con.sql(
+        "select month_start, revenue, n_customers, v_value, l_loyalty, revenue_change, "
+        "change_from_n, change_from_v, change_from_l from marts.rpt_nvl_decomposition "
+        "order by month_start"
+    ).df()
+    figure = go.Figure(
+        [
+            go.Bar(name="from N (customers)", x=nvl["month_start"], y=nvl["change_from_n"]),
+            go.Bar(name="from V (value)", x=nvl["month_start"], y=nvl["change_from_v"]),
+            go.Bar(name="from L (loyalty)", x=nvl["month_start"], y=nvl["change_from_l"]),
+            go.Scatter(
+                name="revenue change",
+                x=nvl["month_start"],
+                y=nvl["revenue_change"],
+                mode="lines+markers",
+            ),
+        ]
+    )
+    figure.update_layout(
+        title="Month-over-month revenue change split into N, V and L", barmode="relative"
+    )
+    recent = nvl.dropna(subset=["revenue_change"]).tail(3)
+    parts = {
+        "the number of customers (N)": recent["change_from_n"].sum(),
+        "value per purchase (V)": recent["change_from_v"].sum(),
+        "purchases per customer (L)": recent["change_from_l"].sum(),
+    }
+    weakest = min(parts, key=parts.get)
+    return View(
+        "nvl",
+        "Revenue = N · V · L",
+        f"Over the last {len(recent)} months revenue changed by "
+        f"{recent['revenue_change'].sum():+,.0f}; {weakest} contributed least "
+        f"({parts[weakest]:+,.0f}): that is the lever to work on.",
+        figure,
+        {"weakest_factor": weakest},
+    )
+
+
+def call_load_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    load = _frame(
+        cube, ["calls", "inbound_calls", "missed_call_rate"], ["date.weekday"], ["time.hour"]
+    )
+    grid = load.pivot(index="date.weekday", columns="time.hour", values="calls").sort_index()
+    figure = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[f"{h:02d}:00" for h in grid.columns],
+            y=[
+                WEEKDAYS[d - 1] if isinstance(d, int) and 1 <= d <= 7 else str(d)
+                for d in grid.index
+            ],
+            colorscale="Oranges",
+            hovertemplate="%{y} %{x}: %{z} calls<extra></extra>",
+        )
+    )
+    figure.update_layout(title="Calls by weekday and hour (call center's local time)")
+    hours = _frame(cube, ["calls", "inbound_calls", "missed_call_rate"], ["time.hour"])
+    peak = hours.sort_values("calls", ascending=False).iloc[0]
+    busy = hours[hours["inbound_calls"] >= MIN_SHARE * hours["inbound_calls"].sum()]
+    worst = busy.sort_values("missed_call_rate", ascending=False).iloc[0]
+    return View(
+        "calls",
+        "Call center load",
+        f"Calls peak at {int(peak['time.hour']):02d}:00, and the most calls go unanswered at "
+        f"{int(worst['time.hour']):02d}:00 ({worst['missed_call_rate']:.0%} missed): "
+        "add operators, or move breaks, at those hours.",
+        figure,
+        {"peak_hour": int(peak["time.hour"]), "worst_missed_hour": int(worst["time.hour"])},
+    )
+
+
+def content_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    pages = _frame(
+        cube, ["page_views", "avg_engagement_seconds", "session_lead_rate"], ["content.page"]
+    )
+    pages = pages[pages["page_views"] >= 0.005 * pages["page_views"].sum()]
+    top = pages.sort_values("avg_engagement_seconds", ascending=False).head(10)
+    figure = go.Figure(
+        go.Bar(x=top["avg_engagement_seconds"], y=top["content.page"], orientation="h")
+    )
+    figure.update_layout(
+        title="Top content by engagement time per view (pages with 0.5 % of views or more)",
+        yaxis_autorange="reversed",
+        xaxis_title="seconds per view",
+    )
+    best = top.iloc[0]
+    return View(
+        "content",
+        "Top content",
+        f"{best['content.page']} holds readers longest ({best['avg_engagement_seconds']:.0f} s "
+        "per view): link it from the campaigns and the pages that lose visitors.",
+        figure,
+        {"most_engaging_page": best["content.page"]},
+    )
+
+
+VIEWS = (funnel_view, manager_view, romi_view, cohort_view, nvl_view, call_load_view, content_view)
+
+
+def build_views(published: Path) -> list[View]:
+    cube = CubeSession(published, ACRM_CUBE)
+    with duckdb.connect(str(published), read_only=True) as con:
+        return [view(cube, con) for view in VIEWS]
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>ACRM report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }}
+h1 {{ margin-bottom: 0; }} .meta {{ color: #666; margin-top: .3rem; }}
+section {{ margin: 2.5rem 0; }} .act {{ background: #fff4e5; border-left: 4px solid #f08c00;
+padding: .6rem 1rem; }} ul.summary li {{ margin: .3rem 0; }}
+</style></head><body>
+<h1>ACRM: what to act on</h1>
+<p class="meta">From the published build of {built}, report written {written}.</p>
+<ul class="summary">{summary}</ul>
+{sections}
+</body></html>
+"""
+
+
+def render(views: list[View], built: str) -> str:
+    sections = []
+    for i, view in enumerate(views):
+        chart = view.figure.to_html(
+            full_html=False, include_plotlyjs=(i == 0), div_id=f"chart-{view.key}"
+        )
+        sections.append(
+            f'<section id="{view.key}"><h2>{html.escape(view.title)}</h2>'
+            f'<p class="act"><b>Act on:</b> {html.escape(view.finding)}</p>{chart}</section>'
+        )
+    summary = "".join(
+        f'<li><a href="#{v.key}">{html.escape(v.title)}</a>: {html.escape(v.finding)}</li>'
+        for v in views
+    )
+    written = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return PAGE.format(built=built, written=written, summary=summary, sections="".join(sections))
+
+
+def report_path(published: Path) -> Path:
+    """Where the pipeline writes the report: beside the published copy."""
+    return published.parent / "report.html"
+
+
+def write_report(published: Path, out: Path) -> list[View]:
+    """Build every view from `published` and write the HTML to `out` (replaced by rename);
+    returns the views."""
+    if not published.exists():
+        raise FileNotFoundError(
+            f"no published warehouse at {published}: run `acrm run` (or `make demo`) first"
+        )
+    views = build_views(published)
+    built = dt.datetime.fromtimestamp(published.stat().st_mtime, dt.UTC).isoformat(
+        timespec="seconds"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(render(views, built))
+    os.replace(tmp, out)
+    return views
