@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \
                  -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 
-.PHONY: help setup demo test test-unit lint bench lock dagster clean
+.PHONY: help setup demo test test-unit lint bench lock dagster serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,7 +43,9 @@ demo: setup  ## generate sample sources, run the whole pipeline, print a summary
 	$(BIN)/acrm summary
 
 test: setup  ## run every test (unit, integration, e2e)
-	@tools/ensure-postgres
+	@tools/ensure-apt "PostgreSQL landing tests" 'ls /usr/lib/postgresql/*/bin/initdb' postgresql
+	@tools/ensure-apt "web pivot browser tests" 'command -v chromium && command -v chromedriver' \
+	    chromium chromium-driver
 	$(BIN)/python -m pytest -m "unit or integration or e2e"
 
 test-unit: setup  ## run the fast unit tests only
@@ -65,6 +67,9 @@ lint: setup  ## ruff and SQLFluff (dbt templater)
 
 dagster: setup  ## open the Dagster UI on the same definitions `acrm run` uses
 	$(BIN)/dagster dev -m pipelines.definitions
+
+serve: setup  ## serve the HTTP API, the web pivot and the report on http://127.0.0.1:8765/
+	$(BIN)/acrm serve
 
 lock:  ## re-resolve the dependencies and rewrite requirements.lock
 	rm -rf /tmp/acrm-lock && "$$(tools/find-python)" -m venv /tmp/acrm-lock

@@ -2,16 +2,14 @@
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from pipelines.definitions import defs
+from tests.e2e.servers import free_port, running
 
 WEBSERVER = str(Path(sys.executable).with_name("dagster-webserver"))
 QUERY = """{ assetNodes { assetKey { path } groupName }
@@ -19,39 +17,17 @@ QUERY = """{ assetNodes { assetKey { path } groupName }
                  jobs { name } schedules { name } } } } }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def webserver(tmp_path: Path):
     port = free_port()
-    log = tmp_path / "webserver.log"
-    with open(log, "w") as sink:
-        process = subprocess.Popen(
-            [WEBSERVER, "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
-            env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dagster-webserver exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                break
-        except OSError:
-            time.sleep(1)
-    else:
-        process.kill()
-        pytest.fail("dagster-webserver did not answer within 120 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with running(
+        [WEBSERVER, "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        {**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        f"{url}/server_info",
+        tmp_path / "webserver.log",
+    ):
+        yield url
 
 
 def test_the_ui_serves_every_asset_job_and_schedule(webserver: str) -> None:

@@ -37,7 +37,7 @@ def as_postgres(*command: str) -> list[str]:
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory):
     if not INITDB:
-        pytest.skip("no PostgreSQL server binaries (tools/ensure-postgres installs Debian's)")
+        pytest.skip("no PostgreSQL server binaries (tools/ensure-apt installs Debian's)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
     bin_dir = Path(INITDB[-1]).parent

@@ -310,6 +310,7 @@ def test_a_severe_expectation_failure_blocks_the_build_and_publication(
 
     from acrm.settings import Settings
     from pipelines.definitions import build_definitions
+    from pipelines.publish.publisher import publish, read_manifest
 
     ga4 = sources / "web" / f"events_{DAYS[0].replace('-', '')}.ndjson.gz"
     lines = gzip.decompress(ga4.read_bytes()).decode().splitlines()
@@ -322,6 +323,12 @@ def test_a_severe_expectation_failure_blocks_the_build_and_publication(
     ga4.write_bytes(gzip.compress("\n".join(lines).encode()))
 
     settings = Settings.load(tmp_path / "w" / "acrm.duckdb", sources)
+    # the last good publication, which the failed build must leave in place
+    previous = tmp_path / "previous.duckdb"
+    with duckdb.connect(str(previous)) as con:
+        con.execute("create schema marts; create table marts.last_good as select 1 as build")
+    publish(previous, settings.published)
+    last_good = read_manifest(settings.published)["build_id"]
     job = build_definitions(settings).resolve_job_def("acrm_full_refresh")
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
@@ -343,4 +350,8 @@ def test_a_severe_expectation_failure_blocks_the_build_and_publication(
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "raw/ga4_events" in materialized and "raw/cdr_calls" in materialized
     assert "marts/fct_deals" not in materialized
+    assert "published/warehouse" not in materialized
+    assert read_manifest(settings.published)["build_id"] == last_good
+    with duckdb.connect(str(settings.published), read_only=True) as con:
+        assert con.execute("select build from marts.last_good").fetchall() == [(1,)]
     assert not settings.published.exists()

@@ -1,0 +1,44 @@
+"""The directors' report that `acrm run` writes: every view names the planted weak spot."""
+
+import re
+
+import duckdb
+
+from serving.report import build_views, report_path
+
+
+def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:
+    page = report_path(built_warehouse.published).read_text()
+    for section in ("funnel", "managers", "romi", "cohorts", "nvl", "calls", "content"):
+        assert f'<section id="{section}">' in page
+    assert page.count("Act on:") == 7
+    assert not re.search(r"<script[^>]*\ssrc=", page)  # no script from elsewhere
+    assert "Plotly.newPlot" in page and len(page) > 3_000_000
+
+
+def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
+    views = {view.key: view for view in build_views(built_warehouse.published)}
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        weak_manager = con.execute(
+            "select manager_name from marts.dim_managers where manager_id = ?",
+            [truth["weak_manager"]["manager_id"]],
+        ).fetchall()[0][0]
+    assert views["funnel"].facts == {
+        "weakest_stage": truth["funnel"]["largest_dropoff_stage"],
+        "dominant_loss_reason": truth["funnel"]["dominant_loss_reason"],
+    }
+    assert views["managers"].facts == {
+        "weakest_manager": weak_manager,
+        "weakest_stage": truth["weak_manager"]["stage"],
+    }
+    assert views["romi"].facts == {
+        "worst_channel": truth["romi"]["negative_channel"],
+        "best_channel": truth["romi"]["best_channel"],
+    }
+    assert views["calls"].facts == {
+        "peak_hour": truth["calls"]["peak_hour"],
+        "worst_missed_hour": truth["calls"]["worst_missed_rate_hour"],
+    }
+    assert views["content"].facts["most_engaging_page"] == truth["content"]["most_engaging_page"]
+    for view in views.values():
+        assert view.finding and all(str(v) in view.finding for v in view.facts.values() if v)
