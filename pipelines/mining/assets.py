@@ -40,6 +40,18 @@ def write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> No
         con.unregister("_frame")
 
 
+def mining_asset(name: str, marts: list[str], kinds: set[str], description: str):
+    """A mining asset: writes mining.<name> from the named marts, in the writer pool."""
+    return dg.asset(
+        key=[SCHEMA, name],
+        deps=[dg.AssetKey(["marts", mart]) for mart in marts],
+        group_name="mining",
+        pool=WRITER_POOL,
+        kinds=kinds,
+        description=description,
+    )
+
+
 def observation_end(con: duckdb.DuckDBPyConnection) -> dt.date:
     """The day after the last order: the models look at the history up to the build."""
     last = con.execute("select max(ordered_at) from marts.fct_orders").fetchall()[0][0]
@@ -48,13 +60,11 @@ def observation_end(con: duckdb.DuckDBPyConnection) -> dt.date:
     return last.date() + dt.timedelta(days=1)
 
 
-@dg.asset(
-    key=[SCHEMA, "customer_clv"],
-    deps=[dg.AssetKey(["marts", "fct_orders"])],
-    group_name="mining",
-    pool=WRITER_POOL,
-    kinds={"python", "duckdb"},
-    description="Per customer: BG/NBD probability alive and expected purchases, Gamma-Gamma "
+@mining_asset(
+    "customer_clv",
+    ["fct_orders"],
+    {"python", "duckdb"},
+    "Per customer: BG/NBD probability alive and expected purchases, Gamma-Gamma "
     f"expected spend, and CLV over {CLV_HORIZON_WEEKS} weeks (monthly discount "
     f"{MONTHLY_DISCOUNT:.0%}); clv_band by quintile. Repeat purchases are distinct days.",
 )
@@ -96,22 +106,11 @@ def customer_clv(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(
-    key=[SCHEMA, "customer_churn"],
-    deps=[
-        dg.AssetKey(["marts", name])
-        for name in (
-            "fct_orders",
-            "fct_tickets",
-            "fct_survey_responses",
-            "fct_calls",
-            "fct_web_sessions",
-        )
-    ],
-    group_name="mining",
-    pool=WRITER_POOL,
-    kinds={"python", "scikit-learn", "duckdb"},
-    description="Per active customer (a paid order in the last 180 days): the probability of "
+@mining_asset(
+    "customer_churn",
+    ["fct_orders", "fct_tickets", "fct_survey_responses", "fct_calls", "fct_web_sessions"],
+    {"python", "scikit-learn", "duckdb"},
+    "Per active customer (a paid order in the last 180 days): the probability of "
     f"no paid order in the next {CHURN_WINDOW_DAYS} days, a risk band and the top drivers. "
     "Logistic regression trained and tested on two earlier snapshots (a time-based split).",
 )
@@ -146,13 +145,11 @@ BASKET_MIN_ORDERS = 5  # on a small history, 2 orders in common make a meaningle
 BASKET_MIN_CONFIDENCE = 0.05
 
 
-@dg.asset(
-    key=[SCHEMA, "basket_rules"],
-    deps=[dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "dim_products"])],
-    group_name="mining",
-    pool=WRITER_POOL,
-    kinds={"python", "duckdb"},
-    description="Association rules between products over paid orders (Apriori, itemsets up "
+@mining_asset(
+    "basket_rules",
+    ["fct_order_lines", "dim_products"],
+    {"python", "duckdb"},
+    "Association rules between products over paid orders (Apriori, itemsets up "
     f"to 3, support >= {BASKET_MIN_SUPPORT:.1%} and {BASKET_MIN_ORDERS} orders, confidence >= "
     f"{BASKET_MIN_CONFIDENCE:.0%}): "
     "support, confidence, lift, leverage, conviction; product keys and names.",
@@ -213,13 +210,11 @@ RECOMMENDATIONS_PER_CUSTOMER = 5
 RECOMMENDATION_HOLDOUT_DAYS = 90
 
 
-@dg.asset(
-    key=[SCHEMA, "product_recommendations"],
-    deps=[dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "dim_products"])],
-    group_name="mining",
-    pool=WRITER_POOL,
-    kinds={"python", "scipy", "duckdb"},
-    description=f"Per customer, the top {RECOMMENDATIONS_PER_CUSTOMER} products not yet bought "
+@mining_asset(
+    "product_recommendations",
+    ["fct_order_lines", "fct_orders", "dim_products"],
+    {"python", "scipy", "duckdb"},
+    f"Per customer, the top {RECOMMENDATIONS_PER_CUSTOMER} products not yet bought "
     "by item-based collaborative filtering (cosine similarity of the products' buyers over "
     "paid orders). precision@k and recall@k on the last "
     f"{RECOMMENDATION_HOLDOUT_DAYS} days (fitted on the days before), next to a popularity "

@@ -145,6 +145,7 @@ def publish(warehouse: Path, published: Path) -> Path:
         "parquet": f"{PARQUET_LINK}/",
         "tables": rows,
     }
+
     def write_manifest(tmp: Path) -> None:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
         os.chmod(tmp, 0o444)

@@ -8,6 +8,13 @@
 -- first order is younger than the churn horizon are left out (they cannot have churned
 -- yet); the number of orders is not a candidate (one order past the horizon is churn by
 -- definition). The driver ranked first by adjusted lift is where retention work starts.
+{%- set drivers = [
+    ('low_csat', 'Rated a service ticket 1 or 2 (CSAT)', 'is_low_csat', 1),
+    ('service_ticket', 'Opened a service ticket', 'has_ticket', 2),
+    ('no_calls', 'Never on the phone with the call center', 'has_no_calls', 4),
+    ('no_web_visits', 'Never seen logged in on the website', 'has_no_web_visits', 8),
+] %}
+
 with
 
 customers as (
@@ -50,22 +57,16 @@ profiles as (
 ),
 
 traits as (
-    {%- set drivers = [
-        ('low_csat', 'Rated a service ticket 1 or 2 (CSAT)', 'is_low_csat', 1),
-        ('service_ticket', 'Opened a service ticket', 'has_ticket', 2),
-        ('no_calls', 'Never on the phone with the call center', 'has_no_calls', 4),
-        ('no_web_visits', 'Never seen logged in on the website', 'has_no_web_visits', 8),
-    ] %}
     {%- for driver, description, flag, bit in drivers %}
-    select
-        customer_key,
-        is_churned,
-        '{{ driver }}' as driver,
-        '{{ description }}' as driver_description,
-        {{ flag }} as has_trait,
-        profile - case when {{ flag }} then {{ bit }} else 0 end as stratum
-    from profiles
-    {% if not loop.last %}union all{% endif %}
+        select
+            customer_key,
+            is_churned,
+            '{{ driver }}' as driver,
+            '{{ description }}' as driver_description,
+            {{ flag }} as has_trait,
+            profile - case when {{ flag }} then {{ bit }} else 0 end as stratum
+        from profiles
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
