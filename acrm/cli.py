@@ -140,7 +140,7 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
         )
     quarantined = facts["quarantined_rows"]
     stderr.print(
-        "\n[bold]Quarantine[/bold] (raw._quarantine): "
+        "\n[bold]Quarantine[/bold] (raw._quarantine in the pipeline's file): "
         + (", ".join(f"{s} {n:,} rows" for s, n in quarantined.items()) or "no rows")
     )
     for failure in facts["failed_loads"]:
@@ -154,6 +154,8 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
         "  acrm cube query --measures revenue,won_deals --rows channel.channel "
         "--cols manager.team\n"
         "  acrm cube levels | acrm cube measures\n"
+        f"  open {settings.published.parent / 'report.html'}   # the directors' report\n"
+        "  make serve              # the web pivot and HTTP API on http://127.0.0.1:8765/\n"
         "  make dagster            # the Dagster UI on the same definitions\n"
     )
 

@@ -109,7 +109,7 @@ def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
         )
     )
     figure.update_layout(
-        title="Manager scorecard, lowest win rate first", height=120 + 28 * len(scorecard)
+        title="Manager scorecard, lowest win rate first", height=160 + 44 * len(scorecard)
     )
     return View(
         "managers",
@@ -166,7 +166,10 @@ def cohort_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
             y=list(grid.index),
             colorscale="Blues",
             zmin=0,
-            zmax=1,
+            # month 0 is 100 % by definition: scale the colours to the later months
+            zmax=float(cohorts.loc[cohorts["months_since_first_order"] > 0, "active_share"].max())
+            if (cohorts["months_since_first_order"] > 0).any()
+            else 1.0,
             hovertemplate="cohort %{y}, month %{x}: %{z:.0%} active<extra></extra>",
         )
     )

@@ -210,3 +210,30 @@ def test_mine_clv_on_the_cdnow_sample_prints_the_published_parameters(tmp_path: 
         "--date-col", "date", "--amount-col", "amount", "--observation-end", "1997-09-30",
     )  # fmt: skip
     assert bad.returncode == 2 and "no column 'client'" in bad.stderr
+
+
+def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_path) -> None:
+    out = tmp_path / "report.html"
+    result = acrm(
+        "report",
+        "--warehouse",
+        str(built_warehouse.warehouse),
+        "--out",
+        str(out),
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["path"] == str(out) and out.stat().st_size > 1_000_000
+    assert set(document["act_on"]) == {
+        "funnel",
+        "managers",
+        "romi",
+        "cohorts",
+        "nvl",
+        "calls",
+        "content",
+    }
+    missing = acrm("report", "--warehouse", str(tmp_path / "none" / "acrm.duckdb"))
+    assert missing.returncode == 2 and "acrm run" in missing.stderr
