@@ -84,16 +84,38 @@ def _filter_sql(column: str, flt: Filter, params: _Parameters) -> str:
     return f"{column} in ({members})"
 
 
+def _on_fact(
+    cube: Cube, fact, qualified: str, relations: dict[str, str], sorted_: bool = False
+) -> bool:
+    """Whether a level's value is the fact's own foreign key (the level's column is its
+    dimension's key, e.g. attribution.model): then no join to the dimension is needed,
+    unless the level is `sorted_` by another column of the dimension."""
+    dim, lv = cube.level(qualified)
+    return (
+        lv.relation is None
+        and not (sorted_ and lv.sort_column)
+        and lv.column == dim.key
+        and dim.name in fact.foreign_keys
+        and dim.name not in relations
+    )
+
+
 class _Columns:
     """The SQL of levels within one fact's SELECT. A level kept in another table (RFM and
-    mining levels of the customer) joins that table on the fact's key on first use."""
+    mining levels of the customer) joins that table on the fact's key on first use; a
+    level that is the fact's foreign key reads it from the fact."""
 
-    def __init__(self, cube: Cube, fact, aliases: dict[str, str], joins: list[str]):
+    def __init__(
+        self, cube: Cube, fact, aliases: dict[str, str], joins: list[str], relations: dict
+    ):
         self.cube, self.fact, self.aliases, self.joins = cube, fact, aliases, joins
+        self.relations = relations
         self.kept_elsewhere: dict[str, str] = {}
 
     def of(self, qualified: str, sort: bool = False) -> str:
         dim, lv = self.cube.level(qualified)
+        if _on_fact(self.cube, self.fact, qualified, self.relations, sorted_=sort):
+            return f"f.{self.fact.foreign_keys[dim.name]}"
         if lv.relation is None:
             column = lv.sort_column if sort and lv.sort_column else lv.column
             return f"{self.aliases[dim.name]}.{column}"
@@ -116,11 +138,14 @@ def _cells_sql(
     relations: dict[str, str],
     top_sql: str | None,
     flat: list[str] | None = None,
+    projections: dict[str, str] | None = None,
 ) -> str:
     """Levels, sort keys, grouping and base aggregates: one row per cell.
 
     With `flat` (measure names) and a single fact, the whole answer instead: one SELECT
     with the measures computed from the aggregates in place, ordered: no CTEs, no join.
+    `projections` names, per fact, a relation to read instead of the fact's projection
+    (the facts summed once by their keys, shared by a query's time-function variants).
     """
     levels = list(query.levels)
     by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
@@ -133,10 +158,25 @@ def _cells_sql(
     for i, (fact_name, aggregates) in enumerate(by_fact.items()):
         fact = cube.fact(fact_name)
         used = levels + [f.level for f in query.filters]
-        # dimensions whose own table is needed (levels kept elsewhere join on their own)
-        needed = dict.fromkeys(q.split(".")[0] for q in used if not cube.level(q)[1].relation)
+        # dimensions whose own table is needed (levels kept elsewhere join on their own,
+        # levels that are the fact's foreign key need no join)
+        needed = dict.fromkeys(
+            q.split(".")[0]
+            for q in used
+            if not cube.level(q)[1].relation
+            and not _on_fact(cube, fact, q, relations, sorted_=q in levels)
+        )
+        defaults_on_fact = {
+            d.name
+            for d in slicing_defaults
+            if _on_fact(cube, fact, f"{d.name}.{d.hierarchies[0].levels[0].name}", relations)
+        }
         needed.update(
-            dict.fromkeys(d.name for d in slicing_defaults if d.name in fact.foreign_keys)
+            dict.fromkeys(
+                d.name
+                for d in slicing_defaults
+                if d.name in fact.foreign_keys and d.name not in defaults_on_fact
+            )
         )
         joins, aliases = [], {}
         for j, dim_name in enumerate(needed):
@@ -150,13 +190,14 @@ def _cells_sql(
                 )
             else:  # a slicing dimension the fact does not have: the same value for each member
                 joins.append(f"cross join {relation} as {alias}")
-        columns = _Columns(cube, fact, aliases, joins)
+        columns = _Columns(cube, fact, aliases, joins, relations)
         where = []
         for dim in slicing_defaults:
-            if dim.name in aliases:
-                column = dim.hierarchies[0].levels[0].column
+            if dim.name in aliases or dim.name in defaults_on_fact:
                 default = str(dim.default_member).replace("'", "''")  # the model's, not a user's
-                where.append(f"{aliases[dim.name]}.{column} = '{default}'")
+                where.append(
+                    f"{columns.of(f'{dim.name}.{dim.hierarchies[0].levels[0].name}')} = '{default}'"
+                )
         for flt in query.filters:
             where.append(_filter_sql(columns.of(flt.level), flt, params))
         if top_sql is not None:
@@ -169,7 +210,7 @@ def _cells_sql(
             sort = f"min({columns.of(qualified, sort=True)})"
             if query.totals:  # a subtotal sorts after the members it adds up
                 sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
-            if not lv.sort_column and flat is not None:
+            if not lv.sort_column:
                 sort = level_sql[-1]  # the member itself; null (a subtotal) sorts last
             sorts.append(sort)
             select.append(f"{sort} as _sort{k}")
@@ -198,8 +239,10 @@ def _cells_sql(
             )
             sql_type = "bigint" if base.integer else "double"
             aggregate_sql[base.name] = f"cast({aggregate} as {sql_type})"
-        keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed]))
-        projection = fact_projection(fact, keyed, {b.name: e for b, e, _ in aggregates})
+        keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed, *defaults_on_fact]))
+        projection = (projections or {}).get(fact_name) or fact_projection(
+            fact, keyed, {b.name: e for b, e, _ in aggregates}
+        )
         body = (
             f"from {projection} as f {' '.join(joins)}"
             f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by}"
@@ -249,6 +292,50 @@ def _measure_sql(cube: Cube, name: str, base: Callable[[str], str]) -> str:
     return base(name)
 
 
+def _summed_facts(
+    cube: Cube, query: Query, bases: list[Aggregate]
+) -> tuple[list[str], dict[str, str]]:
+    """CTEs summing each fact whose aggregates are all sums by the foreign keys the query
+    can use (a day, not an order, per row), and the fact -> CTE names. The main cells and
+    each time-function variant read the same sums: one scan of the fact, and a shifted
+    calendar that repeats a day in several periods (year to date) repeats few rows. Sums
+    of sums are exact; a fact with a distinct count is read as it is."""
+    dimensions = set(query.dimensions) | {d.name for d in cube.dimensions if d.slicing}
+    if query.top is not None:
+        dimensions.add(query.top.level.split(".")[0])
+    by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
+    for base in bases:
+        source = cube.source_for(base, query.dimensions)
+        assert source is not None  # validate() guarantees it
+        by_fact.setdefault(source.fact, []).append((base, source.expression, source.function))
+    ctes, names = [], {}
+    for i, (fact_name, aggregates) in enumerate(by_fact.items()):
+        fact = cube.fact(fact_name)
+        keys = list(dict.fromkeys(c for d, c in fact.foreign_keys.items() if d in dimensions))
+        if not keys or any(function == "count_distinct" for *_, function in aggregates):
+            continue
+        projection = fact_projection(
+            fact, sorted(dimensions), {b.name: e for b, e, _ in aggregates}
+        )
+        sums = ", ".join(f"sum({_quote(b.name)}) as {_quote(b.name)}" for b, *_ in aggregates)
+        key_list = ", ".join(keys)
+        names[fact_name] = f"summed{i}"
+        ctes.append(
+            f"summed{i} as materialized (select {key_list}, {sums} from {projection} as r "
+            f"group by {key_list})"
+        )
+    return ctes, names
+
+
+def _top_by_limit(cube: Cube, query: Query) -> bool:
+    """Top-N whose level is the only one on the axes, without totals: the answer's own
+    cells are the ranking, so ORDER BY ... LIMIT replaces the member-filter subquery."""
+    top = query.top
+    if top is None or query.totals or query.cols or query.rows != (top.level,):
+        return False
+    return top.measure in query.measures and not cube.level(top.level)[1].sort_column
+
+
 def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -> CompiledQuery:
     validate(cube, query)
     params = params or _Parameters()
@@ -277,15 +364,30 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
     bases = cube.base_measures([m for m, _ in wanted])
     facts = {cube.source_for(b, query.dimensions).fact for b in bases}  # type: ignore[union-attr]
     if list(reads) == ["main"] and len(facts) == 1:  # the common case: one flat SELECT
+        if _top_by_limit(cube, query):  # the ranked level alone on the axes: one scan
+            top = query.top
+            assert top is not None
+            cells = _cells_sql(cube, query, bases, params, {}, None, flat=list(query.measures))
+            measure, level = _quote(top.measure), _quote(top.level)
+            ranked = (
+                f"select * from ({cells}) as cells where {measure} is not null "
+                f"order by {measure} {'asc' if top.lowest else 'desc'} limit {int(top.n)}"
+            )
+            return CompiledQuery(
+                f"select * from ({ranked}) as ranked order by {level} nulls last", params.values
+            )
         flat = _cells_sql(cube, query, bases, params, {}, top_sql, flat=list(query.measures))
         return CompiledQuery(flat, params.values)
-    ctes = []
+    ctes, projections = [], {}
+    if len(reads) > 1:  # time functions: each fact of sums is summed once, read by every variant
+        ctes, projections = _summed_facts(cube, query, bases)
     for variant, measures in reads.items():
         relations = {}
         if variant != "main":
             relations["date"] = shifted_dates(cube.dimension("date").relation, variant, axis_date)  # type: ignore[arg-type]
         needed = cube.base_measures(measures) if measures else bases
-        ctes.append(f"{variant} as {_cells_sql(cube, query, needed, params, relations, top_sql)}")
+        cells = _cells_sql(cube, query, needed, params, relations, top_sql, projections=projections)
+        ctes.append(f"{variant} as {cells}")
     select = [f"main.{_quote(k)}" for k in [*levels, GROUPING_COLUMN]]
     joins = []
     for variant in reads:
