@@ -327,6 +327,36 @@ def _summed_facts(
     return ctes, names
 
 
+def _ytd_by_window(query: Query, axis_date: str | None) -> bool:
+    """Year to date as a running sum over the main cells, exact when those cells hold every
+    period of each year they show: no date filter but on whole years, no top-N of dates."""
+    if axis_date is None or axis_date == "date.year":
+        return False
+    if query.top is not None and query.top.level.startswith("date."):
+        return False
+    return all(f.level == "date.year" for f in query.filters if f.level.startswith("date."))
+
+
+def _ytd_window_sql(cube: Cube, query: Query, measures: list[str], axis_date: str) -> str:
+    """The ytd variant as running sums of the main cells' base sums within each year (YTD
+    of a distinct count is refused by validate, so every base here is a sum)."""
+    period = f"main.{_quote(axis_date)}"
+    year = (
+        f"year({period})" if axis_date == "date.day" else f"cast(substr({period}, 1, 4) as integer)"
+    )
+    others = [f"main.{_quote(k)}" for k in query.levels if k != axis_date]
+    window = (
+        f"partition by {', '.join([*others, f'main.{GROUPING_COLUMN}', year])} "
+        f"order by {period} rows between unbounded preceding and current row"
+    )
+    sums = [
+        f"sum(main.{_quote(b.name)}) over w as {_quote(b.name)}"
+        for b in cube.base_measures(measures)
+    ]
+    keys = [f"main.{_quote(k)}" for k in [*query.levels, GROUPING_COLUMN]]
+    return f"(select {', '.join([*keys, *sums])} from main window w as ({window}))"
+
+
 def _top_by_limit(cube: Cube, query: Query) -> bool:
     """Top-N whose level is the only one on the axes, without totals: the answer's own
     cells are the ranking, so ORDER BY ... LIMIT replaces the member-filter subquery."""
@@ -379,13 +409,23 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
         flat = _cells_sql(cube, query, bases, params, {}, top_sql, flat=list(query.measures))
         return CompiledQuery(flat, params.values)
     ctes, projections = [], {}
-    if len(reads) > 1:  # time functions: each fact of sums is summed once, read by every variant
+    ytd_window = "ytd" in reads and _ytd_by_window(query, axis_date)
+    shifted = [v for v in reads if v != "main" and not (v == "ytd" and ytd_window)]
+    if shifted:  # a shifted calendar: each fact of sums is summed once, read by every variant
         ctes, projections = _summed_facts(cube, query, bases)
-    for variant, measures in reads.items():
+    for variant in sorted(reads, key=lambda v: v != "main"):  # main first: ytd may read it
+        measures = reads[variant]
+        if variant == "ytd" and ytd_window:
+            ctes.append(f"ytd as {_ytd_window_sql(cube, query, measures, axis_date)}")  # type: ignore[arg-type]
+            continue
         relations = {}
         if variant != "main":
             relations["date"] = shifted_dates(cube.dimension("date").relation, variant, axis_date)  # type: ignore[arg-type]
-        needed = cube.base_measures(measures) if measures else bases
+        needed = (
+            bases
+            if not measures or (variant == "main" and ytd_window)
+            else (cube.base_measures(measures))
+        )
         cells = _cells_sql(cube, query, needed, params, relations, top_sql, projections=projections)
         ctes.append(f"{variant} as {cells}")
     select = [f"main.{_quote(k)}" for k in [*levels, GROUPING_COLUMN]]

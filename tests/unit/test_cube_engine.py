@@ -335,6 +335,31 @@ def test_time_functions_read_periods_outside_the_date_filter(session: CubeSessio
     assert grand["revenue"] == 490.0 and grand["revenue:previous_period"] is None
 
 
+def test_year_to_date_by_running_sum_equals_the_shifted_calendar(session: CubeSession) -> None:
+    # whole years: a running sum over the shown months; a month range: the shifted calendar
+    # (it reads the earlier months of the year although the filter keeps one month only)
+    def ytd(*filters: str) -> dict:
+        query = ["revenue:ytd", "win_rate:ytd", "revenue"]
+        result = session.query_names(query, ["date.month"], filters=list(filters))
+        return {r["date.month"]: (r["revenue:ytd"], r["win_rate:ytd"]) for r in rows(result)}
+
+    whole_years = ytd("date.year=2025,2026")
+    assert len(whole_years) >= 4
+    for month in whole_years:
+        assert ytd(f"date.month={month}") == {month: whole_years[month]}
+    assert whole_years["2025-12"][0] == 490.0 and whole_years["2026-01"][0] == 25.0
+    by_team = session.query_names(
+        ["revenue:ytd"], ["manager.team", "date.month"], filters=["date.year=2025"]
+    )
+    north = {
+        r["date.month"]: r["revenue:ytd"] for r in rows(by_team) if r["manager.team"] == "North"
+    }
+    shifted = session.query_names(
+        ["revenue:ytd"], ["manager.team", "date.month"], filters=["date.month=2025-12"]
+    )
+    assert {r["manager.team"]: r["revenue:ytd"] for r in rows(shifted)}["North"] == north["2025-12"]
+
+
 def test_time_functions_need_a_calendar_level_and_refuse_distinct_ytd() -> None:
     with pytest.raises(QueryError, match="needs a calendar level"):
         build_query(ACRM_CUBE, ["revenue:growth"], ["channel.channel"])
