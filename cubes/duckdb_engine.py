@@ -370,18 +370,6 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
     validate(cube, query)
     params = params or _Parameters()
     levels = list(query.levels)
-    top_sql = None
-    if query.top is not None:
-        top = query.top
-        inner = compile_query(
-            cube, Query((top.measure,), (top.level,), filters=query.filters), params
-        ).sql
-        direction = "asc" if top.lowest else "desc"
-        top_sql = (
-            f"select {_quote(top.level)} from ({inner}) as ranked "
-            f"where {_quote(top.measure)} is not null "
-            f"order by {_quote(top.measure)} {direction} limit {int(top.n)}"
-        )
     wanted = [split_measure(n) for n in query.measures]
     reads: dict[str, list[str]] = {}  # variant -> measures it must compute
     for measure, function in wanted:
@@ -393,19 +381,32 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
     axis_date = finest_date_level(cube, query.levels)
     bases = cube.base_measures([m for m, _ in wanted])
     facts = {cube.source_for(b, query.dimensions).fact for b in bases}  # type: ignore[union-attr]
-    if list(reads) == ["main"] and len(facts) == 1:  # the common case: one flat SELECT
-        if _top_by_limit(cube, query):  # the ranked level alone on the axes: one scan
-            top = query.top
-            assert top is not None
-            cells = _cells_sql(cube, query, bases, params, {}, None, flat=list(query.measures))
-            measure, level = _quote(top.measure), _quote(top.level)
-            ranked = (
-                f"select * from ({cells}) as cells where {measure} is not null "
-                f"order by {measure} {'asc' if top.lowest else 'desc'} limit {int(top.n)}"
-            )
-            return CompiledQuery(
-                f"select * from ({ranked}) as ranked order by {level} nulls last", params.values
-            )
+    flat_ok = list(reads) == ["main"] and len(facts) == 1
+    if flat_ok and _top_by_limit(cube, query):  # the ranked level alone on the axes: one scan
+        top = query.top
+        assert top is not None
+        cells = _cells_sql(cube, query, bases, params, {}, None, flat=list(query.measures))
+        measure, level = _quote(top.measure), _quote(top.level)
+        ranked = (
+            f"select * from ({cells}) as cells where {measure} is not null "
+            f"order by {measure} {'asc' if top.lowest else 'desc'} limit {int(top.n)}"
+        )
+        return CompiledQuery(
+            f"select * from ({ranked}) as ranked order by {level} nulls last", params.values
+        )
+    top_sql = None  # the member filter of a top-N; its values are bound before the rest
+    if query.top is not None:
+        top = query.top
+        inner = compile_query(
+            cube, Query((top.measure,), (top.level,), filters=query.filters), params
+        ).sql
+        direction = "asc" if top.lowest else "desc"
+        top_sql = (
+            f"select {_quote(top.level)} from ({inner}) as ranked "
+            f"where {_quote(top.measure)} is not null "
+            f"order by {_quote(top.measure)} {direction} limit {int(top.n)}"
+        )
+    if flat_ok:  # the common case: one flat SELECT
         flat = _cells_sql(cube, query, bases, params, {}, top_sql, flat=list(query.measures))
         return CompiledQuery(flat, params.values)
     ctes, projections = [], {}

@@ -384,6 +384,25 @@ def test_ranges_and_top_n(session: CubeSession) -> None:
         ["romi"], ["channel.channel"], top=TopN("channel.channel", "romi", 1, lowest=True)
     )
     assert list(by(worst, "channel.channel", "romi")) == ["Display"]
+    # with a filter: the ranked cells are the filtered cells (bound values, by ORDER BY LIMIT)
+    kept = ["manager.team!=South", "date.day=2025-01-01..2026-12-31"]
+    all_members = by(
+        session.query_names(["revenue"], ["channel.channel"], filters=kept),
+        "channel.channel",
+        "revenue",
+    )
+    two = session.query_names(
+        ["revenue"], ["channel.channel"], filters=kept, top=TopN("channel.channel", "revenue", 2)
+    )
+    best = sorted((v for v in all_members.values() if v is not None), reverse=True)[:2]
+    assert sorted(by(two, "channel.channel", "revenue").values(), reverse=True) == best
+    by_team = session.query_names(
+        ["revenue"],
+        ["manager.team", "channel.channel"],
+        filters=kept,
+        top=TopN("channel.channel", "revenue", 1),
+    )  # the member-filter path, with the same bound values
+    assert {r["channel.channel"] for r in rows(by_team)} <= set(all_members)
 
 
 def test_drill_down_and_up_a_hierarchy(session: CubeSession) -> None:
