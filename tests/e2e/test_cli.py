@@ -214,15 +214,8 @@ def test_mine_clv_on_the_cdnow_sample_prints_the_published_parameters(tmp_path: 
 
 def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_path) -> None:
     out = tmp_path / "report.html"
-    result = acrm(
-        "report",
-        "--warehouse",
-        str(built_warehouse.warehouse),
-        "--out",
-        str(out),
-        "--format",
-        "json",
-    )
+    warehouse = str(built_warehouse.warehouse)
+    result = acrm("report", "--warehouse", warehouse, "--out", str(out), "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["path"] == str(out) and out.stat().st_size > 1_000_000
