@@ -157,6 +157,7 @@ def train(
     scored customers as of `end`."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
+    from threadpoolctl import threadpool_limits
 
     test_cutoff = end - dt.timedelta(days=window)
     train_cutoff = test_cutoff - dt.timedelta(days=window)
@@ -172,7 +173,10 @@ def train(
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(max_iter=1000, C=1.0, random_state=seed)
-    model.fit((x - mean) / scale, train_set["churned"].astype(int))
+    # one BLAS thread: a multi-threaded sum adds in a varying order, so two fits of the
+    # same data could differ in the last bits; 11 features gain nothing from threads
+    with threadpool_limits(limits=1):
+        model.fit((x - mean) / scale, train_set["churned"].astype(int))
     fitted = ChurnModel(
         features,
         mean,

@@ -96,5 +96,5 @@ def test_training_is_deterministic_for_a_seed(tiny) -> None:
     end = dt.date(2025, 12, 31)
     first, scored_first = train(tiny, end, window=90, active_days=180, seed=7)
     second, scored_second = train(tiny, end, window=90, active_days=180, seed=7)
-    assert first.coefficients.tolist() == second.coefficients.tolist()
-    pd.testing.assert_frame_equal(scored_first, scored_second)
+    assert first.coefficients == pytest.approx(second.coefficients, rel=1e-12, abs=1e-15)
+    pd.testing.assert_frame_equal(scored_first, scored_second, rtol=1e-12)
