@@ -357,5 +357,6 @@ def write_report(published: Path, out: Path) -> list[View]:
     fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(render(views, built))
+    os.chmod(tmp, 0o444)  # readable by the web server and BI users, like the publication
     os.replace(tmp, out)
     return views

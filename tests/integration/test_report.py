@@ -8,7 +8,9 @@ from serving.report import build_views, report_path
 
 
 def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:
-    page = report_path(built_warehouse.published).read_text()
+    path = report_path(built_warehouse.published)
+    assert path.stat().st_mode & 0o444 == 0o444  # readable by everyone
+    page = path.read_text()
     for section in ("funnel", "managers", "romi", "cohorts", "nvl", "calls", "content"):
         assert f'<section id="{section}">' in page
     assert page.count("Act on:") == 7
