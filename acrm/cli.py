@@ -294,17 +294,8 @@ def cube_levels(fmt: FormatOption = Format.table) -> None:
 
     from cubes import default_cube
 
-    cube = default_cube()
-    rows = [
-        {
-            "level": f"{d.name}.{lv.name}",
-            "hierarchy": f"{d.name}.{h.name}",
-            "description": lv.description,
-        }
-        for d in cube.dimensions
-        for h in d.hierarchies
-        for lv in h.levels
-    ]
+    keys = ("level", "hierarchy", "description")
+    rows = [{k: row[k] for k in keys} for row in default_cube().level_catalogue()]
     print_frame(pa.Table.from_pylist(rows), fmt)
 
 

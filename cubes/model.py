@@ -259,6 +259,26 @@ class Cube:
                 return source
         return None
 
+    def level_catalogue(self) -> list[dict]:
+        """Every level, coarse to fine in its hierarchy, with the levels to drill to: what
+        `acrm cube levels` and the HTTP API's /api/levels list."""
+        rows = []
+        for d in self.dimensions:
+            for h in d.hierarchies:
+                for lv in h.levels:
+                    name = f"{d.name}.{lv.name}"
+                    rows.append(
+                        {
+                            "level": name,
+                            "dimension": d.name,
+                            "hierarchy": f"{d.name}.{h.name}",
+                            "description": lv.description,
+                            "finer": self.relative_level(name, +1),
+                            "coarser": self.relative_level(name, -1),
+                        }
+                    )
+        return rows
+
     def relative_level(self, qualified: str, step: int) -> str | None:
         """The level `step` places finer (+1) or coarser (-1) in its hierarchy, if any."""
         dim, lv = self.level(qualified)

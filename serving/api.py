@@ -92,10 +92,6 @@ def _authorise(request: Request) -> None:
         )
 
 
-def _records(table: pa.Table) -> list[dict]:
-    return table.to_pylist()
-
-
 def _csv(table: pa.Table) -> Response:
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer)
@@ -158,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             },
             "columns": [name for name in table.column_names if name != GROUPING_COLUMN],
             "formats": {name: ACRM_CUBE.format_of(name) for name in query.measures},
-            "records": _records(table),
+            "records": table.to_pylist(),
         }
 
     @app.get("/api/query", dependencies=auth, tags=["cube"])
@@ -204,19 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/levels", dependencies=auth, tags=["catalogue"])
     def levels() -> list[dict]:
         """Every level, coarse to fine in its hierarchy, with the levels to drill to."""
-        return [
-            {
-                "level": f"{d.name}.{lv.name}",
-                "dimension": d.name,
-                "hierarchy": f"{d.name}.{h.name}",
-                "description": lv.description,
-                "finer": ACRM_CUBE.relative_level(f"{d.name}.{lv.name}", +1),
-                "coarser": ACRM_CUBE.relative_level(f"{d.name}.{lv.name}", -1),
-            }
-            for d in ACRM_CUBE.dimensions
-            for h in d.hierarchies
-            for lv in h.levels
-        ]
+        return ACRM_CUBE.level_catalogue()
 
     @app.get("/api/measures", dependencies=auth, tags=["catalogue"])
     def measures() -> dict:

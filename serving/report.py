@@ -298,8 +298,11 @@ VIEWS = (funnel_view, manager_view, romi_view, cohort_view, nvl_view, call_load_
 
 def build_views(published: Path) -> list[View]:
     cube = CubeSession(published, ACRM_CUBE)
-    with duckdb.connect(str(published), read_only=True) as con:
-        return [view(cube, con) for view in VIEWS]
+    try:
+        with duckdb.connect(str(published), read_only=True) as con:
+            return [view(cube, con) for view in VIEWS]
+    finally:
+        cube.engine.close()
 
 
 PAGE = """<!doctype html>
