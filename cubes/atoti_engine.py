@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cubes.frame_engine import FrameEngine
-from cubes.model import Aggregate, Cube, Difference, Ratio, fact_projection
+from cubes.model import Cube, Difference, Ratio, fact_projection
 from cubes.query import Filter
 
 LICENSE_HINT = (
@@ -72,14 +72,8 @@ class AtotiBackend:
     def _load_fact(self, con: duckdb.DuckDBPyConnection, fact_name: str) -> None:
         tt, cube = self.tt, self.cube
         fact = cube.fact(fact_name)
-        bases = {
-            m.name: s
-            for m in cube.measures
-            if isinstance(m, Aggregate)
-            for s in m.sources
-            if s.fact == fact.name
-        }
-        expressions = {name: s.expression for name, s in bases.items()}
+        bases = cube.fact_summands(fact.name)
+        expressions = {name: s.summand for name, s in bases.items()}
         arrow = con.sql(
             fact_projection(fact, list(fact.foreign_keys), expressions)
         ).to_arrow_table()

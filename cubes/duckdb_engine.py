@@ -11,6 +11,7 @@ come from the model only; user values travel as bound parameters.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,16 +85,13 @@ def _filter_sql(column: str, flt: Filter, params: _Parameters) -> str:
     return f"{column} in ({members})"
 
 
-def _on_fact(
-    cube: Cube, fact, qualified: str, relations: dict[str, str], sorted_: bool = False
-) -> bool:
+def _on_fact(cube: Cube, fact, qualified: str, relations: dict[str, str]) -> bool:
     """Whether a level's value is the fact's own foreign key (the level's column is its
-    dimension's key, e.g. attribution.model): then no join to the dimension is needed,
-    unless the level is `sorted_` by another column of the dimension."""
+    dimension's key, e.g. attribution.model): then no join to the dimension is needed (a
+    sort column is looked up per cell)."""
     dim, lv = cube.level(qualified)
     return (
         lv.relation is None
-        and not (sorted_ and lv.sort_column)
         and lv.column == dim.key
         and dim.name in fact.foreign_keys
         and dim.name not in relations
@@ -114,7 +112,7 @@ class _Columns:
 
     def of(self, qualified: str, sort: bool = False) -> str:
         dim, lv = self.cube.level(qualified)
-        if _on_fact(self.cube, self.fact, qualified, self.relations, sorted_=sort):
+        if _on_fact(self.cube, self.fact, qualified, self.relations):
             return f"f.{self.fact.foreign_keys[dim.name]}"
         if lv.relation is None:
             column = lv.sort_column if sort and lv.sort_column else lv.column
@@ -155,7 +153,7 @@ def _cells_sql(
         by_fact.setdefault(source.fact, []).append((base, source.expression, source.function))
     slicing_defaults = [d for d in cube.dimensions if d.slicing and d.name not in query.dimensions]
     selects = []
-    for i, (fact_name, aggregates) in enumerate(by_fact.items()):
+    for fact_name, aggregates in by_fact.items():
         fact = cube.fact(fact_name)
         used = levels + [f.level for f in query.filters]
         # dimensions whose own table is needed (levels kept elsewhere join on their own,
@@ -163,8 +161,7 @@ def _cells_sql(
         needed = dict.fromkeys(
             q.split(".")[0]
             for q in used
-            if not cube.level(q)[1].relation
-            and not _on_fact(cube, fact, q, relations, sorted_=q in levels)
+            if not cube.level(q)[1].relation and not _on_fact(cube, fact, q, relations)
         )
         defaults_on_fact = {
             d.name
@@ -204,10 +201,17 @@ def _cells_sql(
             where.append(f"{columns.of(query.top.level)} in ({top_sql})")  # type: ignore[union-attr]
         level_sql, select, sorts = [], [], []
         for k, qualified in enumerate(levels):
-            _, lv = cube.level(qualified)
+            dim, lv = cube.level(qualified)
             level_sql.append(columns.of(qualified))
             select.append(f"{level_sql[-1]} as {_quote(qualified)}")
-            sort = f"min({columns.of(qualified, sort=True)})"
+            if lv.sort_column and _on_fact(cube, fact, qualified, relations):
+                # a member on the fact looks its order up once per cell, not a join per row
+                sort = (
+                    f"(select min(s.{lv.sort_column}) from {dim.relation} as s "
+                    f"where s.{dim.key} = {level_sql[-1]})"
+                )
+            else:
+                sort = f"min({columns.of(qualified, sort=True)})"
             if query.totals:  # a subtotal sorts after the members it adds up
                 sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
             if not lv.sort_column:
@@ -231,14 +235,11 @@ def _cells_sql(
             grouping = f"grouping({', '.join(level_sql)})"
         elif levels:
             group_by = f"group by {', '.join(level_sql)}"
-        aggregate_sql = {}
-        for base, _, function in aggregates:
-            column = f"f.{_quote(base.name)}"
-            aggregate = (
-                f"count(distinct {column})" if function == "count_distinct" else f"sum({column})"
-            )
-            sql_type = "bigint" if base.integer else "double"
-            aggregate_sql[base.name] = f"cast({aggregate} as {sql_type})"
+        summed = fact_name in (projections or {})  # counts already counted: summed here
+        aggregate_sql = {
+            base.name: _aggregate_sql(function, f"f.{_quote(base.name)}", summed)
+            for base, _, function in aggregates
+        }
         keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed, *defaults_on_fact]))
         projection = (projections or {}).get(fact_name) or fact_projection(
             fact, keyed, {b.name: e for b, e, _ in aggregates}
@@ -251,20 +252,28 @@ def _cells_sql(
             columns = [select[2 * k] for k in range(len(levels))]
             columns.append(f"{grouping} as {GROUPING_COLUMN}")
             columns += [
-                f"{_measure_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
+                f"{_output_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
                 for name in flat
             ]
             order = f" order by {', '.join(f'{x} nulls last' for x in sorts)}" if sorts else ""
             return f"select {', '.join(columns)} {body}{order}"
-        select += [f"{sql} as {_quote(name)}" for name, sql in aggregate_sql.items()]
-        selects.append(
-            f"q{i} as (select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} {body})"
-        )
+        select += [
+            f"{_output_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
+            for name in aggregate_sql
+        ]
+        selects.append(f"select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} {body}")
+    if len(selects) == 1:  # one fact: its cells as they are
+        return f"({selects[0]})"
+    selects = [f"q{i} as ({cells})" for i, cells in enumerate(selects)]
     keys = [*levels, GROUPING_COLUMN]
     n = len(selects)
     from_sql = "q0"
     for i in range(1, n):
-        on = " and ".join(f"q0.{_quote(k)} is not distinct from q{i}.{_quote(k)}" for k in keys)
+        on = " and ".join(
+            f"q0.{_quote(k)} {'=' if k == GROUPING_COLUMN else 'is not distinct from'} "
+            f"q{i}.{_quote(k)}"  # a member may be null (a subtotal's level), a grouping never
+            for k in keys
+        )
         from_sql += f" full join q{i} on {on}"
 
     def coalesced(column: str) -> str:
@@ -276,6 +285,25 @@ def _cells_sql(
     columns += [f"{coalesced(f'_sort{k}')} as _sort{k}" for k in range(len(levels))]
     columns += [_quote(b.name) for b in bases]  # base names are unique across facts
     return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
+
+
+def _aggregate_sql(function: str, column: str, summed: bool = False) -> str:
+    """A Source.function over a column; `summed`: the column holds partial counts or sums."""
+    if function == "count_distinct":
+        return f"count(distinct {column})"
+    if function == "count" and not summed:
+        return f"count_if({column})"
+    return f"sum({column})"
+
+
+def _output_sql(cube: Cube, name: str, base: Callable[[str], str]) -> str:
+    """A measure as answers give it: counts (and their differences) as bigint, other sums
+    and differences as double, ratios as double; the parts inside stay as DuckDB sums them."""
+    sql = _measure_sql(cube, name, base)
+    if isinstance(cube.measure(name), Ratio):
+        return sql
+    integer = all(b.integer for b in cube.base_measures([name]))
+    return f"cast({sql} as {'bigint' if integer else 'double'})"
 
 
 def _measure_sql(cube: Cube, name: str, base: Callable[[str], str]) -> str:
@@ -317,7 +345,10 @@ def _summed_facts(
         projection = fact_projection(
             fact, sorted(dimensions), {b.name: e for b, e, _ in aggregates}
         )
-        sums = ", ".join(f"sum({_quote(b.name)}) as {_quote(b.name)}" for b, *_ in aggregates)
+        sums = ", ".join(
+            f"{_aggregate_sql(function, _quote(b.name))} as {_quote(b.name)}"
+            for b, _, function in aggregates
+        )
         key_list = ", ".join(keys)
         names[fact_name] = f"summed{i}"
         ctes.append(
@@ -327,34 +358,77 @@ def _summed_facts(
     return ctes, names
 
 
-def _ytd_by_window(query: Query, axis_date: str | None) -> bool:
-    """Year to date as a running sum over the main cells, exact when those cells hold every
-    period of each year they show: no date filter but on whole years, no top-N of dates."""
-    if axis_date is None or axis_date == "date.year":
-        return False
-    if query.top is not None and query.top.level.startswith("date."):
-        return False
-    return all(f.level == "date.year" for f in query.filters if f.level.startswith("date."))
+_PERIODS_PER_YEAR = {"date.year": 1, "date.quarter": 4, "date.month": 12}
 
 
-def _ytd_window_sql(cube: Cube, query: Query, measures: list[str], axis_date: str) -> str:
-    """The ytd variant as running sums of the main cells' base sums within each year (YTD
-    of a distinct count is refused by validate, so every base here is a sum)."""
+def _by_window(query: Query, axis_date: str | None, variant: str) -> bool:
+    """Whether a time-function variant can be read from the main cells by a window, exact
+    when those cells hold every period it reads. Year to date: no date filter but on whole
+    years. The previous period or a year earlier: no date filter at all, years, quarters or
+    months alone on the date axis. Neither with a top-N of dates."""
+    if axis_date is None or (query.top is not None and query.top.level.startswith("date.")):
+        return False
+    date_filters = [f for f in query.filters if f.level.startswith("date.")]
+    if variant == "ytd":
+        return axis_date != "date.year" and all(f.level == "date.year" for f in date_filters)
+    dates_on_axes = [lv for lv in query.levels if lv.startswith("date.")]
+    return axis_date in _PERIODS_PER_YEAR and not date_filters and dates_on_axes == [axis_date]
+
+
+def _period_sql(axis_date: str) -> tuple[str, str]:
+    """The main cells' period as (its year, a number that counts periods); both null for the
+    Unknown member, which no time function reads."""
     period = f"main.{_quote(axis_date)}"
-    year = (
-        f"year({period})" if axis_date == "date.day" else f"cast(substr({period}, 1, 4) as integer)"
+    if axis_date == "date.day":
+        return f"year({period})", period
+    if axis_date == "date.year":
+        return period, period
+    year = f"try_cast(substr({period}, 1, 4) as integer)"
+    number = {"date.quarter": f"try_cast(substr({period}, 7) as integer)"}.get(
+        axis_date, f"try_cast(substr({period}, 6, 2) as integer)"
     )
-    others = [f"main.{_quote(k)}" for k in query.levels if k != axis_date]
-    window = (
-        f"partition by {', '.join([*others, f'main.{GROUPING_COLUMN}', year])} "
-        f"order by {period} rows between unbounded preceding and current row"
+    return year, f"{year} * {_PERIODS_PER_YEAR[axis_date]} + {number}"
+
+
+def _windowed_main(cube: Cube, query: Query, axis_date: str, variants: dict[str, list[str]]) -> str:
+    """The main cells with, per windowed variant, its base measures as columns named
+    `variant:base`: the running sum of the year (ytd; validate refuses it for distinct
+    counts), or the one cell a period or a year before. Each window is computed once."""
+    year, index = _period_sql(axis_date)
+    partition = [f"m.{_quote(k)}" for k in query.levels if k != axis_date]
+    partition.append(f"m.{GROUPING_COLUMN}")
+    windows, columns = [], []
+    for variant, measures in sorted(variants.items()):
+        if variant == "ytd":
+            order = f"m.{_quote(axis_date)} rows between unbounded preceding and current row"
+            windows.append(
+                f"{variant} as (partition by {', '.join([*partition, 'm._year'])} order by {order})"
+            )
+        else:
+            back = 1 if variant == "previous_period" else _PERIODS_PER_YEAR[axis_date]
+            windows.append(
+                f"{variant} as (partition by {', '.join(partition)} order by m._period "
+                f"range between {back} preceding and {back} preceding)"
+            )
+        for b in cube.base_measures(measures):
+            value = f"m.{_quote(b.name)}"
+            if variant == "ytd":
+                sql_type = "bigint" if b.integer else "double"
+                value = f"cast(sum({value}) over {variant} as {sql_type})"
+            else:
+                value = f"max({value}) over {variant}"
+            known = "m._year" if variant == "ytd" else "m._period"
+            columns.append(
+                f"case when {known} is not null then {value} end as {_quote(f'{variant}:{b.name}')}"
+            )
+    periods = [f"{year} as _year"] if "ytd" in variants else []
+    if set(variants) - {"ytd"}:
+        periods.append(f"{index} as _period")
+    return (
+        f"(select m.*, {', '.join(columns)} from "
+        f"(select main.*, {', '.join(periods)} from main) as m "
+        f"window {', '.join(windows)})"
     )
-    sums = [
-        f"sum(main.{_quote(b.name)}) over w as {_quote(b.name)}"
-        for b in cube.base_measures(measures)
-    ]
-    keys = [f"main.{_quote(k)}" for k in [*query.levels, GROUPING_COLUMN]]
-    return f"(select {', '.join([*keys, *sums])} from main window w as ({window}))"
 
 
 def _top_by_limit(cube: Cube, query: Query) -> bool:
@@ -410,29 +484,27 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
         flat = _cells_sql(cube, query, bases, params, {}, top_sql, flat=list(query.measures))
         return CompiledQuery(flat, params.values)
     ctes, projections = [], {}
-    ytd_window = "ytd" in reads and _ytd_by_window(query, axis_date)
-    shifted = [v for v in reads if v != "main" and not (v == "ytd" and ytd_window)]
-    if shifted:  # a shifted calendar: each fact of sums is summed once, read by every variant
+    windowed = {v for v in reads if v != "main" and _by_window(query, axis_date, v)}
+    if any(v not in windowed for v in reads if v != "main"):
+        # a shifted calendar: each fact of sums is summed once, read by every variant
         ctes, projections = _summed_facts(cube, query, bases)
-    for variant in sorted(reads, key=lambda v: v != "main"):  # main first: ytd may read it
-        measures = reads[variant]
-        if variant == "ytd" and ytd_window:
-            ctes.append(f"ytd as {_ytd_window_sql(cube, query, measures, axis_date)}")  # type: ignore[arg-type]
+    for variant in reads:
+        if variant in windowed:
             continue
         relations = {}
         if variant != "main":
             relations["date"] = shifted_dates(cube.dimension("date").relation, variant, axis_date)  # type: ignore[arg-type]
         needed = (
             bases
-            if not measures or (variant == "main" and ytd_window)
-            else (cube.base_measures(measures))
+            if not reads[variant] or (variant == "main" and windowed)
+            else cube.base_measures(reads[variant])
         )
         cells = _cells_sql(cube, query, needed, params, relations, top_sql, projections=projections)
         ctes.append(f"{variant} as {cells}")
     select = [f"main.{_quote(k)}" for k in [*levels, GROUPING_COLUMN]]
     joins = []
     for variant in reads:
-        if variant == "main":
+        if variant == "main" or variant in windowed:
             continue
         on = [f"main.{GROUPING_COLUMN} = {variant}.{GROUPING_COLUMN}"]
         for k in levels:
@@ -440,8 +512,10 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
             on.append(f"main.{_quote(k)} {op} {variant}.{_quote(k)}")
         joins.append(f"left join {variant} on {' and '.join(on)}")
 
-    def column_of(table: str) -> Callable[[str], str]:
-        return lambda base: f"{table}.{_quote(base)}"
+    def column_of(variant: str) -> Callable[[str], str]:
+        if variant in windowed:
+            return lambda base: f"main.{_quote(f'{variant}:{base}')}"
+        return lambda base: f"{variant}.{_quote(base)}"
 
     for name, (measure, function) in zip(query.measures, wanted, strict=True):
         if function is None:
@@ -453,11 +527,26 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
         else:
             expression = _measure_sql(cube, measure, column_of(function))
         select.append(f"{expression} as {_quote(name)}")
+    source = "main"
+    if windowed:
+        windowed_reads = {v: reads[v] for v in windowed}
+        source = f"{_windowed_main(cube, query, axis_date, windowed_reads)} as main"  # type: ignore[arg-type]
     order = [f"main._sort{k} nulls last" for k in range(len(levels))]
-    sql = f"with {', '.join(ctes)} select {', '.join(select)} from main {' '.join(joins)}" + (
+    sql = f"with {', '.join(ctes)} select {', '.join(select)} from {source} {' '.join(joins)}" + (
         f" order by {', '.join(order)}" if order else ""
     )
     return CompiledQuery(sql, params.values)
+
+
+def run_arrow(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict | None = None) -> pa.Table:
+    """A query's answer as Arrow, the query bound once. `con.sql(...).to_arrow_table()`
+    binds it twice (once to describe the lazy relation, again to run it): about a
+    millisecond for a compiled cube query, a fifth of a small answer's time. The price is a
+    copy of the rows, which DuckDB warns of: nothing for aggregated cells, about a fifth
+    more for half a million rows (docs/DECISIONS.md)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        return con.execute(sql, parameters or None).to_arrow_table()
 
 
 class ResultCache:
@@ -522,12 +611,7 @@ class DuckDBEngine:
         key = (self._build, compiled.sql, tuple(sorted(compiled.parameters.items(), key=str)))
         table = self.cache.get(key)
         if table is None:
-            relation = (
-                con.sql(compiled.sql, params=compiled.parameters)
-                if compiled.parameters
-                else con.sql(compiled.sql)  # binding no parameters still costs
-            )
-            table = relation.to_arrow_table()
+            table = run_arrow(con, compiled.sql, compiled.parameters)
             self.cache.put(key, table)
         return table
 

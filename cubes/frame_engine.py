@@ -24,7 +24,8 @@ from cubes.query import Filter, Query, QueryError, split_measure, validate
 
 GROUPING_COLUMN = "_grouping"
 
-# fact name, levels to group by, base measures (name -> "sum" | "count_distinct"), filters
+# fact name, levels to group by, base measures (name -> Source.function), filters; a
+# count is loaded as its 1-or-0 summand, so every function but count_distinct sums
 FactFrame = Callable[[str, list[str], dict[str, str], list[Filter]], pd.DataFrame]
 
 
@@ -184,11 +185,7 @@ class PandasBackend:
                 if fact.name in self._facts or (facts is not None and fact.name not in facts):
                     continue
                 expressions = {
-                    m.name: s.expression
-                    for m in self.cube.measures
-                    if isinstance(m, Aggregate)
-                    for s in m.sources
-                    if s.fact == fact.name
+                    name: s.summand for name, s in self.cube.fact_summands(fact.name).items()
                 }
                 sql = fact_projection(fact, list(fact.foreign_keys), expressions)
                 self._facts[fact.name] = con.sql(sql).df()

@@ -123,12 +123,20 @@ class Source:
 
     fact: str
     expression: str = "1"
-    function: str = "sum"  # sum | count_distinct
+    function: str = "sum"  # sum | count (rows where the expression holds) | count_distinct
+
+    @property
+    def summand(self) -> str:
+        """The expression as a number to sum: a count's condition as 1 or 0 (for engines
+        that only sum, and for sums of counts)."""
+        if self.function == "count":
+            return f"coalesce(cast(({self.expression}) as integer), 0)"
+        return self.expression
 
 
 @dataclass(frozen=True)
 class Aggregate(Measure):
-    """sum or count distinct over a fact. With several sources the engine takes the first
+    """sum, count or count distinct over a fact. With several sources the engine takes the first
     whose fact has every dimension the query names (orders before order lines, say)."""
 
     sources: tuple[Source, ...] = ()
@@ -258,6 +266,17 @@ class Cube:
             if all(d in keys or self.dimension(d).slicing for d in dimensions):
                 return source
         return None
+
+    def fact_summands(self, fact: str) -> dict[str, Source]:
+        """The aggregates that can read a fact, by name, with their source over it: what an
+        engine that loads whole facts (pandas, atoti) loads, each as its `summand`."""
+        return {
+            m.name: s
+            for m in self.measures
+            if isinstance(m, Aggregate)
+            for s in m.sources
+            if s.fact == fact
+        }
 
     def level_catalogue(self) -> list[dict]:
         """Every level, coarse to fine in its hierarchy, with the levels to drill to: what

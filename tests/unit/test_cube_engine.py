@@ -335,6 +335,19 @@ def test_time_functions_read_periods_outside_the_date_filter(session: CubeSessio
     assert grand["revenue"] == 490.0 and grand["revenue:previous_period"] is None
 
 
+def test_counts_through_time_functions(session: CubeSession) -> None:
+    # deals by quarter: 2025-Q1 deals 1-2 (both won), 2025-Q2 deals 3-5 (lost), 2026-Q1 6-7;
+    # a time function reads the facts counted once by day, then summed by period
+    measures = ["deals", "won_deals", "won_deals:previous_period", "deals:last_year", "deals:ytd"]
+    result = session.query_names(measures, ["date.quarter"])
+    quarters = {r["date.quarter"]: r for r in rows(result)}
+    assert quarters["2025-Q2"]["won_deals:previous_period"] == 2
+    assert quarters["2025-Q2"]["deals:ytd"] == 5
+    assert quarters["2026-Q1"]["deals:last_year"] == 2
+    assert quarters["2026-Q1"]["won_deals"] == 0  # counted rows, none won: 0, not missing
+    assert {m: str(result.schema.field(m).type) for m in measures} == dict.fromkeys(measures, "int64")
+
+
 def test_year_to_date_by_running_sum_equals_the_shifted_calendar(session: CubeSession) -> None:
     # whole years: a running sum over the shown months; a month range: the shifted calendar
     # (it reads the earlier months of the year although the filter keeps one month only)
@@ -359,6 +372,47 @@ def test_year_to_date_by_running_sum_equals_the_shifted_calendar(session: CubeSe
     )
     assert {r["manager.team"]: r["revenue:ytd"] for r in rows(shifted)}["North"] == north["2025-12"]
 
+
+@pytest.mark.parametrize("axis", ["date.year", "date.quarter", "date.month"])
+def test_period_shifts_by_window_equal_the_shifted_calendar(
+    star: Path, tmp_path: Path, axis: str
+) -> None:
+    # without a date filter the previous period and last year are read from the main cells
+    # by a window; a filter that keeps every year forces the shifted calendar: same answers,
+    # for sums, ratios and distinct counts, by team with subtotals; an order of unknown date
+    # is an Unknown period that no time function reads
+    path = tmp_path / "star.duckdb"
+    path.write_bytes(star.read_bytes())
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into marts.fct_orders values (8, 10, 3, 'e', -1, true, 7.0)")
+    session = CubeSession(path)
+    measures = [
+        "revenue:previous_period",
+        "revenue:growth",
+        "revenue:last_year",
+        "revenue:yoy_growth",
+        "customers:previous_period",
+        "avg_check:last_year",
+        "revenue:ytd",
+        "orders",
+    ]
+    args = (measures, ["manager.team"], [axis])
+    window = compile_query(ACRM_CUBE, build_query(ACRM_CUBE, *args, totals=True)).sql
+    assert "over previous_period" in window and "over last_year" in window
+    by_window = rows(session.query_names(*args, totals=True))
+    every_year = rows(session.query_names(*args, filters=["date.year=2024,2025,2026"], totals=True))
+
+    def unknown(r: dict) -> bool:  # the axis level shown (grouping bit 0 clear), no period
+        return r["_grouping"] & 1 == 0 and r[axis] in (None, "Unknown")
+
+    def shifts(table: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items() if k != "orders"} for r in table if not unknown(r)]
+
+    assert shifts(by_window) == shifts(every_year) and len(shifts(every_year)) >= 6
+    assert not any(unknown(r) for r in every_year)
+    unknown_rows = [r for r in by_window if unknown(r)]
+    assert [r["orders"] for r in unknown_rows] == [1, 1]  # South, and all teams: order 8
+    assert all(r[m] is None for r in unknown_rows for m in measures if m != "orders")
 
 def test_time_functions_need_a_calendar_level_and_refuse_distinct_ytd() -> None:
     with pytest.raises(QueryError, match="needs a calendar level"):
