@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,8 +237,8 @@ def _cells_sql(
             group_by = f"group by {', '.join(level_sql)}"
         summed = fact_name in (projections or {})  # counts already counted: summed here
         aggregate_sql = {
-            base.name: _aggregate_sql(function, f"f.{_quote(base.name)}", summed)
-            for base, _, function in aggregates
+            base.name: _aggregate_sql(function, expression, f"f.{_quote(base.name)}", summed)
+            for base, expression, function in aggregates
         }
         keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed, *defaults_on_fact]))
         projection = (projections or {}).get(fact_name) or fact_projection(
@@ -251,8 +251,10 @@ def _cells_sql(
         if flat is not None and len(by_fact) == 1:
             columns = [select[2 * k] for k in range(len(levels))]
             columns.append(f"{grouping} as {GROUPING_COLUMN}")
+            # every cell here has rows of this fact, so its counts are never null
+            counts = {b.name for b, _, f in aggregates if f in ("count", "count_distinct")}
             columns += [
-                f"{_output_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
+                f"{_output_sql(cube, name, aggregate_sql.__getitem__, counts)} as {_quote(name)}"
                 for name in flat
             ]
             order = f" order by {', '.join(f'{x} nulls last' for x in sorts)}" if sorts else ""
@@ -269,12 +271,10 @@ def _cells_sql(
     n = len(selects)
     from_sql = "q0"
     for i in range(1, n):
-        on = " and ".join(
-            f"q0.{_quote(k)} {'=' if k == GROUPING_COLUMN else 'is not distinct from'} "
-            f"q{i}.{_quote(k)}"  # a member may be null (a subtotal's level), a grouping never
-            for k in keys
-        )
-        from_sql += f" full join q{i} on {on}"
+        on = [f"q0.{_quote(k)} is not distinct from q{i}.{_quote(k)}" for k in levels]
+        if query.totals:  # without totals every cell's grouping is 0
+            on.append(f"q0.{GROUPING_COLUMN} = q{i}.{GROUPING_COLUMN}")
+        from_sql += f" full join q{i} on {' and '.join(on) or 'true'}"
 
     def coalesced(column: str) -> str:
         if n == 1:
@@ -287,34 +287,43 @@ def _cells_sql(
     return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
 
 
-def _aggregate_sql(function: str, column: str, summed: bool = False) -> str:
-    """A Source.function over a column; `summed`: the column holds partial counts or sums."""
+def _aggregate_sql(function: str, expression: str, column: str, summed: bool = False) -> str:
+    """A source's function over the column of its expression; `summed`: the column holds
+    partial counts or sums. A count of every row (`true`) is count(*)."""
     if function == "count_distinct":
         return f"count(distinct {column})"
     if function == "count" and not summed:
-        return f"count_if({column})"
+        return "count(*)" if expression == "true" else f"count_if({column})"
     return f"sum({column})"
 
 
-def _output_sql(cube: Cube, name: str, base: Callable[[str], str]) -> str:
+def _output_sql(
+    cube: Cube, name: str, base: Callable[[str], str], never_null: Container[str] = ()
+) -> str:
     """A measure as answers give it: counts (and their differences) as bigint, other sums
     and differences as double, ratios as double; the parts inside stay as DuckDB sums them."""
-    sql = _measure_sql(cube, name, base)
+    sql = _measure_sql(cube, name, base, never_null)
     if isinstance(cube.measure(name), Ratio):
         return sql
     integer = all(b.integer for b in cube.base_measures([name]))
     return f"cast({sql} as {'bigint' if integer else 'double'})"
 
 
-def _measure_sql(cube: Cube, name: str, base: Callable[[str], str]) -> str:
-    """A measure as SQL over its base aggregates; `base` gives each one's SQL."""
+def _measure_sql(
+    cube: Cube, name: str, base: Callable[[str], str], never_null: Container[str] = ()
+) -> str:
+    """A measure as SQL over its base aggregates; `base` gives each one's SQL, and
+    `never_null` names the bases that have a value in every cell."""
     m = cube.measure(name)
     if isinstance(m, Ratio):
-        numerator = _measure_sql(cube, m.numerator, base)
-        denominator = _measure_sql(cube, m.denominator, base)
+        numerator = _measure_sql(cube, m.numerator, base, never_null)
+        denominator = _measure_sql(cube, m.denominator, base, never_null)
         return f"({numerator} / nullif(cast({denominator} as double), 0))"
     if isinstance(m, Difference):
-        a, b = _measure_sql(cube, m.minuend, base), _measure_sql(cube, m.subtrahend, base)
+        a = _measure_sql(cube, m.minuend, base, never_null)
+        b = _measure_sql(cube, m.subtrahend, base, never_null)
+        if m.minuend in never_null and m.subtrahend in never_null:
+            return f"({a} - {b})"
         both_missing = f"{a} is null and {b} is null"
         return f"(case when {both_missing} then null else coalesce({a}, 0) - coalesce({b}, 0) end)"
     return base(name)
@@ -346,8 +355,8 @@ def _summed_facts(
             fact, sorted(dimensions), {b.name: e for b, e, _ in aggregates}
         )
         sums = ", ".join(
-            f"{_aggregate_sql(function, _quote(b.name))} as {_quote(b.name)}"
-            for b, _, function in aggregates
+            f"{_aggregate_sql(function, expression, _quote(b.name))} as {_quote(b.name)}"
+            for b, expression, function in aggregates
         )
         key_list = ", ".join(keys)
         names[fact_name] = f"summed{i}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 
@@ -189,8 +190,12 @@ class Cube:
     measures: tuple[Measure, ...]
     _levels: dict[str, tuple[Dimension, Level]] = field(init=False, repr=False, compare=False)
     _measures: dict[str, Measure] = field(init=False, repr=False, compare=False)
+    _facts: dict[str, Fact] = field(init=False, repr=False, compare=False)
+    _dimensions: dict[str, Dimension] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_facts", {f.name: f for f in self.facts})
+        object.__setattr__(self, "_dimensions", {d.name: d for d in self.dimensions})
         levels = {f"{d.name}.{lv.name}": (d, lv) for d in self.dimensions for lv in d.levels}
         if len(levels) != sum(len(d.levels) for d in self.dimensions):
             raise ValueError(f"cube {self.name}: a level name is declared twice in a dimension")
@@ -231,7 +236,7 @@ class Cube:
         return self._levels[qualified]
 
     def dimension(self, name: str) -> Dimension:
-        return next(d for d in self.dimensions if d.name == name)
+        return self._dimensions[name]
 
     def measure(self, name: str) -> Measure:
         return self._measures[name]
@@ -242,7 +247,7 @@ class Cube:
         return "{:+.1%}" if function in GROWTH_OF else self.measure(measure).format
 
     def fact(self, name: str) -> Fact:
-        return next(f for f in self.facts if f.name == name)
+        return self._facts[name]
 
     def base_measures(self, names: list[str] | tuple[str, ...]) -> list[Aggregate]:
         """The aggregates these measures are computed from, each once, in a stable order."""
@@ -259,7 +264,7 @@ class Cube:
             visit(name)
         return list(needed.values())
 
-    def source_for(self, measure: Aggregate, dimensions: set[str]) -> Source | None:
+    def source_for(self, measure: Aggregate, dimensions: AbstractSet[str]) -> Source | None:
         """The first source whose fact has every (non-slicing) dimension named."""
         for source in measure.sources:
             keys = self.fact(source.fact).foreign_keys

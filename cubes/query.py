@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from cubes.model import TIME_FUNCTIONS, Cube
 
@@ -51,9 +52,11 @@ class Query:
     def levels(self) -> tuple[str, ...]:
         return self.rows + self.cols
 
-    @property
-    def dimensions(self) -> set[str]:
-        return {name.split(".")[0] for name in self.levels + tuple(f.level for f in self.filters)}
+    @cached_property  # the compiler asks often; a frozen query's dimensions never change
+    def dimensions(self) -> frozenset[str]:
+        return frozenset(
+            name.split(".")[0] for name in self.levels + tuple(f.level for f in self.filters)
+        )
 
 
 def split_measure(name: str) -> tuple[str, str | None]:

@@ -268,6 +268,10 @@ def test_attribution_is_a_slicing_dimension_with_a_default_model(session: CubeSe
 def test_cpl_calls_and_csat(session: CubeSession) -> None:
     cpl = session.query_names(["cpl", "leads"], ["channel.channel"])
     assert by(cpl, "channel.channel", "cpl") == pytest.approx({"Email": 25.0, "Display": 100.0})
+    # two facts with no level on the axes: one cell each, joined (the grand total)
+    whole = rows(session.query_names(["cpl", "leads", "spend"]))
+    assert len(whole) == 1 and whole[0]["cpl"] == pytest.approx(whole[0]["spend"] / 3)
+    assert whole[0]["leads"] == 3
     calls = session.query_names(
         ["calls", "missed_call_rate", "avg_talk_seconds"], ["time.hour"], totals=True
     )
@@ -345,7 +349,8 @@ def test_counts_through_time_functions(session: CubeSession) -> None:
     assert quarters["2025-Q2"]["deals:ytd"] == 5
     assert quarters["2026-Q1"]["deals:last_year"] == 2
     assert quarters["2026-Q1"]["won_deals"] == 0  # counted rows, none won: 0, not missing
-    assert {m: str(result.schema.field(m).type) for m in measures} == dict.fromkeys(measures, "int64")
+    types = {m: str(result.schema.field(m).type) for m in measures}
+    assert types == dict.fromkeys(measures, "int64")
 
 
 def test_year_to_date_by_running_sum_equals_the_shifted_calendar(session: CubeSession) -> None:
