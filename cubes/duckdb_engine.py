@@ -405,7 +405,8 @@ def _windowed_main(cube: Cube, query: Query, axis_date: str, variants: dict[str,
     counts), or the one cell a period or a year before. Each window is computed once."""
     year, index = _period_sql(axis_date)
     partition = [f"m.{_quote(k)}" for k in query.levels if k != axis_date]
-    partition.append(f"m.{GROUPING_COLUMN}")
+    if query.totals:  # without totals every cell's grouping is 0
+        partition.append(f"m.{GROUPING_COLUMN}")
     windows, columns = [], []
     for variant, measures in sorted(variants.items()):
         if variant == "ytd":
@@ -415,8 +416,9 @@ def _windowed_main(cube: Cube, query: Query, axis_date: str, variants: dict[str,
             )
         else:
             back = 1 if variant == "previous_period" else _PERIODS_PER_YEAR[axis_date]
+            by = f"partition by {', '.join(partition)} " if partition else ""
             windows.append(
-                f"{variant} as (partition by {', '.join(partition)} order by m._period "
+                f"{variant} as ({by}order by m._period "
                 f"range between {back} preceding and {back} preceding)"
             )
         for b in cube.base_measures(measures):
