@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -450,6 +451,8 @@ def measure(scale: float, out: Path) -> dict:
     started = time.perf_counter()
     backend.load()
     pandas_load = time.perf_counter() - started
+    # the process's peak resident memory once pandas holds the facts (Linux reports KiB)
+    pandas_peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     frames = FrameEngine(ACRM_CUBE, published, backend)
     hand = duckdb.connect(str(published), read_only=True)
     rows = []
@@ -521,7 +524,11 @@ def measure(scale: float, out: Path) -> dict:
         "ours": summary("ours_ms"),
         "hand_sql": summary("hand_sql_ms"),
         "pandas": summary("pandas_ms")
-        | {"load_s": round(pandas_load, 1), "queries": len(same_queries)},
+        | {
+            "load_s": round(pandas_load, 1),
+            "peak_rss_gb": round(pandas_peak_gb, 1),
+            "queries": len(same_queries),
+        },
         "ours_p95_vs_hand_sql_p95": round(
             summary("ours_ms")["p95_ms"] / summary("hand_sql_ms")["p95_ms"], 2
         ),

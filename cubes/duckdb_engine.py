@@ -140,8 +140,8 @@ def _cells_sql(
 ) -> str:
     """Levels, sort keys, grouping and base aggregates: one row per cell.
 
-    With `flat` (measure names) and a single fact, the whole answer instead: one SELECT
-    with the measures computed from the aggregates in place, ordered: no CTEs, no join.
+    With `flat` (measure names), the whole answer instead, ordered, its measures computed
+    in place: one SELECT for one fact (no CTE, no join), the full join's for several.
     `projections` names, per fact, a relation to read instead of the fact's projection
     (the facts summed once by their keys, shared by a query's time-function variants).
     """
@@ -282,6 +282,16 @@ def _cells_sql(
         return f"coalesce({', '.join(f'q{i}.{column}' for i in range(n))})"
 
     columns = [f"{coalesced(_quote(k))} as {_quote(k)}" for k in keys]
+    if flat is not None:  # the measures over the joined facts, ordered: no outer SELECT
+        fact_of = {b.name: i for i, aggs in enumerate(by_fact.values()) for b, *_ in aggs}
+        columns += [
+            f"{_measure_sql(cube, name, lambda b: f'q{fact_of[b]}.{_quote(b)}')} as {_quote(name)}"
+            for name in flat
+        ]
+        order = ", ".join(f"{coalesced(f'_sort{k}')} nulls last" for k in range(len(levels)))
+        return f"with {', '.join(selects)} select {', '.join(columns)} from {from_sql}" + (
+            f" order by {order}" if order else ""
+        )
     columns += [f"{coalesced(f'_sort{k}')} as _sort{k}" for k in range(len(levels))]
     columns += [_quote(b.name) for b in bases]  # base names are unique across facts
     return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
@@ -465,8 +475,7 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
     reads.setdefault("main", [])
     axis_date = finest_date_level(cube, query.levels)
     bases = cube.base_measures([m for m, _ in wanted])
-    facts = {cube.source_for(b, query.dimensions).fact for b in bases}  # type: ignore[union-attr]
-    flat_ok = list(reads) == ["main"] and len(facts) == 1
+    flat_ok = list(reads) == ["main"]
     if flat_ok and _top_by_limit(cube, query):  # the ranked level alone on the axes: one scan
         top = query.top
         assert top is not None
