@@ -137,6 +137,7 @@ def _cells_sql(
     top_sql: str | None,
     flat: list[str] | None = None,
     projections: dict[str, str] | None = None,
+    axis_date: str | None = None,
 ) -> str:
     """Levels, sort keys, grouping and base aggregates: one row per cell.
 
@@ -144,6 +145,7 @@ def _cells_sql(
     in place: one SELECT for one fact (no CTE, no join), the full join's for several.
     `projections` names, per fact, a relation to read instead of the fact's projection
     (the facts summed once by their keys, shared by a query's time-function variants).
+    Time functions in `flat` (one fact, `axis_date` on the axes) are windows over the cells.
     """
     levels = list(query.levels)
     by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
@@ -253,12 +255,12 @@ def _cells_sql(
             columns.append(f"{grouping} as {GROUPING_COLUMN}")
             # every cell here has rows of this fact, so its counts are never null
             counts = {b.name for b, _, f in aggregates if f in ("count", "count_distinct")}
-            columns += [
-                f"{_output_sql(cube, name, aggregate_sql.__getitem__, counts)} as {_quote(name)}"
-                for name in flat
-            ]
+            measures, window = _flat_measures(
+                cube, query, flat, aggregate_sql, counts, level_sql, grouping, axis_date
+            )
+            columns += measures
             order = f" order by {', '.join(f'{x} nulls last' for x in sorts)}" if sorts else ""
-            return f"select {', '.join(columns)} {body}{order}"
+            return f"select {', '.join(columns)} {body}{window}{order}"
         select += [
             f"{_output_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
             for name in aggregate_sql
@@ -297,6 +299,51 @@ def _cells_sql(
     return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
 
 
+def _flat_measures(
+    cube: Cube,
+    query: Query,
+    names: list[str],
+    aggregates: dict[str, str],
+    counts: set[str],
+    level_sql: list[str],
+    grouping: str,
+    axis_date: str | None,
+) -> tuple[list[str], str]:
+    """The measure columns of a one-fact SELECT over its aggregates' SQL, and its WINDOW
+    clause: time functions there are windows over the cells (see _by_window)."""
+    variants = {GROWTH_OF.get(f, f) for _, f in map(split_measure, names) if f}
+    if not variants:
+        columns = [
+            f"{_output_sql(cube, name, aggregates.__getitem__, counts)} as {_quote(name)}"
+            for name in names
+        ]
+        return columns, ""
+    assert axis_date is not None  # validate() guarantees it
+    axis = list(query.levels).index(axis_date)
+    others = [sql for k, sql in enumerate(level_sql) if k != axis]
+    time = _TimeWindows(
+        axis_date,
+        variants,
+        others + ([grouping] if query.totals else []),
+        level_sql[axis],
+        *_period_sql(axis_date, level_sql[axis]),
+    )
+
+    def read(variant: str, base: str) -> str:
+        return time.read(variant, aggregates[base])
+
+    columns = []
+    for name in names:
+        measure, function = split_measure(name)
+        if function is None:
+            sql = _output_sql(cube, name, aggregates.__getitem__, counts)
+        else:
+            sql = _time_function_sql(cube, name, aggregates.__getitem__, read)
+            sql = sql if function in GROWTH_OF else _typed(cube, measure, sql)
+        columns.append(f"{sql} as {_quote(name)}")
+    return columns, f" window {', '.join(time.windows)}"
+
+
 def _aggregate_sql(function: str, expression: str, column: str, summed: bool = False) -> str:
     """A source's function over the column of its expression; `summed`: the column holds
     partial counts or sums. A count of every row (`true`) is count(*)."""
@@ -312,7 +359,11 @@ def _output_sql(
 ) -> str:
     """A measure as answers give it: counts (and their differences) as bigint, other sums
     and differences as double, ratios as double; the parts inside stay as DuckDB sums them."""
-    sql = _measure_sql(cube, name, base, never_null)
+    return _typed(cube, name, _measure_sql(cube, name, base, never_null))
+
+
+def _typed(cube: Cube, name: str, sql: str) -> str:
+    """A measure's SQL cast to its answer's type (a ratio is a double already)."""
     if isinstance(cube.measure(name), Ratio):
         return sql
     integer = all(b.integer for b in cube.base_measures([name]))
@@ -394,10 +445,9 @@ def _by_window(query: Query, axis_date: str | None, variant: str) -> bool:
     return axis_date in _PERIODS_PER_YEAR and not date_filters and dates_on_axes == [axis_date]
 
 
-def _period_sql(axis_date: str) -> tuple[str, str]:
-    """The main cells' period as (its year, a number that counts periods); both null for the
+def _period_sql(axis_date: str, period: str) -> tuple[str, str]:
+    """A period member's SQL as (its year, a number that counts periods); both null for the
     Unknown member, which no time function reads."""
-    period = f"main.{_quote(axis_date)}"
     if axis_date == "date.day":
         return f"year({period})", period
     if axis_date == "date.year":
@@ -409,47 +459,79 @@ def _period_sql(axis_date: str) -> tuple[str, str]:
     return year, f"{year} * {_PERIODS_PER_YEAR[axis_date]} + {number}"
 
 
+class _TimeWindows:
+    """Windowed time-function variants over cells: a WINDOW per variant (the running sum
+    of the year for ytd; the one cell a period, or a year, back by a RANGE frame over the
+    period number) and the SQL that reads a value through one. `partition` are the cells'
+    other levels (and their grouping with totals); `year` and `index` come from
+    _period_sql, over `period`, the cells' date member."""
+
+    def __init__(
+        self, axis_date: str, variants, partition: list[str], period: str, year: str, index: str
+    ):
+        self.year, self.index = year, index
+        self.windows = []
+        for variant in sorted(variants):
+            if variant == "ytd":
+                self.windows.append(
+                    f"ytd as (partition by {', '.join([*partition, year])} order by {period} "
+                    "rows between unbounded preceding and current row)"
+                )
+                continue
+            back = 1 if variant == "previous_period" else _PERIODS_PER_YEAR[axis_date]
+            by = f"partition by {', '.join(partition)} " if partition else ""
+            self.windows.append(
+                f"{variant} as ({by}order by {index} "
+                f"range between {back} preceding and {back} preceding)"
+            )
+
+    def read(self, variant: str, value: str, sql_type: str | None = None) -> str:
+        if variant == "ytd":  # validate refuses ytd of a distinct count: these are sums
+            window = f"sum({value}) over ytd"
+            window = f"cast({window} as {sql_type})" if sql_type else window
+            return f"(case when {self.year} is not null then {window} end)"
+        return f"(case when {self.index} is not null then max({value}) over {variant} end)"
+
+
 def _windowed_main(cube: Cube, query: Query, axis_date: str, variants: dict[str, list[str]]) -> str:
-    """The main cells with, per windowed variant, its base measures as columns named
-    `variant:base`: the running sum of the year (ytd; validate refuses it for distinct
-    counts), or the one cell a period or a year before. Each window is computed once."""
-    year, index = _period_sql(axis_date)
+    """The main cells (of several facts) with, per windowed variant, its base measures as
+    columns named `variant:base`, each window computed once."""
+    year, index = _period_sql(axis_date, f"main.{_quote(axis_date)}")
     partition = [f"m.{_quote(k)}" for k in query.levels if k != axis_date]
     if query.totals:  # without totals every cell's grouping is 0
         partition.append(f"m.{GROUPING_COLUMN}")
-    windows, columns = [], []
-    for variant, measures in sorted(variants.items()):
-        if variant == "ytd":
-            order = f"m.{_quote(axis_date)} rows between unbounded preceding and current row"
-            windows.append(
-                f"{variant} as (partition by {', '.join([*partition, 'm._year'])} order by {order})"
-            )
-        else:
-            back = 1 if variant == "previous_period" else _PERIODS_PER_YEAR[axis_date]
-            by = f"partition by {', '.join(partition)} " if partition else ""
-            windows.append(
-                f"{variant} as ({by}order by m._period "
-                f"range between {back} preceding and {back} preceding)"
-            )
-        for b in cube.base_measures(measures):
-            value = f"m.{_quote(b.name)}"
-            if variant == "ytd":
-                sql_type = "bigint" if b.integer else "double"
-                value = f"cast(sum({value}) over {variant} as {sql_type})"
-            else:
-                value = f"max({value}) over {variant}"
-            known = "m._year" if variant == "ytd" else "m._period"
-            columns.append(
-                f"case when {known} is not null then {value} end as {_quote(f'{variant}:{b.name}')}"
-            )
+    time = _TimeWindows(
+        axis_date, variants, partition, f"m.{_quote(axis_date)}", "m._year", "m._period"
+    )
+    columns = [
+        f"{time.read(v, f'm.{_quote(b.name)}', 'bigint' if b.integer else 'double')}"
+        f" as {_quote(f'{v}:{b.name}')}"
+        for v, measures in sorted(variants.items())
+        for b in cube.base_measures(measures)
+    ]
     periods = [f"{year} as _year"] if "ytd" in variants else []
     if set(variants) - {"ytd"}:
         periods.append(f"{index} as _period")
     return (
         f"(select m.*, {', '.join(columns)} from "
         f"(select main.*, {', '.join(periods)} from main) as m "
-        f"window {', '.join(windows)})"
+        f"window {', '.join(time.windows)})"
     )
+
+
+def _time_function_sql(
+    cube: Cube, name: str, now: Callable[[str], str], at: Callable[[str, str], str]
+) -> str:
+    """A `measure` or `measure:function` over base measures: `now(base)` in the cell,
+    `at(variant, base)` in the variant's period."""
+    measure, function = split_measure(name)
+    if function is None:
+        return _measure_sql(cube, measure, now)
+    if function in GROWTH_OF:
+        current = _measure_sql(cube, measure, now)
+        before = _measure_sql(cube, measure, lambda b: at(GROWTH_OF[function], b))
+        return f"(({current}) - ({before})) / nullif(cast({before} as double), 0)"
+    return _measure_sql(cube, measure, lambda b: at(function, b))
 
 
 def _top_by_limit(cube: Cube, query: Query) -> bool:
@@ -475,7 +557,15 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
     reads.setdefault("main", [])
     axis_date = finest_date_level(cube, query.levels)
     bases = cube.base_measures([m for m, _ in wanted])
-    flat_ok = list(reads) == ["main"]
+    windowed = {v for v in reads if v != "main" and _by_window(query, axis_date, v)}
+    facts = {cube.source_for(b, query.dimensions).fact for b in bases}  # type: ignore[union-attr]
+    # one SELECT: no time function, or (one fact) only time functions read by a window and
+    # no growth (which reads its window three times: planned thrice, slower than a subquery)
+    flat_ok = list(reads) == ["main"] or (
+        len(facts) == 1
+        and set(reads) - {"main"} <= windowed
+        and not any(f in GROWTH_OF for _, f in wanted)
+    )
     if flat_ok and _top_by_limit(cube, query):  # the ranked level alone on the axes: one scan
         top = query.top
         assert top is not None
@@ -501,10 +591,11 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
             f"order by {_quote(top.measure)} {direction} limit {int(top.n)}"
         )
     if flat_ok:  # the common case: one flat SELECT
-        flat = _cells_sql(cube, query, bases, params, {}, top_sql, flat=list(query.measures))
+        flat = _cells_sql(
+            cube, query, bases, params, {}, top_sql, flat=list(query.measures), axis_date=axis_date
+        )
         return CompiledQuery(flat, params.values)
     ctes, projections = [], {}
-    windowed = {v for v in reads if v != "main" and _by_window(query, axis_date, v)}
     if any(v not in windowed for v in reads if v != "main"):
         # a shifted calendar: each fact of sums is summed once, read by every variant
         ctes, projections = _summed_facts(cube, query, bases)
@@ -532,20 +623,13 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
             on.append(f"main.{_quote(k)} {op} {variant}.{_quote(k)}")
         joins.append(f"left join {variant} on {' and '.join(on)}")
 
-    def column_of(variant: str) -> Callable[[str], str]:
+    def at(variant: str, base: str) -> str:
         if variant in windowed:
-            return lambda base: f"main.{_quote(f'{variant}:{base}')}"
-        return lambda base: f"{variant}.{_quote(base)}"
+            return f"main.{_quote(f'{variant}:{base}')}"
+        return f"{variant}.{_quote(base)}"
 
-    for name, (measure, function) in zip(query.measures, wanted, strict=True):
-        if function is None:
-            expression = _measure_sql(cube, measure, column_of("main"))
-        elif function in GROWTH_OF:
-            now = _measure_sql(cube, measure, column_of("main"))
-            before = _measure_sql(cube, measure, column_of(GROWTH_OF[function]))
-            expression = f"(({now}) - ({before})) / nullif(cast({before} as double), 0)"
-        else:
-            expression = _measure_sql(cube, measure, column_of(function))
+    for name in query.measures:
+        expression = _time_function_sql(cube, name, lambda b: at("main", b), at)
         select.append(f"{expression} as {_quote(name)}")
     source = "main"
     if windowed:
