@@ -72,7 +72,7 @@ class AtotiBackend:
     def _load_fact(self, con: duckdb.DuckDBPyConnection, fact_name: str) -> None:
         tt, cube = self.tt, self.cube
         fact = cube.fact(fact_name)
-        bases = cube.fact_summands(fact.name)
+        bases = cube.fact_sources(fact.name)
         expressions = {name: s.summand for name, s in bases.items()}
         arrow = con.sql(
             fact_projection(fact, list(fact.foreign_keys), expressions)

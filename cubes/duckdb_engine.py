@@ -128,6 +128,18 @@ class _Columns:
         return f"coalesce({alias}.{lv.column}, '{missing}')"
 
 
+def _bases_by_fact(
+    cube: Cube, query: Query, bases: list[Aggregate]
+) -> dict[str, list[tuple[Aggregate, str, str]]]:
+    """Fact name -> (base, expression, function) of the source each base reads here."""
+    by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
+    for base in bases:
+        source = cube.source_for(base, query.dimensions)
+        assert source is not None  # validate() guarantees it
+        by_fact.setdefault(source.fact, []).append((base, source.expression, source.function))
+    return by_fact
+
+
 def _cells_sql(
     cube: Cube,
     query: Query,
@@ -148,11 +160,7 @@ def _cells_sql(
     Time functions in `flat` (one fact, `axis_date` on the axes) are windows over the cells.
     """
     levels = list(query.levels)
-    by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
-    for base in bases:
-        source = cube.source_for(base, query.dimensions)
-        assert source is not None  # validate() guarantees it
-        by_fact.setdefault(source.fact, []).append((base, source.expression, source.function))
+    by_fact = _bases_by_fact(cube, query, bases)
     slicing_defaults = [d for d in cube.dimensions if d.slicing and d.name not in query.dimensions]
     selects = []
     for fact_name, aggregates in by_fact.items():
@@ -401,13 +409,8 @@ def _summed_facts(
     dimensions = set(query.dimensions) | {d.name for d in cube.dimensions if d.slicing}
     if query.top is not None:
         dimensions.add(query.top.level.split(".")[0])
-    by_fact: dict[str, list[tuple[Aggregate, str, str]]] = {}
-    for base in bases:
-        source = cube.source_for(base, query.dimensions)
-        assert source is not None  # validate() guarantees it
-        by_fact.setdefault(source.fact, []).append((base, source.expression, source.function))
     ctes, names = [], {}
-    for i, (fact_name, aggregates) in enumerate(by_fact.items()):
+    for i, (fact_name, aggregates) in enumerate(_bases_by_fact(cube, query, bases).items()):
         fact = cube.fact(fact_name)
         keys = list(dict.fromkeys(c for d, c in fact.foreign_keys.items() if d in dimensions))
         if not keys or any(function == "count_distinct" for *_, function in aggregates):
@@ -494,8 +497,9 @@ class _TimeWindows:
 
 
 def _windowed_main(cube: Cube, query: Query, axis_date: str, variants: dict[str, list[str]]) -> str:
-    """The main cells (of several facts) with, per windowed variant, its base measures as
-    columns named `variant:base`, each window computed once."""
+    """The main cells with, per windowed variant, its base measures as columns named
+    `variant:base`, each window computed once (for several facts, or a growth rate, which
+    reads its window three times)."""
     year, index = _period_sql(axis_date, f"main.{_quote(axis_date)}")
     partition = [f"m.{_quote(k)}" for k in query.levels if k != axis_date]
     if query.totals:  # without totals every cell's grouping is 0
@@ -558,7 +562,7 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
     axis_date = finest_date_level(cube, query.levels)
     bases = cube.base_measures([m for m, _ in wanted])
     windowed = {v for v in reads if v != "main" and _by_window(query, axis_date, v)}
-    facts = {cube.source_for(b, query.dimensions).fact for b in bases}  # type: ignore[union-attr]
+    facts = _bases_by_fact(cube, query, bases)
     # one SELECT: no time function, or (one fact) only time functions read by a window and
     # no growth (which reads its window three times: planned thrice, slower than a subquery)
     flat_ok = list(reads) == ["main"] or (
@@ -731,7 +735,7 @@ class DuckDBEngine:
         key = (self._build, sql, ())
         table = self.cache.get(key)
         if table is None:
-            table = con.sql(sql).to_arrow_table()
+            table = run_arrow(con, sql)
             self.cache.put(key, table)
         return table.column(0).to_pylist()
 

@@ -185,7 +185,7 @@ class PandasBackend:
                 if fact.name in self._facts or (facts is not None and fact.name not in facts):
                     continue
                 expressions = {
-                    name: s.summand for name, s in self.cube.fact_summands(fact.name).items()
+                    name: s.summand for name, s in self.cube.fact_sources(fact.name).items()
                 }
                 sql = fact_projection(fact, list(fact.foreign_keys), expressions)
                 self._facts[fact.name] = con.sql(sql).df()

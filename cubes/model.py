@@ -272,7 +272,7 @@ class Cube:
                 return source
         return None
 
-    def fact_summands(self, fact: str) -> dict[str, Source]:
+    def fact_sources(self, fact: str) -> dict[str, Source]:
         """The aggregates that can read a fact, by name, with their source over it: what an
         engine that loads whole facts (pandas, atoti) loads, each as its `summand`."""
         return {
