@@ -59,6 +59,13 @@ def generate(
         ),
     ] = None,
     days: Annotated[int, typer.Option(help="Days of history")] = 365,
+    cdr_files: Annotated[
+        str,
+        typer.Option(
+            help="CDR files: 'daily' (Master-YYYY-MM-DD.csv) or 'master' (one growing "
+            "Master.csv, older lines rotated into Master.csv-YYYYMMDD.gz)"
+        ),
+    ] = "daily",
     fmt: FormatOption = Format.table,
 ) -> None:
     """Write sample operational sources (CRM, calls, web, ads) with planted truths."""
@@ -71,7 +78,13 @@ def generate(
         raise fail(f"--start {start!r} is not a date; write it as YYYY-MM-DD") from None
     try:
         result = run_generator(
-            out, scale=scale, seed=seed, start=start_date, days=days, progress=progress
+            out,
+            scale=scale,
+            seed=seed,
+            start=start_date,
+            days=days,
+            progress=progress,
+            cdr_files=cdr_files,
         )
     except (ValueError, PlantingError) as exc:
         raise fail(str(exc)) from None

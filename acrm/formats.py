@@ -8,28 +8,73 @@ from __future__ import annotations
 
 import polars as pl
 
-# Asterisk cdr_csv: no header, these columns in this order.
+# Asterisk cdr_csv (cdr_csv.c): no header, strings quoted, these columns in this order. The
+# last two are written only with `loguniqueid` and `loguserfield`, and `newcdrcolumns`
+# (Asterisk 1.8 and later) appends peeraccount, linkedid and sequence.
+CDR_BASE_COLUMNS = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+)
+CDR_NEW_COLUMNS = ("peeraccount", "linkedid", "sequence")
+CDR_COLUMNS = (*CDR_BASE_COLUMNS, "uniqueid", "userfield")  # the classic 18
+CDR_LAYOUTS: dict[str, tuple[str, ...]] = {  # cdr_csv's layouts, told apart by field count
+    "cdr_csv 16 (no uniqueid, no userfield)": CDR_BASE_COLUMNS,
+    "cdr_csv 17 (uniqueid)": (*CDR_BASE_COLUMNS, "uniqueid"),
+    "cdr_csv 18 (classic)": CDR_COLUMNS,
+    "cdr_csv 19 (newcdrcolumns, no uniqueid, no userfield)": (
+        *CDR_BASE_COLUMNS,
+        *CDR_NEW_COLUMNS,
+    ),
+    "cdr_csv 20 (uniqueid, newcdrcolumns)": (*CDR_BASE_COLUMNS, "uniqueid", *CDR_NEW_COLUMNS),
+    "cdr_csv 21 (newcdrcolumns)": (*CDR_COLUMNS, *CDR_NEW_COLUMNS),
+}
+# Every column a CDR may carry, in the raw table's order; a layout fills what it has.
 CDR_SCHEMA: dict[str, pl.DataType] = {
-    "accountcode": pl.String(),
-    "src": pl.String(),
-    "dst": pl.String(),
-    "dcontext": pl.String(),
-    "clid": pl.String(),
-    "channel": pl.String(),
-    "dstchannel": pl.String(),
-    "lastapp": pl.String(),
-    "lastdata": pl.String(),
-    "start": pl.String(),
-    "answer": pl.String(),
-    "end": pl.String(),
+    **{name: pl.String() for name in (*CDR_COLUMNS, *CDR_NEW_COLUMNS)},
     "duration": pl.Int64(),
     "billsec": pl.Int64(),
-    "disposition": pl.String(),
-    "amaflags": pl.String(),
-    "uniqueid": pl.String(),
-    "userfield": pl.String(),
+    "sequence": pl.Int64(),
 }
-CDR_COLUMNS = tuple(CDR_SCHEMA)
+CDR_ALL_COLUMNS = tuple(CDR_SCHEMA)
+# Header names that PBX web interfaces (FreePBX, Issabel, VitalPBX) and the cdr database
+# tables use for the same fields; matched case-insensitively, spaces and dashes as '_'.
+CDR_HEADER_ALIASES = {
+    "calldate": "start",
+    "call_date": "start",
+    "start_time": "start",
+    "answer_time": "answer",
+    "end_time": "end",
+    "source": "src",
+    "destination": "dst",
+    "destination_context": "dcontext",
+    "callerid": "clid",
+    "caller_id": "clid",
+    "destination_channel": "dstchannel",
+    "last_application": "lastapp",
+    "last_app": "lastapp",
+    "last_data": "lastdata",
+    "billable_seconds": "billsec",
+    "ama_flags": "amaflags",
+    "unique_id": "uniqueid",
+    "user_field": "userfield",
+    "account_code": "accountcode",
+    "linked_id": "linkedid",
+    "peer_account": "peeraccount",
+}
 
 # Ad platforms: one CSV per platform and day, with a header.
 AD_SPEND_SCHEMA: dict[str, pl.DataType] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -31,19 +32,15 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     import dagster as dg
 
     from pipelines.definitions import build_definitions
-    from pipelines.ingest.sources import FILE_SOURCES
     from pipelines.jobs import day_range_tags
 
     started = time.monotonic()
     job = build_definitions(settings).resolve_job_def(MAIN_JOB)
-    days = sorted({day for source in FILE_SOURCES for day in source.files_by_day(settings.sources)})
-    if not days:
-        raise PipelineError(
-            f"no source files under {settings.sources}: run `acrm generate` "
-            "first, or point --sources / ACRM_SOURCES at your exports"
-        )
-    tags = day_range_tags(days[0].isoformat(), days[-1].isoformat())
-    progress(f"days {days[0]} to {days[-1]} of call, web and ad files")
+    found = source_inventory(settings.sources)
+    progress("sources: " + "; ".join(f"{name}: {what}" for name, what in found.items()))
+    first, last = day_range(settings.sources)
+    tags = day_range_tags(first.isoformat(), last.isoformat())
+    progress(f"days {first} to {last} of daily web and ad files")
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
@@ -76,17 +73,43 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
         "warehouse": str(settings.warehouse),
         "published": str(settings.published),
         "materialized": len(result.get_asset_materialization_events()),
+        "sources": found,
     }
+
+
+def source_inventory(sources) -> dict[str, str]:
+    """What each source folder holds: how many files, or that it is absent."""
+    from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
+
+    found = {"crm": "ACRM_CRM_URL" if os.environ.get("ACRM_CRM_URL") else "crm/crm.sqlite"}
+    counts = {s.name: len(s.files(sources)) for s in STREAM_SOURCES} | {
+        s.name: sum(map(len, s.files_by_day(sources).values())) for s in FILE_SOURCES
+    }
+    for name, count in counts.items():
+        found[name] = f"{count:,} files" if count else "none (no data)"
+    return found
+
+
+def day_range(sources) -> tuple[dt.date, dt.date]:
+    """The days of the daily-file sources; yesterday alone when there are none, so their
+    (empty) tables are still made and every report can say it has no data."""
+    from pipelines.ingest.sources import FILE_SOURCES
+
+    days = sorted({day for source in FILE_SOURCES for day in source.files_by_day(sources)})
+    if not days:
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        return yesterday, yesterday
+    return days[0], days[-1]
 
 
 def failed_loads(con: duckdb.DuckDBPyConnection, audit: str = "raw._load_audit") -> list[dict]:
     """Days or tables whose latest load attempt failed (their previous state is kept);
     `audit` is raw._load_audit in the pipeline's file, ops.load_audit in the published one."""
     rows = con.execute(
-        "select source, partition_key, message from ("
-        "  select *, row_number() over (partition by source, partition_key "
+        "select source, coalesce(unit, partition_key), message from ("
+        "  select *, row_number() over (partition by source, coalesce(unit, partition_key) "
         f"  order by finished_at desc) as attempt from {audit}) "
-        "where attempt = 1 and status = 'failed' order by source, partition_key"
+        "where attempt = 1 and status = 'failed' order by all"
     ).fetchall()
     return [{"source": s, "partition": p, "message": m} for s, p, m in rows]
 

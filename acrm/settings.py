@@ -46,3 +46,13 @@ class Settings:
 def crm_url(settings: Settings) -> str:
     """The operational CRM: ACRM_CRM_URL (any SQLAlchemy-style URL) or the sample SQLite file."""
     return os.environ.get("ACRM_CRM_URL") or f"sqlite://{settings.sources / 'crm' / 'crm.sqlite'}"
+
+
+def call_center_timezone() -> str:
+    """The call center's IANA time zone: CDR days and hours are read in it."""
+    return os.environ.get("ACRM_CALL_CENTER_TZ") or "Europe/Moscow"
+
+
+def cdr_times_in_utc() -> bool:
+    """True when the PBX writes CDR times in UTC (cdr.conf `usegmtime=yes`): ACRM_CDR_UTC=1."""
+    return (os.environ.get("ACRM_CDR_UTC") or "").strip().lower() in ("1", "true", "yes")

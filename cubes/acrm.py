@@ -269,7 +269,14 @@ FACTS = (
         "calls",
         "marts.fct_calls",
         {"date": "call_date_key", "time": "hour_key", **_PARTY},
-        "One row per call.",
+        "One row per call (a linkedid; its legs are call_legs). The manager is who answered, "
+        "who was rung last when nobody did, or who dialled out.",
+    ),
+    Fact(
+        "call_legs",
+        "marts.fct_call_legs",
+        {"date": "call_date_key", "time": "hour_key", "manager": "manager_key"},
+        "One row per call leg (a CDR line): the manager whose extension it rang or dialled.",
     ),
     Fact(
         "leads",
@@ -591,6 +598,32 @@ MEASURES = (
         "Inbound calls not answered",
         sources=_count("calls", "is_missed"),
         integer=True,
+    ),
+    Aggregate(
+        "missed_rings",
+        "Legs of inbound calls that rang a manager who did not answer",
+        sources=_count("call_legs", "is_missed_ring"),
+        integer=True,
+    ),
+    Aggregate("call_legs", "Call legs (CDR lines)", sources=_count("call_legs"), integer=True),
+    Aggregate(
+        "called_back_calls",
+        "Missed inbound calls called back (a later outbound call to the same number)",
+        sources=_count("calls", "callback_delay_minutes is not null"),
+        integer=True,
+    ),
+    Aggregate(
+        "callback_minutes",
+        "Minutes from missed calls to their call-backs",
+        format="{:,.1f}",
+        sources=(Source("calls", "coalesce(callback_delay_minutes, 0)"),),
+    ),
+    Ratio(
+        "avg_callback_minutes",
+        "Average call-back delay of missed calls called back, minutes",
+        format="{:,.1f}",
+        numerator="callback_minutes",
+        denominator="called_back_calls",
     ),
     Ratio(
         "missed_call_rate",

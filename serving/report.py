@@ -69,7 +69,8 @@ def funnel_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
 def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     scorecard = con.sql(
         "select manager_name, team_name, deals, win_rate, revenue::double as revenue, "
-        "avg_check, missed_calls, avg_csat, weakest_stage, weakest_stage_conversion, "
+        "avg_check, missed_calls, missed_rings, avg_callback_minutes, avg_csat, "
+        "weakest_stage, weakest_stage_conversion, "
         "weakest_stage_peer_conversion, weakest_stage_gap "
         "from marts.rpt_manager_scorecard where manager_key <> -1 order by win_rate"
     ).df()
@@ -85,6 +86,8 @@ def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
                     "revenue",
                     "avg check",
                     "missed calls",
+                    "missed rings",
+                    "call-back, min",
                     "CSAT",
                     "weakest stage",
                     "conversion there",
@@ -100,6 +103,10 @@ def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
                     scorecard["revenue"].map("{:,.0f}".format),
                     scorecard["avg_check"].map("{:,.0f}".format),
                     scorecard["missed_calls"],
+                    scorecard["missed_rings"],
+                    scorecard["avg_callback_minutes"].map(
+                        lambda v: "" if pd.isna(v) else f"{v:,.0f}"
+                    ),
                     scorecard["avg_csat"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
                     scorecard["weakest_stage"],
                     scorecard["weakest_stage_conversion"].map("{:.1%}".format),
@@ -111,15 +118,27 @@ def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     figure.update_layout(
         title="Manager scorecard, lowest win rate first", height=160 + 44 * len(scorecard)
     )
+    missing = scorecard.sort_values(["missed_calls", "missed_rings"], ascending=False).iloc[0]
+    calls = (
+        f" {missing['manager_name']} misses the most calls: {missing['missed_calls']:,} inbound "
+        f"calls nobody answered after ringing them last, {missing['missed_rings']:,} rings "
+        "left unanswered; look at their call load and hours."
+        if scorecard["missed_calls"].sum() + scorecard["missed_rings"].sum()
+        else " (No call-center data: missed calls and rings are not shown.)"
+    )
     return View(
         "managers",
         "Manager scorecard",
         f"{weakest['manager_name']} ({weakest['team_name']}) is weakest at "
         f"{weakest['weakest_stage']}: {weakest['weakest_stage_conversion']:.0%} of deals move "
         f"on against {weakest['weakest_stage_peer_conversion']:.0%} for the other managers. "
-        "Coach that step, or move those deals to a stronger colleague.",
+        "Coach that step, or move those deals to a stronger colleague." + calls,
         figure,
-        {"weakest_manager": weakest["manager_name"], "weakest_stage": weakest["weakest_stage"]},
+        {
+            "weakest_manager": weakest["manager_name"],
+            "weakest_stage": weakest["weakest_stage"],
+            "most_missed_manager": missing["manager_name"] if "No call" not in calls else None,
+        },
     )
 
 
@@ -294,13 +313,42 @@ def content_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
 
 
 VIEWS = (funnel_view, manager_view, romi_view, cohort_view, nvl_view, call_load_view, content_view)
+# The fact each view cannot do without, and the source that fills it.
+NEEDS = {
+    funnel_view: ("marts.fct_deals", "the CRM's deals"),
+    manager_view: ("marts.fct_deals", "the CRM's deals"),
+    romi_view: ("marts.fct_marketing_spend", "ad-platform spend files (ads/)"),
+    cohort_view: ("marts.fct_orders", "the CRM's orders"),
+    nvl_view: ("marts.fct_orders", "the CRM's orders"),
+    call_load_view: ("marts.fct_calls", "call-center CDR files (calls/)"),
+    content_view: ("marts.fct_web_events", "the website's GA4 export (web/)"),
+}
+
+
+def no_data_view(view, what: str) -> View:
+    key = view.__name__.removesuffix("_view")
+    figure = go.Figure()
+    figure.update_layout(title=f"No data: {what} not landed")
+    return View(
+        {"call_load": "calls", "cohort": "cohorts", "manager": "managers"}.get(key, key),
+        key.replace("_", " ").capitalize() + ": no data",
+        f"No data for this view: {what} has not been landed. Add the export to the sources "
+        "folder and run `acrm run` again.",
+        figure,
+        {"no_data": what},
+    )
 
 
 def build_views(published: Path) -> list[View]:
     cube = CubeSession(published, ACRM_CUBE)
     try:
         with duckdb.connect(str(published), read_only=True) as con:
-            return [view(cube, con) for view in VIEWS]
+            views = []
+            for view in VIEWS:
+                table, what = NEEDS[view]
+                empty = not con.execute(f"select count(*) from {table}").fetchall()[0][0]
+                views.append(no_data_view(view, what) if empty else view(cube, con))
+            return views
     finally:
         cube.engine.close()
 

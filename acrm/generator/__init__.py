@@ -41,6 +41,13 @@ def default_window(days: int = 365, today: dt.date | None = None) -> Window:
     return Window(today - dt.timedelta(days=days), days)
 
 
+def slow_manager(crm) -> int:
+    """The manager planted as the one who misses most calls: another than the weak and the
+    skipping manager, so each planted effect has its own manager."""
+    taken = {crm.weak_manager_id, crm.skipping_manager_id}
+    return max(m for m in crm.tables["managers"]["manager_id"].to_list() if m not in taken)
+
+
 def generate(
     out: Path,
     scale: float = 1.0,
@@ -48,7 +55,10 @@ def generate(
     start: dt.date | None = None,
     days: int = 365,
     progress: Progress = lambda _: None,
+    cdr_files: str = "daily",
 ) -> GenerationResult:
+    if cdr_files not in ("daily", "master"):
+        raise ValueError(f"--cdr-files must be daily or master, got {cdr_files!r}")
     if days < 30:
         raise ValueError(f"--days must be at least 30 to plant the effects, got {days}")
     window = Window(start, days) if start else default_window(days)
@@ -65,21 +75,26 @@ def generate(
     progress(f"CRM: {volumes.customers:,} customers, their deals, orders and tickets")
     crm = build_crm(crm_rng, window, volumes.customers)
     progress(f"call center: about {volumes.calls:,} calls")
-    calls = build_calls(calls_rng, window, crm, volumes.calls)
+    slow = slow_manager(crm)
+    calls = build_calls(calls_rng, window, crm, volumes.calls, slow)
     progress(f"website: about {volumes.web_sessions:,} sessions of GA4 events")
     web = build_web_events(web_rng, window, crm, volumes.web_sessions)
     progress("ad platforms: daily spend per campaign")
     spend = build_ad_spend(ads_rng, window, crm.tables, web.events)
     progress("checking the planted truths on the generated data")
     document = truth.check_and_build(
-        crm.tables, calls, web.events, spend, (crm.weak_manager_id, crm.skipping_manager_id)
+        crm.tables,
+        calls,
+        web.events,
+        spend,
+        (crm.weak_manager_id, crm.skipping_manager_id, slow),
     )
 
     progress("writing the CRM database")
     (out / "crm").mkdir()
     writers.write_crm(out / "crm" / "crm.sqlite", crm.tables)
     progress("writing CDR files")
-    n_calls = writers.write_calls(out / "calls", window, calls)
+    n_calls = writers.write_calls(out / "calls", window, calls, cdr_files)
     progress("writing GA4 export files")
     n_web = writers.write_web(out / "web", web)
     progress("writing ad spend files")

@@ -42,6 +42,11 @@ class Window:
         base = dt.datetime.combine(self.start, dt.time()).replace(tzinfo=dt.UTC).timestamp()
         return np.floor(base + days * 86400.0).astype(np.int64)
 
+    def local_days(self, epoch_seconds_local: np.ndarray) -> np.ndarray:
+        """Days since the window's start (fractional) of local wall-clock epoch seconds."""
+        base = dt.datetime.combine(self.start, dt.time()).replace(tzinfo=dt.UTC).timestamp()
+        return (epoch_seconds_local - base) / 86400.0
+
     def epoch_seconds_utc(self, days: np.ndarray) -> np.ndarray:
         return self.epoch_seconds_local(days) - MOSCOW_UTC_OFFSET_HOURS * 3600
 

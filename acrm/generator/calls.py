@@ -15,8 +15,16 @@ CALLBACK_SHARE = 0.65
 OUTBOUND_NO_ANSWER = 0.25
 
 
-def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int) -> pl.DataFrame:
-    """One row per call leg, with a `day` column (local date) for the daily files."""
+def build_calls(
+    rng: np.random.Generator, window: Window, crm: Crm, n_calls: int, slow_manager: int
+) -> pl.DataFrame:
+    """One row per call leg, with a `day` column (local date) for the daily files.
+
+    An inbound call goes to the sales queue, which rings managers one after another until
+    one answers: each ring is a leg (a CDR line) sharing the call's uniqueid and linkedid,
+    numbered by `sequence`. `slow_manager` is rung more often and answers less: the planted
+    manager who misses most calls and rings.
+    """
     customers = crm.tables["customers"]
     names = [
         f"{f} {s}" for f, s in zip(customers["first_name"], customers["last_name"], strict=True)
@@ -93,24 +101,86 @@ def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int
     wait = np.where(inbound, wait, rng.uniform(3, 25, n))
     talk = np.where(answered, np.maximum(5, rng.lognormal(np.log(110), 0.8, n)), 0)
     start_s = window.epoch_seconds_local(start)
-    answer_s = start_s + wait.astype(np.int64)
-    end_s = answer_s + talk.astype(np.int64)
-    order = np.lexsort((start_s, end_s))
-
     eight = rng.random(n) < 0.55
     number = np.array(
         [people.telephony_format(p, e) for p, e in zip(phone, eight, strict=True)], dtype=object
     )
-    extension = (manager + spec.FIRST_EXTENSION - 1).astype(str)
-    manager_names = managers["full_name"].to_list()
-    caller_name = np.array(
-        [names[c - 1] if c else num for c, num in zip(customer, number, strict=True)]
+    caller_name = [names[c - 1] if c else num for c, num in zip(customer, number, strict=True)]
+    calls = pl.DataFrame(
+        {
+            "start_s": start_s,
+            "inbound": inbound,
+            "answered": answered,
+            "manager": manager,
+            "number": number,
+            "caller_name": caller_name,
+            "wait": wait.astype(np.int64),
+            "talk": talk.astype(np.int64),
+            "chan": rng.integers(0, 2**30, size=n),
+        }
+    ).with_row_index("call")
+    legs = _legs(rng, calls, n_managers, slow_manager)
+    return _cdr_rows(rng, legs, managers["full_name"].to_list(), window)
+
+
+RING_SECONDS = (12, 20)  # a queue rings a member this long before it tries the next
+
+
+def _legs(
+    rng: np.random.Generator, calls: pl.DataFrame, n_managers: int, slow: int
+) -> pl.DataFrame:
+    """Each call's legs: unanswered rings (queue calls), then the answering leg if any."""
+    n = calls.height
+    inbound, answered = calls["inbound"].to_numpy(), calls["answered"].to_numpy()
+    # missed inbound calls rang 1-3 members; answered ones rang 0-2 before someone picked up
+    unanswered = np.where(
+        answered,
+        rng.choice(3, size=n, p=(0.6, 0.3, 0.1)),
+        rng.choice((1, 2, 3), size=n, p=(0.5, 0.35, 0.15)),
     )
-    chan_id = rng.integers(0, 2**31, size=n)
+    unanswered = np.where(inbound, unanswered, 0)
+    weights = np.ones(n_managers)
+    weights[slow - 1] = 6.0  # on duty most, picks up least
+    call_of = np.repeat(np.arange(n), unanswered)
+    ring_manager = rng.choice(n_managers, size=len(call_of), p=weights / weights.sum()) + 1
+    rings = pl.DataFrame(
+        {
+            "call": call_of.astype(np.uint32),
+            "leg_manager": ring_manager,
+            "leg_answered": np.zeros(len(call_of), dtype=bool),
+            "ring": rng.integers(*RING_SECONDS, size=len(call_of)),
+        }
+    )
+    final = calls.filter(pl.col("answered") | ~pl.col("inbound")).select(
+        "call",
+        pl.col("manager").alias("leg_manager"),
+        pl.col("answered").alias("leg_answered"),
+        pl.col("wait").alias("ring"),
+    )
+    legs = pl.concat([rings, final]).sort("call", maintain_order=True)
+    legs = legs.with_columns(
+        (pl.int_range(pl.len()).over("call") + 1).alias("sequence"),
+        (pl.col("ring").cum_sum().over("call") - pl.col("ring")).alias("offset"),
+    )
+    return legs.join(calls, on="call", how="left")
+
+
+def _cdr_rows(
+    rng: np.random.Generator, legs: pl.DataFrame, manager_names: list[str], window: Window
+) -> pl.DataFrame:
+    """Asterisk's fields for each leg (cdr_csv with newcdrcolumns), in time order."""
+    n = legs.height
+    leg = {name: legs[name].to_numpy() for name in legs.columns}
+    start_s = leg["start_s"] + leg["offset"]
+    answer_s = start_s + leg["ring"]
+    end_s = np.where(leg["leg_answered"], answer_s + leg["talk"], answer_s)
+    extension = (leg["leg_manager"] + spec.FIRST_EXTENSION - 1).astype(str)
+    inbound, answered = leg["inbound"], leg["leg_answered"]
+    uniqueid = np.array([f"{s}.{c}" for s, c in zip(leg["start_s"], leg["call"], strict=True)])
+    chan = leg["chan"]
     no_answer = np.where(rng.random(n) < 0.85, "NO ANSWER", "BUSY")
     outbound_fail = np.where(rng.random(n) < 0.05, "FAILED", no_answer)
-    disposition = np.where(answered, "ANSWERED", np.where(inbound, no_answer, outbound_fail))
-
+    number = leg["number"]
     frame = pl.DataFrame(
         {
             "accountcode": [""] * n,
@@ -118,20 +188,18 @@ def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int
             "dst": np.where(inbound, spec.COMPANY_NUMBER, number),
             "dcontext": np.where(inbound, "from-trunk", "from-internal"),
             "clid": [
-                f'"{caller_name[i]}" <{number[i]}>'
+                f'"{leg["caller_name"][i]}" <{number[i]}>'
                 if inbound[i]
-                else f'"{manager_names[manager[i] - 1]}" <{extension[i]}>'
+                else f'"{manager_names[leg["leg_manager"][i] - 1]}" <{extension[i]}>'
                 for i in range(n)
             ],
             "channel": [
                 f"SIP/trunk-{c:08x}" if inbound[i] else f"SIP/{extension[i]}-{c:08x}"
-                for i, c in enumerate(chan_id)
+                for i, c in enumerate(chan)
             ],
             "dstchannel": [
-                (f"SIP/{extension[i]}-{c + 1:08x}" if answered[i] else "")
-                if inbound[i]
-                else f"SIP/trunk-{c + 1:08x}"
-                for i, c in enumerate(chan_id)
+                f"SIP/{extension[i]}-{c + s:08x}" if inbound[i] else f"SIP/trunk-{c + 1:08x}"
+                for i, (c, s) in enumerate(zip(chan, leg["sequence"], strict=True))
             ],
             "lastapp": np.where(inbound, "Queue", "Dial"),
             "lastdata": [
@@ -142,11 +210,17 @@ def build_calls(rng: np.random.Generator, window: Window, crm: Crm, n_calls: int
             "end": format_timestamps(end_s),
             "duration": end_s - start_s,
             "billsec": np.where(answered, end_s - answer_s, 0),
-            "disposition": disposition,
+            "disposition": np.where(
+                answered, "ANSWERED", np.where(inbound, no_answer, outbound_fail)
+            ),
             "amaflags": ["DOCUMENTATION"] * n,
-            "uniqueid": [f"{s}.{i}" for i, s in enumerate(start_s)],
+            "uniqueid": uniqueid,
             "userfield": [""] * n,
+            "peeraccount": [""] * n,
+            "linkedid": uniqueid,
+            "sequence": leg["sequence"],
         }
-    )[order]
-    local_day = np.floor(start[order]).astype(np.int64)
-    return frame.with_columns(pl.Series("day", local_day))
+    )
+    order = np.lexsort((leg["sequence"], start_s))
+    local_day = np.floor(window.local_days(start_s[order])).astype(np.int64)
+    return frame[order].with_columns(pl.Series("day", local_day))

@@ -78,15 +78,23 @@ def measure(
         .sort("len", descending=True)
     )
 
+    whole_calls = call_level(calls)
     hour = pl.col("start").str.slice(11, 2).cast(pl.Int64).alias("hour")
-    by_hour = calls.group_by(hour).len().sort("len", descending=True)
-    inbound = calls.filter(pl.col("dcontext") == "from-trunk")
+    by_hour = whole_calls.group_by(hour).len().sort("len", descending=True)
+    inbound = whole_calls.filter(pl.col("inbound"))
     missed = (
         inbound.group_by(hour)
-        .agg((pl.col("disposition") != "ANSWERED").mean().alias("missed_rate"), pl.len())
+        .agg((~pl.col("answered")).mean().alias("missed_rate"), pl.len())
         .filter(pl.col("len") >= 0.01 * len(inbound))
         .sort("missed_rate", descending=True)
     )
+    missed_by_manager = dict(
+        inbound.filter(~pl.col("answered")).group_by("last_manager").len().iter_rows()
+    )
+    rings = calls.filter(
+        (pl.col("dcontext") == "from-trunk") & (pl.col("disposition") != "ANSWERED")
+    )
+    missed_rings = dict(rings.group_by(_manager_of("dstchannel")).len().iter_rows())
 
     revenue = paid_revenue_by_channel(tables)
     spend_by_channel = (
@@ -133,6 +141,8 @@ def measure(
     )
 
     return {
+        "missed_calls_by_manager": missed_by_manager,
+        "missed_rings_by_manager": missed_rings,
         "weak_manager": (
             int(weak["manager_id"][0]),
             float(weak["conversion"][0]),
@@ -159,11 +169,35 @@ def measure(
             "orders": paid.height,
             "orders_all": tables["orders"].height,
             "revenue": round(float(paid_lines.select(line_revenue.sum()).item()), 2),
-            "calls": calls.height,
+            "calls": whole_calls.height,
+            "call_legs": calls.height,
+            "missed_calls": int(len(inbound) - inbound["answered"].sum()),
             "web_events": web.height,
             "spend": round(float(spend["spend"].sum()), 2),
         },
     }
+
+
+def _manager_of(channel: str) -> pl.Expr:
+    """The manager whose extension a channel (SIP/101-0000002a) belongs to."""
+    extension = pl.col(channel).str.extract(r"^[^/]+/(\d+)", 1).cast(pl.Int64, strict=False)
+    return (extension - spec.FIRST_EXTENSION + 1).alias("manager_id")
+
+
+def call_level(legs: pl.DataFrame) -> pl.DataFrame:
+    """One row per call (linkedid): its start, direction, whether any leg was answered, and
+    the manager rung last (for a missed call: who missed it)."""
+    return (
+        legs.with_columns(_manager_of("dstchannel").alias("leg_manager"))
+        .sort("linkedid", "sequence")
+        .group_by("linkedid", maintain_order=True)
+        .agg(
+            pl.col("start").min(),
+            (pl.col("dcontext").first() == "from-trunk").alias("inbound"),
+            (pl.col("disposition") == "ANSWERED").any().alias("answered"),
+            pl.col("leg_manager").last().alias("last_manager"),
+        )
+    )
 
 
 def _pair_lifts(tables: dict[str, pl.DataFrame]) -> dict[tuple[int, int], float]:
@@ -186,11 +220,16 @@ def _pair_lifts(tables: dict[str, pl.DataFrame]) -> dict[tuple[int, int], float]
     return lifts
 
 
-def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int]) -> dict:
+def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, int]) -> dict:
     """Measure every effect, fail if one is not there, and return the truth document."""
     m = measure(tables, calls, web, spend)
-    weak_id, skip_id = managers_plan
+    weak_id, skip_id, slow_id = managers_plan
     problems = []
+    for kind in ("missed_calls_by_manager", "missed_rings_by_manager"):
+        counts = m[kind]
+        top = sorted(counts.values(), reverse=True)
+        if max(counts, key=counts.get) != slow_id or top[0] < 1.5 * top[1]:
+            problems.append(f"{kind}: planted manager {slow_id}, measured {counts}")
     if m["weak_manager"][0] != weak_id or m["weak_manager"][1] > 0.7 * m["weak_manager"][2]:
         problems.append(f"weak manager: planted {weak_id}, measured {m['weak_manager']}")
     if m["skipping_manager"][0] != skip_id:
@@ -236,6 +275,13 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int]) -
             "peak_hour": spec.PEAK_CALL_HOUR,
             "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
             "timezone": spec.CALL_CENTER_TZ,
+            "most_missed_manager": slow_id,
+            "missed_calls_by_manager": {
+                str(k): v for k, v in sorted(m["missed_calls_by_manager"].items())
+            },
+            "missed_rings_by_manager": {
+                str(k): v for k, v in sorted(m["missed_rings_by_manager"].items())
+            },
         },
         "basket": {"high_lift_pairs": [list(p) for p in m["pair_lifts"]]},
         "churn": {"driver": spec.CHURN_DRIVER},
@@ -269,5 +315,9 @@ DEFINITIONS = {
     "most_engaging_page": "page path with the highest engagement time per page view",
     "revenue": "sum of quantity * unit_price - discount over lines of orders with status paid",
     "orders": "orders with status paid; orders_all counts every order",
-    "calls": "CDR rows (call legs), inbound and outbound",
+    "calls": "calls (a linkedid, one or more CDR legs), inbound and outbound",
+    "call_legs": "CDR lines: one per leg (a queue call rings several managers)",
+    "most_missed_manager": "manager with the most missed inbound calls (a call no leg answered, "
+    "counted for the manager rung last) and the most missed rings (an unanswered leg that rang "
+    "the manager's extension)",
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import CDR_COLUMNS
+from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from acrm.generator.calendar import Window
 from acrm.generator.web import WebEvents
 
@@ -94,16 +94,36 @@ def write_crm(path: Path, tables: dict[str, pl.DataFrame]) -> None:
     os.replace(tmp, path)
 
 
-def write_calls(folder: Path, window: Window, calls: pl.DataFrame) -> int:
+def write_calls(folder: Path, window: Window, calls: pl.DataFrame, layout: str = "daily") -> int:
+    """CDR lines as cdr_csv writes them with newcdrcolumns (21 fields, no header).
+
+    `daily`: a file per day (a PBX set up to export each day). `master`: one growing
+    Master.csv as Asterisk keeps it, with the first CP1251_DAYS already rotated away by
+    logrotate (dateext, compressed) into Master.csv-YYYYMMDD.gz.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for (day,), part in calls.partition_by("day", as_dict=True, maintain_order=True).items():
+    columns = (*CDR_COLUMNS, *CDR_NEW_COLUMNS)
+    parts = calls.partition_by("day", as_dict=True, maintain_order=True)
+
+    def text(part: pl.DataFrame) -> str:
+        return part.select(columns).write_csv(include_header=False, quote_style="non_numeric")
+
+    if layout == "master":
+        old = pl.concat([p for (d,), p in parts.items() if d < CP1251_DAYS] or [calls.clear()])
+        new = pl.concat([p for (d,), p in parts.items() if d >= CP1251_DAYS] or [calls.clear()])
+        rotated = window.start + dt.timedelta(days=CP1251_DAYS)
+        with (
+            open(folder / f"Master.csv-{rotated:%Y%m%d}.gz", "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        ):
+            gz.write(text(old).encode("cp1251"))
+        (folder / "Master.csv").write_bytes(text(new).encode("utf-8"))
+        return 2
+    for (day,), part in parts.items():
         date = window.start + dt.timedelta(days=int(day))
-        text = part.select(CDR_COLUMNS).write_csv(include_header=False, quote_style="non_numeric")
         encoding = "cp1251" if day < CP1251_DAYS else "utf-8"
-        (folder / f"Master-{date.isoformat()}.csv").write_bytes(text.encode(encoding))
-        count += 1
-    return count
+        (folder / f"Master-{date.isoformat()}.csv").write_bytes(text(part).encode(encoding))
+    return len(parts)
 
 
 def write_web(folder: Path, web: WebEvents) -> int:

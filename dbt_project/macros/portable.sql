@@ -38,3 +38,22 @@
 {% macro default__type_double() -%}
     double
 {%- endmacro %}
+
+{#- True when a phone field holds an internal extension (a short number), not an outside line. -#}
+{% macro is_extension(column) -%}
+    {{ return(adapter.dispatch('is_extension', 'acrm')(column)) }}
+{%- endmacro %}
+
+{% macro default__is_extension(column) -%}
+    regexp_full_match(coalesce({{ column }}, ''), '[0-9]{1,{{ var("extension_max_digits") }}}')
+{%- endmacro %}
+
+{#- The extension a channel belongs to: SIP/101-0000002a, PJSIP/101-00000012 and
+    Local/101@from-queue-00000a1b;1 all give 101; a trunk (SIP/trunk-...) gives its name. -#}
+{% macro channel_extension(column) -%}
+    {{ return(adapter.dispatch('channel_extension', 'acrm')(column)) }}
+{%- endmacro %}
+
+{% macro default__channel_extension(column) -%}
+    nullif(regexp_extract(coalesce({{ column }}, ''), '^[^/]+/([^-@;/]+)', 1), '')
+{%- endmacro %}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import duckdb
 
 SCHEMA = "identity"
-# The other party of a CDR row: the caller on inbound calls (from the trunk), the number
-# dialled on outbound ones. staging.stg_calls__cdr names it external_number.
-EXTERNAL_NUMBER = "case when dcontext = 'from-trunk' then src else dst end"
+# Every number a CDR line names (caller and callee): which of them is the other party is
+# decided once, in staging.stg_calls__cdr (external_number); extensions have no E.164 form.
+CDR_NUMBERS = "select src as number from raw.cdr_calls union select dst from raw.cdr_calls"
 
 
 def e164(column: str) -> str:
@@ -105,7 +105,7 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                 from {SCHEMA}.customer_identifiers where identifier_type = 'phone' group by 1
             ),
             numbers as (
-                select distinct {EXTERNAL_NUMBER} as number from raw.cdr_calls
+                select distinct number from ({CDR_NUMBERS}) as named
             ),
             normalised as (
                 select number, {e164("number")} as phone_e164 from numbers
@@ -117,9 +117,12 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
         con.execute(f"""
             create or replace table {SCHEMA}.match_rates as
             with calls as (
-                select call_numbers.phone_e164 as number, call_numbers.customer_id
-                from raw.cdr_calls left join {SCHEMA}.call_numbers
-                    on {EXTERNAL_NUMBER} = call_numbers.number
+                select
+                    coalesce(caller.customer_id, callee.customer_id) as customer_id,
+                    coalesce(caller.phone_e164, callee.phone_e164) as number
+                from raw.cdr_calls
+                left join {SCHEMA}.call_numbers as caller on src = caller.number
+                left join {SCHEMA}.call_numbers as callee on dst = callee.number
             ),
             web as (
                 select user_id from raw.ga4_events
@@ -129,11 +132,12 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                 where identifier_type = 'web_user_id'
             ),
             base as (select count(*) as customers from {customers})
-            select 'calls matched to a customer by phone' as measure,
+            select 'CDR lines matched to a customer by phone' as measure,
                    avg(case when customer_id is not null then 1.0 else 0 end) as rate
             from calls
             union all
-            select 'call numbers in E.164', avg(case when number is not null then 1.0 else 0 end)
+            select 'CDR lines with a number in E.164',
+                   avg(case when number is not null then 1.0 else 0 end)
             from calls
             union all
             select 'web events with a known user_id',

@@ -16,9 +16,11 @@ from pipelines.ingest.loader import (
     RAW_SCHEMA,
     PartitionReport,
     ensure_bookkeeping,
+    ensure_raw_table,
     load_file_partition,
 )
-from pipelines.ingest.sources import FILE_SOURCES, FileSource
+from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES, FileSource
+from pipelines.ingest.streams import STREAM_COLUMNS, StreamSource, land_stream_source
 from pipelines.resources import WRITER_POOL, SourcesResource, WarehouseResource
 
 # The first day a file source can hold; ACRM_HISTORY_START moves it for older exports.
@@ -108,6 +110,7 @@ def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
         reports = []
         with warehouse.connect() as con:
             ensure_bookkeeping(con)
+            ensure_raw_table(con, source.name, source.contract(), before=source.prepare)
             for i, key in enumerate(keys, 1):
                 paths = files.get(dt.date.fromisoformat(key), [])
                 reports.append(load_file_partition(con, source, key, paths, batch_id))
@@ -126,6 +129,41 @@ def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
     return _asset
 
 
+def stream_source_asset(source: StreamSource) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=[RAW_SCHEMA, source.name],
+        group_name=f"landing_{source.folder}",
+        pool=WRITER_POOL,
+        kinds={"polars", "duckdb"},
+        description=source.description,
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
+    ) -> dg.MaterializeResult:
+        folder = Path(sources.folder)
+        with warehouse.connect() as con:
+            ensure_bookkeeping(con)
+            contract = source.contract()
+            ensure_raw_table(
+                con, source.name, contract, after=source.prepare, columns=STREAM_COLUMNS
+            )
+            reports = land_stream_source(con, source, folder, str(uuid.uuid4()))
+        for r in reports:
+            log = context.log.error if r.status == "failed" else context.log.info
+            log(
+                f"{source.name} {r.partition}: {r.status}, {r.rows_loaded:,} rows landed, "
+                f"{r.rows_quarantined:,} quarantined {r.message}"
+            )
+        if not (folder / source.folder).exists():
+            context.log.warning(f"{source.name}: no folder {folder / source.folder}: no data")
+        metadata = _report_metadata(reports)
+        metadata["files_with_new_lines"] = len(reports)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _asset
+
+
 crm_assets = [crm_table_asset(table) for table in CRM_TABLES]
 file_assets = [file_source_asset(source) for source in FILE_SOURCES]
-landing_assets = [*crm_assets, *file_assets]
+stream_assets = [stream_source_asset(source) for source in STREAM_SOURCES]
+landing_assets = [*crm_assets, *file_assets, *stream_assets]

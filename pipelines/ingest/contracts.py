@@ -17,6 +17,7 @@ LINE = "_line_number"
 EXTRA = "_extra"  # columns a source has but its contract does not know, as JSON
 FILE = "__file"  # which file a row came from, while a day's files are validated together
 DUPLICATE_REASON = "duplicate of an earlier row in this batch"
+EPOCH = "epoch"  # a timestamp_format: seconds since 1970, as text
 FUTURE_TOLERANCE = dt.timedelta(days=1)  # clocks and time zones: a day ahead is still fine
 
 
@@ -31,7 +32,9 @@ class Column:
     required: bool = True  # the column must exist in the source
     nullable: bool = True  # a row may leave it empty
     allowed: tuple[str, ...] | None = None  # for text enums
-    timestamp_format: str | None = None  # parse text into a Datetime with this format
+    # parse text into a Datetime with this format, or the first of several that fits;
+    # EPOCH reads seconds since 1970 (cdr_custom's unformatted times)
+    timestamp_format: str | tuple[str, ...] | None = None
     date_format: str = "%Y-%m-%d"  # how a Date column is written in the source
     not_in_future: bool = False
     non_negative: bool = False
@@ -42,7 +45,9 @@ class Column:
         already_temporal = isinstance(source, pl.Datetime | pl.Date)
         if self.timestamp_format and not already_temporal:
             text = raw.cast(pl.String).str.strip_chars()
-            parsed = text.str.strptime(pl.Datetime("us"), self.timestamp_format, strict=False)
+            formats = self.timestamp_format
+            formats = (formats,) if isinstance(formats, str) else formats
+            parsed = pl.coalesce([_timestamp(text, f) for f in formats])
             return pl.when(text == "").then(None).otherwise(parsed).alias(self.name)
         if self.dtype == pl.String:
             return raw.cast(pl.String).alias(self.name)
@@ -52,6 +57,13 @@ class Column:
             return raw.cast(pl.String).str.to_date(self.date_format, strict=False).alias(self.name)
         source_expr = raw.cast(pl.String).str.strip_chars() if source == pl.String else raw
         return source_expr.cast(self.dtype, strict=False).alias(self.name)
+
+
+def _timestamp(text: pl.Expr, format: str) -> pl.Expr:
+    if format == EPOCH:
+        seconds = pl.when(text.str.contains(r"^\d{9,11}(\.\d+)?$")).then(text.cast(pl.Float64))
+        return pl.from_epoch((seconds * 1_000_000).cast(pl.Int64), time_unit="us")
+    return text.str.strptime(pl.Datetime("us"), format, strict=False)
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,11 @@ class Contract:
         internal = {LINE, RAW}
         return [name for name in present if name not in self.names and name not in internal]
 
-    def split(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(rows that satisfy the contract, typed; rows that do not, with `_reason`)."""
+    def split(
+        self, frame: pl.DataFrame, keep_raw: bool = False
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(rows that satisfy the contract, typed; rows that do not, with `_reason`).
+        `keep_raw`: the valid rows keep their raw text too."""
         for column in self.columns:  # optional columns absent from this source: nulls
             if column.name not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, pl.String).alias(column.name))
@@ -139,7 +154,7 @@ class Contract:
         ).with_columns(
             pl.when(pl.col(REASON) == "").then(None).otherwise(pl.col(REASON)).alias(REASON)
         )
-        if self.unique_key:
+        if self.unique_key and all(k in checked.columns for k in self.unique_key):
             # the second valid row with a key is the duplicate (an invalid first copy is not)
             valid_so_far = pl.col(REASON).is_null().cast(pl.Int64).cum_sum()
             later = valid_so_far.over(list(self.unique_key)) > 1
@@ -149,7 +164,7 @@ class Contract:
                 .otherwise(pl.col(REASON))
                 .alias(REASON)
             )
-        extras = [c for c in frame.columns if c not in self.names and c != RAW]  # + lineage
+        extras = [c for c in frame.columns if c not in self.names and (keep_raw or c != RAW)]
         valid = checked.filter(pl.col(REASON).is_null()).select(*self.names, *extras)
         bad = checked.filter(pl.col(REASON).is_not_null())
         rejected = bad.select(*[c for c in (LINE, RAW, FILE) if c in bad.columns], REASON)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import tempfile
 import threading
 import zlib
@@ -42,6 +43,7 @@ class RawBatch:
     rows: pl.DataFrame  # the parsed rows (+ _line_number, _raw)
     rejects: pl.DataFrame  # _line_number, _raw, _reason
     extra_columns: list[str] = field(default_factory=list)
+    layout: str = ""  # which of the source's layouts the file was read as
 
 
 def read_bytes(path: Path) -> bytes:
@@ -73,9 +75,14 @@ def decode(path: Path, data: bytes) -> str:
         ) from exc
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    """(line number, text) of the non-blank lines; numbers count from 1."""
-    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+def _lines(text: str, first: int = 1) -> list[tuple[int, str]]:
+    """(line number, text) of the non-blank lines; numbers count from `first`."""
+    return [(n, line) for n, line in enumerate(text.splitlines(), first) if line.strip()]
+
+
+def numbered_lines(text: str, first: int = 1) -> list[tuple[int, str]]:
+    """The non-blank lines of a text with their physical line numbers, from `first`."""
+    return _lines(text, first)
 
 
 def _empty_rejects() -> pl.DataFrame:
@@ -84,8 +91,7 @@ def _empty_rejects() -> pl.DataFrame:
 
 def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
     """A CSV file as text columns. `columns=None`: the first line is the header."""
-    text = decode(path, read_bytes(path))
-    lines = _lines(text)
+    lines = _lines(decode(path, read_bytes(path)))
     if columns is None:
         if not lines:
             raise SourceError(f"{path}: empty file, not even a header line")
@@ -94,6 +100,13 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
     elif lines:  # a header-less file with more fields than expected: keep them, as drift
         width = len(next(csv.reader([lines[0][1]])))
         columns = columns + [f"extra_{i}" for i in range(1, width - len(columns) + 1)]
+    return parse_csv_lines(path, lines, columns)
+
+
+def parse_csv_lines(
+    path: Path, lines: list[tuple[int, str]], columns: list[str], delimiter: str = ","
+) -> RawBatch:
+    """Numbered lines of one CSV dialect as text columns; malformed lines are rejects."""
     if not lines:
         return RawBatch(
             path,
@@ -103,12 +116,12 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
             ),
             _empty_rejects(),
         )
-    numbered_text = "\n".join(f"{n},{line}" for n, line in lines)
+    numbered_text = "\n".join(f"{n}{delimiter}{line}" for n, line in lines)
     raw = pl.DataFrame(
         {LINE: [n for n, _ in lines], RAW: [t for _, t in lines]},
         schema={LINE: pl.Int64, RAW: pl.String},
     )
-    fast = _read_clean_csv(numbered_text, columns, len(lines))
+    fast = _read_clean_csv(numbered_text, columns, len(lines), delimiter)
     if fast is not None:  # every line parsed: the common case, ~1 ms a file
         return RawBatch(path, len(lines), fast.join(raw, on=LINE, how="left"), _empty_rejects())
     with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8") as numbered:
@@ -118,10 +131,10 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
         con = _csv_parser()
         try:
             rows = con.sql(
-                "select * from read_csv(?, header = false, delim = ',', quote = '\"', "
+                "select * from read_csv(?, header = false, delim = ?, quote = '\"', "
                 "escape = '\"', auto_detect = false, columns = ?, store_rejects = true, "
                 "rejects_table = 'rejects', rejects_scan = 'scans')",
-                params=[numbered.name, spec],
+                params=[numbered.name, delimiter, spec],
             ).pl()
             rejected = con.sql(
                 "select csv_line, cast(error_type as varchar) as error_type, error_message "
@@ -131,20 +144,24 @@ def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
             con.execute("drop table if exists rejects; drop table if exists scans").fetchall()
     rows = rows.rename({"__line": LINE, **{f"c{i}": c for i, c in enumerate(columns)}})
     rows = rows.join(raw, on=LINE, how="left")
+    prefix = r"^(\d+)" + re.escape(delimiter)
     rejects = rejected.select(
-        pl.col("csv_line").str.extract(r"^(\d+),", 1).cast(pl.Int64).alias(LINE),
-        pl.col("csv_line").str.replace(r"^\d+,", "").str.strip_chars_end("\n").alias(RAW),
+        pl.col("csv_line").str.extract(prefix, 1).cast(pl.Int64).alias(LINE),
+        pl.col("csv_line").str.replace(prefix, "").str.strip_chars_end("\n").alias(RAW),
         pl.format("malformed CSV line: {}", pl.col("error_type").str.to_lowercase()).alias(REASON),
     ).unique(LINE, keep="first", maintain_order=True)
     return RawBatch(path, len(lines), rows, rejects)
 
 
-def _read_clean_csv(numbered_text: str, columns: list[str], expected: int) -> pl.DataFrame | None:
+def _read_clean_csv(
+    numbered_text: str, columns: list[str], expected: int, delimiter: str = ","
+) -> pl.DataFrame | None:
     """polars' strict parse of a file with no malformed line; None sends it to DuckDB."""
     try:
         rows = pl.read_csv(
             numbered_text.encode(),
             has_header=False,
+            separator=delimiter,
             new_columns=[LINE, *columns],
             schema_overrides={LINE: pl.Int64, **{c: pl.String for c in columns}},
             infer_schema=False,

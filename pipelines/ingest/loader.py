@@ -11,13 +11,16 @@ import datetime as dt
 import os
 import signal
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from pipelines.ingest.contracts import EXTRA, FILE, LINE, RAW, REASON, ContractError
 from pipelines.ingest.files import SourceError
-from pipelines.ingest.sources import FileSource
+
+if TYPE_CHECKING:  # sources.py builds on this module
+    from pipelines.ingest.sources import FileSource
 
 RAW_SCHEMA = "raw"
 AUDIT = f"{RAW_SCHEMA}._load_audit"
@@ -34,6 +37,9 @@ create table if not exists {QUARANTINE} (
     batch_id varchar, source varchar, partition_key varchar, file varchar,
     line_number bigint, reason varchar, raw_content varchar, quarantined_at timestamp
 );
+-- a file stream's rows (streams.py) and what a load attempt was about: a day or a file
+alter table {QUARANTINE} add column if not exists stream varchar;
+alter table {AUDIT} add column if not exists unit varchar;
 """
 FAULT_ENV = "ACRM_FAULT_INJECT"  # tests: "<point>:<table>" kills the process at that point
 
@@ -86,7 +92,9 @@ def audit(
 ) -> None:
     run_sql(
         con,
-        f"insert into {AUDIT} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, rows_loaded, "
+        "rows_quarantined, status, message, started_at, finished_at, rows_unchanged, unit) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             batch_id,
             source,
@@ -100,11 +108,12 @@ def audit(
             started,
             now_utc(),
             unchanged,
+            partition,  # a day, or the CRM's table ("full")
         ],
     )
 
 
-def _fold_extras(rows: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
+def fold_extras(rows: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
     """Columns the contract does not know, kept as one JSON column (schema drift)."""
     if EXTRA in rows.columns:
         return rows
@@ -166,7 +175,7 @@ def load_file_partition(
                     )
                 unexpected = [c for c in present if c not in source.known_columns]
                 drift.update(unexpected)
-                rows = _fold_extras(source.prepare(batch.rows), unexpected)
+                rows = fold_extras(source.prepare(batch.rows), unexpected)
                 batch.rows = rows.with_columns(pl.lit(path.name).alias(FILE))
             batches.append(batch)
     except (SourceError, ContractError, OSError) as exc:
@@ -279,3 +288,33 @@ def load_file_partition(
         rows_quarantined=sum(f[3] for f in per_file),
         drift=sorted(drift),
     )
+
+
+LINEAGE_TYPES = {
+    "_line_number": pl.Int64,
+    "_extra": pl.String,
+    "_source_file": pl.String,
+    "_partition": pl.Date,
+    "_batch_id": pl.String,
+    "_loaded_at": pl.Datetime("us"),
+}
+
+
+def ensure_raw_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    contract,
+    before=lambda frame: frame,
+    after=lambda frame: frame,
+    columns: dict | None = None,
+) -> None:
+    """The raw table with every column its contract gives (through the source's own steps
+    before and after the contract), even before any file came: a company without this
+    source gets empty staging and marts, not an error."""
+    text = {c.name: pl.String for c in contract.columns} | {LINE: pl.Int64, RAW: pl.String}
+    empty, _ = contract.split(before(pl.DataFrame(schema=text)))
+    empty = after(empty)
+    lineage = {k: v for k, v in (LINEAGE_TYPES | (columns or {})).items() if k not in empty.columns}
+    empty = empty.with_columns(pl.lit(None, dtype).alias(col) for col, dtype in lineage.items())
+    write_table(con, f"{RAW_SCHEMA}.{name}", empty)
+    con.unregister("incoming")

@@ -4,6 +4,7 @@ The cursor remembers each file's size and modification time; new or changed file
 a run over the days they belong to (reloading a day is idempotent).
 """
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from acrm.settings import Settings
-from pipelines.ingest.sources import FILE_SOURCES
+from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
 from pipelines.jobs import day_range_tags, full_refresh_job
 
 
@@ -26,13 +27,23 @@ def file_states(sources: Path) -> dict[str, dict]:
                     "day": day.isoformat(),
                     "stamp": f"{stat.st_mtime_ns}:{stat.st_size}",
                 }
+    for source in STREAM_SOURCES:  # their rows' days are inside: the run lands what is new
+        for path in source.files(sources):
+            stat = path.stat()
+            states[str(path)] = {"day": None, "stamp": f"{stat.st_mtime_ns}:{stat.st_size}"}
     return states
 
 
 def changed_days(previous: dict[str, str], current: dict[str, dict]) -> list[str]:
-    return sorted(
-        {state["day"] for path, state in current.items() if previous.get(path) != state["stamp"]}
-    )
+    """Days of the daily files that are new or changed; a changed stream file (a CDR that
+    grew) asks for a run too, over the newest day the daily files have."""
+    changed = [state for path, state in current.items() if previous.get(path) != state["stamp"]]
+    days = {state["day"] for state in changed if state["day"]}
+    if not days and changed:
+        known = [state["day"] for state in current.values() if state["day"]]
+        yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+        days = {max(known) if known else yesterday}
+    return sorted(days)
 
 
 @dg.sensor(

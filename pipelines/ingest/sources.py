@@ -11,12 +11,17 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import AD_SPEND_SCHEMA, CDR_COLUMNS
-from pipelines.ingest.contracts import RAW, Column, Contract, Rule
+from acrm.formats import AD_SPEND_SCHEMA, CDR_ALL_COLUMNS
+from acrm.settings import call_center_timezone, cdr_times_in_utc
+from pipelines.ingest.cdr import custom_layout, read_cdr_lines
+from pipelines.ingest.contracts import EPOCH, RAW, Column, Contract, Rule
 from pipelines.ingest.files import RawBatch, read_csv_batch, read_ndjson_batch
 from pipelines.ingest.ga4 import GA4_FIELDS, GA4_REQUIRED, flatten_ga4
+from pipelines.ingest.streams import StreamSource
 
 ASTERISK_TIME = "%Y-%m-%d %H:%M:%S"
+# cdr_csv's format; ISO with a T, as some exports write; epoch seconds (cdr_custom's `u`)
+CDR_TIME_FORMATS = (ASTERISK_TIME, "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S", EPOCH)
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
 CURRENCIES = ("RUB", "USD", "EUR", "KZT")
 
@@ -55,7 +60,7 @@ class FileSource:
 
 def cdr_contract() -> Contract:
     text = [
-        Column(name, pl.String())
+        Column(name, pl.String(), required=False)
         for name in (
             "accountcode",
             "clid",
@@ -66,41 +71,51 @@ def cdr_contract() -> Contract:
             "amaflags",
             "userfield",
             "dcontext",
+            "uniqueid",
+            "peeraccount",
+            "linkedid",
         )
     ]
+
+    def time(name: str, **rules) -> Column:
+        return Column(name, pl.Datetime("us"), timestamp_format=CDR_TIME_FORMATS, **rules)
+
     return Contract(
         "cdr_calls",
         (
             *text,
             Column("src", pl.String(), nullable=False),
             Column("dst", pl.String(), nullable=False),
-            Column(
-                "start",
-                pl.Datetime("us"),
-                nullable=False,
-                timestamp_format=ASTERISK_TIME,
-                not_in_future=True,
-            ),
-            Column("answer", pl.Datetime("us"), timestamp_format=ASTERISK_TIME),
-            Column(
-                "end",
-                pl.Datetime("us"),
-                nullable=False,
-                timestamp_format=ASTERISK_TIME,
-                not_in_future=True,
-            ),
+            time("start", nullable=False, not_in_future=True),
+            time("answer", required=False),
+            time("end", required=False, not_in_future=True),
             Column("duration", pl.Int64(), nullable=False, non_negative=True),
             Column("billsec", pl.Int64(), nullable=False, non_negative=True),
             Column("disposition", pl.String(), nullable=False, allowed=DISPOSITIONS),
-            Column("uniqueid", pl.String(), nullable=False),
+            Column("sequence", pl.Int64(), required=False, non_negative=True),
         ),
         rules=(
             Rule("end before start", pl.col("end") < pl.col("start")),
             Rule("answered before the call started", pl.col("answer") < pl.col("start")),
             Rule("talk time longer than the call", pl.col("billsec") > pl.col("duration")),
         ),
-        unique_key=("uniqueid",),
+        unique_key=(RAW,),  # a leg is not a duplicate; an identical line is
     )
+
+
+def cdr_local_times(rows: pl.DataFrame) -> pl.DataFrame:
+    """CDR times as the call center's wall clock (a PBX with usegmtime writes UTC)."""
+    if not cdr_times_in_utc():
+        return rows
+    zone = call_center_timezone()
+    return rows.with_columns(
+        pl.col(c).dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        for c in ("start", "answer", "end")
+    )
+
+
+def read_cdr(path: Path, lines: list[tuple[int, str]], first_line: str, folder: Path) -> RawBatch:
+    return read_cdr_lines(path, lines, first_line, custom_layout(folder))
 
 
 def ad_spend_contract() -> Contract:
@@ -140,17 +155,19 @@ def ga4_contract() -> Contract:
     )
 
 
-CDR = FileSource(
+CDR = StreamSource(
     name="cdr_calls",
     folder="calls",
-    pattern="Master-*.csv",
-    day_pattern=r"(\d{4}-\d{2}-\d{2})",
-    day_format="%Y-%m-%d",
-    read=lambda path: read_csv_batch(path, list(CDR_COLUMNS)),
+    # daily files, one growing Master.csv, logrotate's Master.csv.1 / Master.csv-20250101,
+    # gzipped or not, account files (cdr_csv's accountlogs) and cdr_custom's Master.csv
+    patterns=("*.csv", "*.csv.*", "*.csv-*", "**/*.csv", "**/*.csv.*", "**/*.csv-*"),
+    parse=read_cdr,
     contract=cdr_contract,
-    required_columns=CDR_COLUMNS,
-    known_columns=frozenset(CDR_COLUMNS),
-    description="Asterisk CDR rows (Master.csv columns) from the call center, a file a day.",
+    day=lambda: pl.col("start").dt.date(),
+    prepare=cdr_local_times,
+    known_columns=frozenset(CDR_ALL_COLUMNS),
+    description="Asterisk CDR legs (cdr_csv, cdr_custom or a PBX's export), each new line once, "
+    "on the day of its start in the call center's time zone.",
 )
 GA4 = FileSource(
     name="ga4_events",
@@ -179,4 +196,5 @@ AD_SPEND = FileSource(
     known_columns=frozenset(AD_SPEND_SCHEMA),
     description="Daily spend, impressions and clicks per campaign, a file per platform and day.",
 )
-FILE_SOURCES = (CDR, GA4, AD_SPEND)
+FILE_SOURCES = (GA4, AD_SPEND)  # a file a day
+STREAM_SOURCES = (CDR,)  # files of any span, landed by what they add

@@ -12,10 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from acrm.formats import CDR_COLUMNS
+from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from pipelines.ingest.crm import TABLES_BY_NAME, extract_table
 from pipelines.ingest.loader import ensure_bookkeeping, load_file_partition
 from pipelines.ingest.sources import AD_SPEND, CDR, GA4
+from pipelines.ingest.streams import StreamSource, land_stream_source
 
 DAYS = ("2025-03-03", "2025-03-04", "2025-03-05")
 
@@ -24,7 +25,10 @@ DAYS = ("2025-03-03", "2025-03-04", "2025-03-05")
 def sources(small_sources: Path, tmp_path: Path) -> Path:
     """Three days of every file source, and the CRM, copied so a test may damage them."""
     out = tmp_path / "sources"
-    for source in (CDR, GA4, AD_SPEND):
+    for day in DAYS:
+        (out / "calls").mkdir(parents=True, exist_ok=True)
+        shutil.copy(small_sources / "calls" / f"Master-{day}.csv", cdr_file(out, day))
+    for source in (GA4, AD_SPEND):
         for day, paths in source.files_by_day(small_sources).items():
             if day.isoformat() in DAYS:
                 for path in paths:
@@ -45,6 +49,10 @@ def warehouse(tmp_path: Path):
 
 
 def load(warehouse: Path, source, sources: Path, days=DAYS) -> list:
+    """Daily sources: the given days. CDR files: whatever they add (a report per file)."""
+    if isinstance(source, StreamSource):
+        with duckdb.connect(str(warehouse)) as con:
+            return land_stream_source(con, source, sources, str(uuid.uuid4()))
     files = source.files_by_day(sources)
     import datetime as dt
 
@@ -78,7 +86,7 @@ def test_bad_rows_are_quarantined_with_reasons_and_nothing_is_lost(sources, ware
     fields = next(csv.reader([good]))
 
     def variant(**changes: str) -> str:
-        row = dict(zip(CDR_COLUMNS, fields, strict=True)) | changes
+        row = dict(zip((*CDR_COLUMNS, *CDR_NEW_COLUMNS), fields, strict=True)) | changes
         out = io.StringIO()
         csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="").writerow(row.values())
         return out.getvalue()
@@ -147,16 +155,15 @@ def test_bad_rows_are_quarantined_with_reasons_and_nothing_is_lost(sources, ware
     ]
 
 
-def test_an_unreadable_file_fails_only_its_day(sources, warehouse) -> None:
+def test_an_unreadable_file_fails_only_that_file(sources, warehouse) -> None:
     cdr_file(sources, DAYS[0]).write_bytes(b"\x98\x98 not a CDR \x98")
-    reports = load(warehouse, CDR, sources)
-    assert [r.status for r in reports] == ["failed", "loaded", "loaded"]
-    assert "Master-2025-03-03.csv: the text is neither UTF-8 nor cp1251" in reports[0].message
-    assert query(warehouse, "select count(distinct _partition) from raw.cdr_calls") == [(2,)]
-    failed = query(
-        warehouse, "select partition_key, status from raw._load_audit where status = 'failed'"
-    )
-    assert failed == [(DAYS[0], "failed")]
+    reports = {r.partition: r for r in load(warehouse, CDR, sources)}
+    assert [r.status for _, r in sorted(reports.items())] == ["failed", "loaded", "loaded"]
+    failure = reports[f"calls/Master-{DAYS[0]}.csv"]
+    assert "Master-2025-03-03.csv: the text is neither UTF-8 nor cp1251" in failure.message
+    assert query(warehouse, "select count(distinct _source_file) from raw.cdr_calls") == [(2,)]
+    failed = query(warehouse, "select unit, status from raw._load_audit where status = 'failed'")
+    assert failed == [(f"calls/Master-{DAYS[0]}.csv", "failed")]
 
 
 def test_a_new_column_is_kept_and_a_missing_required_one_fails_the_day(sources, warehouse) -> None:
@@ -208,14 +215,12 @@ def test_loading_three_times_leaves_the_same_warehouse(sources, warehouse) -> No
 
 
 CRASH = """
-import sys, uuid, datetime as dt, duckdb
+import sys, uuid, duckdb
 from pathlib import Path
-from pipelines.ingest.loader import load_file_partition
 from pipelines.ingest.sources import CDR
-files = CDR.files_by_day(Path(sys.argv[2]))
+from pipelines.ingest.streams import land_stream_source
 with duckdb.connect(sys.argv[1]) as con:
-    load_file_partition(con, CDR, sys.argv[3], files[dt.date.fromisoformat(sys.argv[3])],
-                        str(uuid.uuid4()))
+    land_stream_source(con, CDR, Path(sys.argv[2]), str(uuid.uuid4()))
 """
 
 
@@ -225,7 +230,10 @@ def test_a_crash_mid_load_keeps_the_previous_day_and_a_rerun_succeeds(
 ) -> None:
     load(warehouse, CDR, sources)
     before = query(warehouse, "select count(*) from raw.cdr_calls where _partition = ?", [DAYS[1]])
-    append_lines(cdr_file(sources, DAYS[1]), [])  # the file changed; a reload starts
+    path = cdr_file(sources, DAYS[1])
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].replace('"DOCUMENTATION"', '"BILLING"')
+    path.write_text("\n".join(lines) + "\n")  # a landed line changed: the file lands again
     crashed = subprocess.run(
         [sys.executable, "-c", CRASH, str(warehouse), str(sources), DAYS[1]],
         env={**__import__("os").environ, "ACRM_FAULT_INJECT": f"{point}:cdr_calls"},
@@ -256,12 +264,12 @@ def test_a_late_file_lands_in_its_own_day(sources, warehouse, tmp_path: Path) ->
     held = tmp_path / late.name
     shutil.move(late, held)
     first = load(warehouse, CDR, sources)
-    assert [r.status for r in first] == ["loaded", "no_files", "loaded"]
+    assert [r.status for r in first] == ["loaded", "loaded"]
     others = query(
         warehouse, "select _partition, count(*) from raw.cdr_calls group by 1 order by 1"
     )
     shutil.move(held, late)
-    load(warehouse, CDR, sources, days=(DAYS[1],))
+    assert [r.partition for r in load(warehouse, CDR, sources)] == [f"calls/{late.name}"]
     after = query(warehouse, "select _partition, count(*) from raw.cdr_calls group by 1 order by 1")
     assert [row for row in after if str(row[0]) != DAYS[1]] == others
     assert any(str(row[0]) == DAYS[1] and row[1] > 0 for row in after)

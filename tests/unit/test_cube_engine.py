@@ -123,12 +123,17 @@ create table marts.fct_leads as select * from (values
     (3, 11, 2, 20250410, 'd', false)
 ) t(lead_id, customer_key, manager_key, lead_date_key, last_touch_channel_key, is_converted);
 create table marts.fct_calls as select * from (values
-    (1, 20250105, 9, 10, 1, true, false, 100, 5, 'inbound'),
-    (2, 20250105, 9, 11, 1, false, true, 0, 40, 'inbound'),
-    (3, 20250410, 10, 11, 2, true, false, 50, 10, 'inbound'),
-    (4, 20250410, 10, -1, 3, true, false, 30, 0, 'inbound')
+    (1, 20250105, 9, 10, 1, true, false, 100, 5, 'inbound', null),
+    (2, 20250105, 9, 11, 1, false, true, 0, 40, 'inbound', 30.0),
+    (3, 20250410, 10, 11, 2, true, false, 50, 10, 'inbound', null),
+    (4, 20250410, 10, -1, 3, true, false, 30, 0, 'inbound', null)
 ) t(call_id, call_date_key, hour_key, customer_key, manager_key, is_answered, is_missed,
-    talk_seconds, wait_seconds, direction);
+    talk_seconds, wait_seconds, direction, callback_delay_minutes);
+create table marts.fct_call_legs as select * from (values
+    ('1a', 1, 20250105, 9, 2, true), ('1b', 1, 20250105, 9, 1, false),
+    ('2a', 2, 20250105, 9, 2, true), ('2b', 2, 20250105, 9, 1, true),
+    ('3a', 3, 20250410, 10, 2, false), ('4a', 4, 20250410, 10, 3, false)
+) t(leg_id, call_id, call_date_key, hour_key, manager_key, is_missed_ring);
 create table marts.fct_survey_responses as select * from (values
     (10, 1, 1, 20250110, 5, 10, true, false), (11, 2, 2, 20250411, 2, 3, false, true),
     (11, 2, 2, 20250412, null, 9, true, false)
@@ -278,6 +283,29 @@ def test_cpl_calls_and_csat(session: CubeSession) -> None:
     assert by(calls, "time.hour", "missed_call_rate") == pytest.approx({9: 0.5, 10: 0.0})
     assert by(calls, "time.hour", "avg_talk_seconds") == pytest.approx({9: 100.0, 10: 40.0})
     assert by(calls, "time.hour", "avg_talk_seconds", 1)[None] == pytest.approx(180 / 3)
+
+
+def test_missed_calls_rings_and_call_backs_per_manager(session: CubeSession) -> None:
+    """A missed call counts once, for the manager rung last; every unanswered ring counts
+    for the manager it rang; the call-back delay averages over the calls called back."""
+    table = session.query_names(
+        ["missed_calls", "missed_rings", "call_legs", "avg_callback_minutes"],
+        ["manager.manager"],
+        totals=True,
+    )
+    rows = {r["manager.manager"]: r for r in table.to_pylist()}
+    assert {k: r["missed_calls"] for k, r in rows.items() if k} == {
+        "Anna": 1,
+        "Boris": 0,
+        "Clara": 0,
+    }
+    assert {k: r["missed_rings"] for k, r in rows.items() if k} == {
+        "Anna": 1,
+        "Boris": 2,
+        "Clara": 0,
+    }
+    assert rows["Anna"]["avg_callback_minutes"] == pytest.approx(30.0)
+    assert rows[None]["call_legs"] == 6 and rows[None]["missed_calls"] == 1
     csat = session.query_names(["csat", "nps"], ["customer.segment"], totals=True)
     assert by(csat, "customer.segment", "csat") == pytest.approx({"Retail": 5.0, "Corporate": 2.0})
     assert by(csat, "customer.segment", "csat", 1)[None] == pytest.approx(3.5)  # 7 / 2 answers

@@ -10,8 +10,22 @@ import pytest
 
 from acrm.formats import CDR_COLUMNS
 from pipelines.ingest.crm import _read, redact
-from pipelines.ingest.files import SourceError, read_csv_batch, read_ndjson_batch
+from pipelines.ingest.files import (
+    SourceError,
+    decode,
+    numbered_lines,
+    read_bytes,
+    read_csv_batch,
+    read_ndjson_batch,
+)
 from pipelines.ingest.sources import CDR, GA4
+
+
+def read_cdr_file(path: Path):
+    """A whole CDR file through the CDR source's reader, as a run reads a new file."""
+    text = decode(path, read_bytes(path))
+    return CDR.parse(path, numbered_lines(text), text.splitlines()[0], path.parent)
+
 
 CDR_ROW = (
     '"","89161234567","74951234567","from-trunk","""{name}"" <89161234567>",'
@@ -25,8 +39,9 @@ def test_cdr_files_in_cp1251_or_utf8_read_the_same(tmp_path: Path) -> None:
     row = CDR_ROW.format(name="Иван Петров")
     (tmp_path / "Master-old.csv").write_bytes(row.encode("cp1251"))
     (tmp_path / "Master-new.csv").write_bytes(row.encode("utf-8"))
-    old = CDR.read(tmp_path / "Master-old.csv").rows
-    new = CDR.read(tmp_path / "Master-new.csv").rows
+    old, new = (
+        read_cdr_file(tmp_path / name).rows for name in ("Master-old.csv", "Master-new.csv")
+    )
     assert old["clid"][0] == new["clid"][0] == '"Иван Петров" <89161234567>'
     assert old["billsec"][0] == "120" and old["_line_number"][0] == 1
 

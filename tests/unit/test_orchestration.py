@@ -30,8 +30,9 @@ def test_the_sensor_asks_for_the_days_of_new_or_changed_files(tmp_path: Path, mo
     write(tmp_path / "calls" / "Master-2025-03-03.csv", "x")
     write(tmp_path / "web" / "events_20250305.ndjson.gz", "y")
     first = new_source_files(dg.build_sensor_context(cursor=None))
+    # a CDR file's rows carry their own days: the daily web file sets the range
     assert [r.tags["dagster/asset_partition_range_start"] for r in first.run_requests] == [
-        "2025-03-03"
+        "2025-03-05"
     ]
     assert first.run_requests[0].tags["dagster/asset_partition_range_end"] == "2025-03-05"
 
@@ -50,6 +51,12 @@ def test_the_sensor_asks_for_the_days_of_new_or_changed_files(tmp_path: Path, mo
         tags["dagster/asset_partition_range_end"],
     ) == ("2025-01-10", "2025-03-05")
     assert len(json.loads(again.cursor)) == 3
+
+    grown = tmp_path / "calls" / "Master-2025-03-03.csv"
+    write(grown, "x\ny")  # a CDR file that grew: a run over the newest day lands its lines
+    os.utime(grown, ns=(2, 2))
+    calls = new_source_files(dg.build_sensor_context(cursor=again.cursor))
+    assert calls.run_requests[0].tags["dagster/asset_partition_range_end"] == "2025-03-05"
 
 
 def test_crm_landing_retries_with_exponential_backoff() -> None:

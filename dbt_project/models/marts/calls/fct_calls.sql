@@ -6,10 +6,11 @@
         on_schema_change='fail'
     )
 }}
--- One row per CDR call leg: direction, answered or missed, wait and talk time, how long a
--- missed inbound call waited for a call-back, and who was on the line: the customer (by
--- E.164 phone), the manager (by extension) and the customer's deal open at the time.
--- Times are local to the call center.
+-- One row per call (a linkedid, one or more CDR legs): direction, answered or missed, wait
+-- and talk time, how long a missed inbound call waited for a call-back, and who was on the
+-- line: the customer (by E.164 phone), the manager (who answered; for a missed call, who was
+-- rung last; who dialled out) and the customer's deal open at the time. Times are local to
+-- the call center.
 with
 
 calls as (
@@ -22,12 +23,13 @@ calls as (
         started_at,
         answered_at,
         ended_at,
-        duration_seconds,
+        {{ dbt.datediff('started_at', 'ended_at', 'second') }} as duration_seconds,
         talk_seconds,
+        legs,
         manager_extension,
         partition_date,
         loaded_at
-    from {{ ref('stg_calls__cdr') }}
+    from {{ ref('int_calls_from_legs') }}
     {% if is_incremental() -%}
         where partition_date >= {{ first_day_to_reprocess(
             ref('stg_calls__cdr'), 'partition_date', var('callback_horizon_days')) }}
@@ -77,7 +79,7 @@ callbacks as (
             and missed.started_at < later.started_at
             and later.started_at
             <= {{ dbt.dateadd('day', var('callback_horizon_days'), 'missed.started_at') }}
-            and (later.direction = 'outbound' or later.is_answered)
+            and later.direction = 'outbound'
     group by missed.call_id
 ),
 
@@ -141,6 +143,7 @@ final as (
         end as wait_seconds,
         calls.talk_seconds,
         calls.duration_seconds,
+        calls.legs,
         callbacks.called_back_at,
         case
             when callbacks.called_back_at is not null

@@ -1,5 +1,6 @@
 -- One row per manager: deals, wins, revenue, average check, calls, talk time, missed calls
--- and call-back delay, skipped stages, service satisfaction, and the funnel stage where
+-- (inbound calls no one answered, counted for the manager rung last), missed rings (the
+-- manager's extension rang and was not answered) and call-back delay, skipped stages, service satisfaction, and the funnel stage where
 -- the manager falls furthest behind the others.
 with
 
@@ -48,6 +49,14 @@ calls as (
     group by manager_key
 ),
 
+rings as (
+    select
+        manager_key,
+        sum(case when is_missed_ring then 1 else 0 end) as missed_rings
+    from {{ ref('fct_call_legs') }}
+    group by manager_key
+),
+
 service as (
     select
         manager_key,
@@ -88,6 +97,8 @@ final as (
         coalesce(calls.inbound_calls, 0) as inbound_calls,
         coalesce(calls.talk_seconds, 0) / 60.0 as talk_minutes,
         coalesce(calls.missed_calls, 0) as missed_calls,
+        coalesce(rings.missed_rings, 0) as missed_rings,
+        coalesce(calls.callbacks, 0) as callbacks,
         calls.callback_minutes_total / nullif(calls.callbacks, 0) as avg_callback_minutes,
         coalesce(service.survey_responses, 0) as survey_responses,
         service.csat_total * 1.0 / nullif(service.survey_responses, 0) as avg_csat,
@@ -102,6 +113,7 @@ final as (
     left join deals on managers.manager_key = deals.manager_key
     left join orders on managers.manager_key = orders.manager_key
     left join calls on managers.manager_key = calls.manager_key
+    left join rings on managers.manager_key = rings.manager_key
     left join service on managers.manager_key = service.manager_key
     left join weakest on managers.manager_key = weakest.manager_key
     where managers.manager_key != -1

@@ -1,0 +1,374 @@
+"""File sources whose files are not one day each: land each file's new lines, once.
+
+A PBX appends to one `Master.csv` for months, logrotate renames it (`Master.csv.1`,
+`Master.csv-20250101`, gzipped or not), and an ad platform's report covers many days. So a
+file is a *stream*: known by its first line, landed up to a byte offset. Each run lands
+only what a stream gained since the last run (a renamed or gzipped copy of a landed stream
+adds nothing); a stream whose landed part changed is landed again, replacing its rows. A
+row's day (`_partition`) is the day it happened, whatever the file is called.
+
+Every line is loaded or quarantined: an exact repeat of a line already landed (another
+file holding the same record) is a duplicate; nothing else is. One transaction per file:
+rows, quarantine, audit and the stream's offset commit together, or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.ingest.contracts import LINE, RAW, REASON, Contract, ContractError
+from pipelines.ingest.files import RawBatch, SourceError, decode, numbered_lines, read_bytes
+from pipelines.ingest.loader import (
+    AUDIT,
+    QUARANTINE,
+    RAW_SCHEMA,
+    PartitionReport,
+    fault_point,
+    fold_extras,
+    now_utc,
+    run_sql,
+    write_table,
+)
+
+STREAMS = f"{RAW_SCHEMA}._file_streams"
+STREAMS_DDL = f"""
+create table if not exists {STREAMS} (
+    source varchar, stream_id varchar, file varchar, bytes_landed bigint,
+    lines_landed bigint, prefix_sha256 varchar, updated_at timestamp
+);
+"""
+STREAM_COLUMNS = {"_stream": pl.String, "_line_md5": pl.String}  # lineage of a stream row
+LIVE_NAMES = ("Master.csv",)  # files a PBX is still appending to: a last partial line waits
+REPEAT_REASON = "exact repeat of a line already landed from {}"
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    name: str  # the raw table
+    folder: str
+    patterns: tuple[str, ...]
+    # (path, numbered new lines, the file's first line, the source folder) -> parsed rows
+    parse: Callable[[Path, list[tuple[int, str]], str, Path], RawBatch]
+    contract: Callable[[], Contract]
+    day: Callable[[], pl.Expr]  # the day a valid, typed row belongs to
+    prepare: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame  # after typing
+    known_columns: frozenset[str] = frozenset()
+    description: str = ""
+
+    def files(self, sources: Path) -> list[Path]:
+        """Every file of the source, oldest first (a rotated file before the live one)."""
+        folder = sources / self.folder
+        found = {p for pattern in self.patterns for p in folder.glob(pattern) if p.is_file()}
+        return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+@dataclass
+class Stream:
+    """What was landed of one stream before this run."""
+
+    stream_id: str
+    bytes_landed: int = 0
+    lines_landed: int = 0
+    prefix_sha256: str = ""
+    known: bool = False
+
+
+@dataclass
+class Landing:
+    """What one file adds in this run."""
+
+    path: Path
+    stream: Stream
+    mode: str  # new | append | replace
+    text: str  # the new part, decoded
+    first_line: str
+    first_line_number: int
+    complete_bytes: int  # the stream's landed offset once this commits
+    complete_lines: int
+    complete_sha256: str
+    notes: list[str] = field(default_factory=list)
+
+
+def ensure_streams(con: duckdb.DuckDBPyConnection) -> None:
+    run_sql(con, STREAMS_DDL)
+
+
+def _stream(con, source: str, stream_id: str) -> Stream:
+    row = con.execute(
+        f"select bytes_landed, lines_landed, prefix_sha256 from {STREAMS} "
+        "where source = ? and stream_id = ?",
+        [source, stream_id],
+    ).fetchall()
+    if not row:
+        return Stream(stream_id)
+    return Stream(stream_id, row[0][0], row[0][1], row[0][2], known=True)
+
+
+def plan_landing(con, source: StreamSource, path: Path) -> Landing | None:
+    """What of `path` is new: None when the file adds nothing to what was landed."""
+    data = read_bytes(path)
+    complete = len(data)
+    if path.name in LIVE_NAMES and not data.endswith(b"\n"):
+        complete = data.rfind(b"\n") + 1  # the PBX may be writing the last line right now
+    if not data[:complete].strip():
+        return None
+    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    stream_id = hashlib.sha256(source.name.encode() + b"\x00" + first_line).hexdigest()[:24]
+    stream = _stream(con, source.name, stream_id)
+    prefix = data[: stream.bytes_landed]
+    grows = (
+        stream.known
+        and complete >= stream.bytes_landed
+        and hashlib.sha256(prefix).hexdigest() == stream.prefix_sha256
+    )
+    if grows and complete == stream.bytes_landed:
+        return None
+    start, mode = (stream.bytes_landed, "append") if grows else (0, "replace")
+    if not stream.known:
+        mode = "new"
+    first_number = stream.lines_landed + 1 if grows else 1
+    landing = Landing(
+        path=path,
+        stream=stream,
+        mode=mode,
+        text=decode(path, data[start:complete]),
+        first_line=decode(path, first_line),
+        first_line_number=first_number,
+        complete_bytes=complete,
+        complete_lines=data[:complete].count(b"\n") + (0 if data[:complete].endswith(b"\n") else 1),
+        complete_sha256=hashlib.sha256(data[:complete]).hexdigest(),
+    )
+    if complete < len(data):
+        landing.notes.append("its last line is still being written; it waits for the next run")
+    return landing
+
+
+def land_stream_file(
+    con: duckdb.DuckDBPyConnection, source: StreamSource, path: Path, sources: Path, batch_id: str
+) -> PartitionReport | None:
+    """Land what `path` adds; None when it adds nothing. Failures name the file."""
+    started = now_utc()
+    unit = str(path.relative_to(sources)) if path.is_relative_to(sources) else path.name
+    try:
+        landing = plan_landing(con, source, path)
+        if landing is None:
+            return None
+        lines = numbered_lines(landing.text, landing.first_line_number)
+        batch = source.parse(path, lines, landing.first_line, sources / source.folder)
+        valid, rejected, drift = _split(source, batch)
+    except (SourceError, ContractError, OSError) as exc:
+        _audit_failure(con, batch_id, source.name, unit, str(exc), started)
+        return PartitionReport(source.name, unit, "failed", message=str(exc))
+    return _commit(con, source, landing, batch, valid, rejected, drift, batch_id, started, unit)
+
+
+def _split(source: StreamSource, batch: RawBatch) -> tuple[pl.DataFrame, pl.DataFrame, list]:
+    """(valid typed rows with their day, rejected rows with reasons, unexpected columns)."""
+    contract = source.contract()
+    present = [c for c in batch.rows.columns if c not in (LINE, RAW)]
+    contract.check_columns(present, str(batch.file))
+    drift = [c for c in present if c not in source.known_columns]
+    rows = fold_extras(batch.rows, drift)
+    if rows.height:
+        valid, rejected = contract.split(rows, keep_raw=True)
+        valid = source.prepare(valid).with_columns(source.day().alias("_partition"))
+    else:
+        valid, rejected = rows.with_columns(pl.lit(None, pl.Date).alias("_partition")), rows
+    parse_rejects = batch.rejects.select(LINE, RAW, REASON)
+    rejected = pl.concat([rejected.select(LINE, RAW, REASON), parse_rejects])
+    return valid, rejected, drift
+
+
+def _audit_failure(con, batch_id, source, unit, message, started) -> None:
+    run_sql(
+        con,
+        f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, rows_loaded, "
+        "rows_quarantined, status, message, started_at, finished_at, unit) "
+        "values (?, ?, null, ?, 0, 0, 0, 'failed', ?, ?, ?, ?)",
+        [batch_id, source, unit, message, started, now_utc(), unit],
+    )
+
+
+def _repeats(con, table: str, valid: pl.DataFrame) -> pl.DataFrame:
+    """Lines of `valid` that repeat, to the letter, a line already in the table."""
+    con.register("candidate_lines", valid.select(LINE, "_line_md5").to_arrow())
+    try:
+        if not _table_exists(con, table):
+            return pl.DataFrame(schema={LINE: pl.Int64, "first_file": pl.String})
+        return con.sql(
+            f"select c.{LINE}, min(t._source_file) as first_file from candidate_lines c "
+            f"join {table} t using (_line_md5) group by c.{LINE}"
+        ).pl()
+    finally:
+        con.unregister("candidate_lines")
+
+
+def _with_line_md5(con, valid: pl.DataFrame) -> pl.DataFrame:
+    """Each line's MD5 (of its text without surrounding blanks): how a repeat is found."""
+    con.register("new_lines", valid.select(LINE, RAW).to_arrow())
+    try:
+        digests = con.sql(f"select {LINE}, md5(trim({RAW})) as _line_md5 from new_lines").pl()
+    finally:
+        con.unregister("new_lines")
+    return valid.join(digests, on=LINE, how="left")
+
+
+def _with_lineage(valid: pl.DataFrame, landing: Landing, batch_id: str, started) -> pl.DataFrame:
+    return valid.with_columns(
+        pl.lit(landing.path.name).alias("_source_file"),
+        pl.lit(landing.stream.stream_id).alias("_stream"),
+        pl.lit(batch_id).alias("_batch_id"),
+        pl.lit(started).alias("_loaded_at"),
+    ).rename({LINE: "_line_number"})
+
+
+def _commit(con, source, landing, batch, valid, rejected, drift, batch_id, started, unit):
+    table = f"{RAW_SCHEMA}.{source.name}"
+    valid = _with_line_md5(con, valid)
+    run_sql(con, "begin transaction")
+    try:
+        if landing.mode == "replace":
+            _forget_stream(con, source.name, table, landing.stream.stream_id)
+        fault_point("after_delete", source.name)
+        repeats = _repeats(con, table, valid)
+        if repeats.height:
+            dup = valid.join(repeats, on=LINE, how="inner").select(
+                LINE, RAW, pl.format(REPEAT_REASON, pl.col("first_file")).alias(REASON)
+            )
+            rejected = pl.concat([rejected, dup])
+            valid = valid.join(repeats, on=LINE, how="anti")
+        loaded = _with_lineage(valid.drop(RAW), landing, batch_id, started)
+        if loaded.height:
+            write_table(con, table, loaded)
+            run_sql(con, f"insert into {table} by name select * from incoming")
+            con.unregister("incoming")
+        days = _quarantine(con, source.name, landing, rejected, valid, batch_id, started)
+        counts = _audit(con, source.name, landing, loaded, days, batch, batch_id, started, unit)
+        _save_stream(con, source.name, landing)
+        fault_point("before_commit", source.name)
+        run_sql(con, "commit")
+    except BaseException:
+        run_sql(con, "rollback")
+        raise
+    return PartitionReport(source.name, unit, "loaded", *counts, drift=sorted(drift))
+
+
+def _table_exists(con, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and "
+            "table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
+def _forget_stream(con, source: str, table: str, stream_id: str) -> None:
+    """A stream whose landed part changed is landed again: its old rows go first."""
+    if _table_exists(con, table):
+        run_sql(con, f"delete from {table} where _stream = ?", [stream_id])
+    run_sql(con, f"delete from {QUARANTINE} where source = ? and stream = ?", [source, stream_id])
+
+
+def _quarantine(con, source, landing, rejected, valid, batch_id, started) -> pl.DataFrame:
+    """Write the rejected lines; return (day, count) of them (a day where the row had one)."""
+    days = valid.select(LINE, "_partition")
+    rows = rejected.join(days, on=LINE, how="left").select(
+        pl.lit(batch_id).alias("batch_id"),
+        pl.lit(source).alias("source"),
+        pl.col("_partition").cast(pl.String).alias("partition_key"),
+        pl.lit(landing.path.name).alias("file"),
+        pl.col(LINE).alias("line_number"),
+        pl.col(REASON).alias("reason"),
+        pl.col(RAW).alias("raw_content"),
+        pl.lit(started).alias("quarantined_at"),
+        pl.lit(landing.stream.stream_id).alias("stream"),
+    )
+    if rows.height:
+        con.register("rejected_rows", rows.to_arrow())
+        run_sql(con, f"insert into {QUARANTINE} by name select * from rejected_rows")
+        con.unregister("rejected_rows")
+    return rows.group_by("partition_key").len()
+
+
+def _audit(con, source, landing, loaded, quarantined_days, batch, batch_id, started, unit):
+    """One audit row per day the file's new lines fall on; read = loaded + quarantined."""
+    loaded_days = loaded.group_by(pl.col("_partition").cast(pl.String).alias("partition_key")).len()
+    per_day = (
+        loaded_days.join(
+            quarantined_days, on="partition_key", how="full", coalesce=True, suffix="_q"
+        )
+        .select("partition_key", pl.col("len").fill_null(0), pl.col("len_q").fill_null(0))
+        .sort("partition_key", nulls_last=True)
+    )
+    total_loaded, total_quarantined = int(per_day["len"].sum()), int(per_day["len_q"].sum())
+    if batch.rows_read != total_loaded + total_quarantined:
+        raise RuntimeError(  # a bug in landing, never in the data: stop loudly
+            f"{landing.path}: {batch.rows_read} rows read but {total_loaded} loaded and "
+            f"{total_quarantined} quarantined"
+        )
+    message = "; ".join(
+        [f"{landing.mode} ({batch.layout or 'layout of the source'})", *landing.notes]
+    )
+    for day, n_loaded, n_quarantined in per_day.iter_rows():
+        run_sql(
+            con,
+            f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, "
+            "rows_loaded, rows_quarantined, status, message, started_at, finished_at, unit) "
+            "values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?)",
+            [
+                batch_id,
+                source,
+                day,
+                landing.path.name,
+                n_loaded + n_quarantined,
+                n_loaded,
+                n_quarantined,
+                message,
+                started,
+                now_utc(),
+                unit,
+            ],
+        )
+    return batch.rows_read, total_loaded, total_quarantined
+
+
+def _save_stream(con, source: str, landing: Landing) -> None:
+    run_sql(
+        con,
+        f"delete from {STREAMS} where source = ? and stream_id = ?",
+        [source, landing.stream.stream_id],
+    )
+    run_sql(
+        con,
+        f"insert into {STREAMS} values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            source,
+            landing.stream.stream_id,
+            landing.path.name,
+            landing.complete_bytes,
+            landing.complete_lines,
+            landing.complete_sha256,
+            now_utc(),
+        ],
+    )
+
+
+def land_stream_source(
+    con: duckdb.DuckDBPyConnection, source: StreamSource, sources: Path, batch_id: str
+) -> list[PartitionReport]:
+    """Every file of the source, each in its own transaction; files that add nothing skip."""
+    ensure_streams(con)
+    reports = []
+    for path in source.files(sources):
+        report = land_stream_file(con, source, path, sources, batch_id)
+        if report is not None:
+            reports.append(report)
+    return reports
