@@ -17,7 +17,6 @@ LINE = "_line_number"
 EXTRA = "_extra"  # columns a source has but its contract does not know, as JSON
 FILE = "__file"  # which file a row came from, while a day's files are validated together
 DUPLICATE_REASON = "duplicate of an earlier row in this batch"
-EPOCH = "epoch"  # a timestamp_format: seconds since 1970, as text
 FUTURE_TOLERANCE = dt.timedelta(days=1)  # clocks and time zones: a day ahead is still fine
 
 
@@ -32,8 +31,7 @@ class Column:
     required: bool = True  # the column must exist in the source
     nullable: bool = True  # a row may leave it empty
     allowed: tuple[str, ...] | None = None  # for text enums
-    # parse text into a Datetime with this format, or the first of several that fits;
-    # EPOCH reads seconds since 1970 (cdr_custom's unformatted times)
+    # parse text into a Datetime with this format, or the first of several that fits
     timestamp_format: str | tuple[str, ...] | None = None
     date_format: str = "%Y-%m-%d"  # how a Date column is written in the source
     not_in_future: bool = False
@@ -47,7 +45,9 @@ class Column:
             text = raw.cast(pl.String).str.strip_chars()
             formats = self.timestamp_format
             formats = (formats,) if isinstance(formats, str) else formats
-            parsed = pl.coalesce([_timestamp(text, f) for f in formats])
+            parsed = pl.coalesce(
+                [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+            )
             return pl.when(text == "").then(None).otherwise(parsed).alias(self.name)
         if self.dtype == pl.String:
             return raw.cast(pl.String).alias(self.name)
@@ -57,13 +57,6 @@ class Column:
             return raw.cast(pl.String).str.to_date(self.date_format, strict=False).alias(self.name)
         source_expr = raw.cast(pl.String).str.strip_chars() if source == pl.String else raw
         return source_expr.cast(self.dtype, strict=False).alias(self.name)
-
-
-def _timestamp(text: pl.Expr, format: str) -> pl.Expr:
-    if format == EPOCH:
-        seconds = pl.when(text.str.contains(r"^\d{9,11}(\.\d+)?$")).then(text.cast(pl.Float64))
-        return pl.from_epoch((seconds * 1_000_000).cast(pl.Int64), time_unit="us")
-    return text.str.strptime(pl.Datetime("us"), format, strict=False)
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ import polars as pl
 from acrm.formats import AD_SPEND_SCHEMA, CDR_ALL_COLUMNS
 from acrm.settings import call_center_timezone, cdr_times_in_utc
 from pipelines.ingest.cdr import custom_layout, read_cdr_lines
-from pipelines.ingest.contracts import EPOCH, RAW, Column, Contract, Rule
+from pipelines.ingest.contracts import RAW, Column, Contract, Rule
 from pipelines.ingest.files import RawBatch, read_csv_batch, read_ndjson_batch
 from pipelines.ingest.ga4 import GA4_FIELDS, GA4_REQUIRED, flatten_ga4
 from pipelines.ingest.streams import StreamSource
 
 ASTERISK_TIME = "%Y-%m-%d %H:%M:%S"
-# cdr_csv's format; ISO with a T, as some exports write; epoch seconds (cdr_custom's `u`)
-CDR_TIME_FORMATS = (ASTERISK_TIME, "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S", EPOCH)
+# cdr_csv's format; ISO with a T and day-first, as some PBX downloads write
+CDR_TIME_FORMATS = (ASTERISK_TIME, "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
 CURRENCIES = ("RUB", "USD", "EUR", "KZT")
 
