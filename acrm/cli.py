@@ -119,6 +119,7 @@ def run(
         print_json(report)
     else:
         progress(f"published {report['published']} in {report['seconds']:.0f} s")
+        print_sources(report["rows_landed"])
     if report["failed_partitions"]:
         for failure in report["failed_partitions"]:
             stderr.print(
@@ -131,6 +132,15 @@ def run(
             "last good state. Fix the files and run again."
         )
         raise typer.Exit(code=3)
+
+
+def print_sources(landed: dict[str, int]) -> None:
+    """Rows landed per source; a source without any says so, and what it leaves empty."""
+    stderr.print("\n[bold]Sources[/bold] (rows landed, all runs)")
+    for name, rows in landed.items():
+        stderr.print(
+            f"  {name:>22}: {rows:,}" if rows else f"  {name:>22}: no data (its reports are empty)"
+        )
 
 
 @app.command()
@@ -151,6 +161,7 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
         stderr.print(
             f"  {key:>22}: {value:,}" if isinstance(value, int | float) else f"  {key:>22}: {value}"
         )
+    print_sources(facts["sources"])
     quarantined = facts["quarantined_rows"]
     stderr.print(
         "\n[bold]Quarantine[/bold] (raw._quarantine in the pipeline's file): "

@@ -81,7 +81,7 @@ AD_SPEND_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.String(),
     "platform": pl.String(),
     "account_id": pl.String(),
-    "campaign_id": pl.Int64(),
+    "campaign_id": pl.String(),  # the platform's id: digits, but too long for some engines
     "campaign_name": pl.String(),
     "utm_campaign": pl.String(),
     "impressions": pl.Int64(),
@@ -89,3 +89,6 @@ AD_SPEND_SCHEMA: dict[str, pl.DataType] = {
     "spend": pl.Float64(),
     "currency": pl.String(),
 }
+# Every ad report lands in these columns (pipelines/ingest/ads.py): ACRM's CSV as it is, the
+# platforms' reports renamed; ad_id for reports at ad level (Meta).
+AD_SPEND_COLUMNS = (*AD_SPEND_SCHEMA, "ad_id")

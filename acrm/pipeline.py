@@ -66,7 +66,10 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
             + "\n  ".join(failures or ["see the Dagster logs above"])
         )
     failed = failed_partitions(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        landed = landed_by_source(con, "raw._load_audit")
     return {
+        "rows_landed": landed,
         "failed_partitions": failed,
         "run_id": result.run_id,
         "seconds": round(time.monotonic() - started, 1),
@@ -100,6 +103,25 @@ def day_range(sources) -> tuple[dt.date, dt.date]:
         yesterday = dt.date.today() - dt.timedelta(days=1)
         return yesterday, yesterday
     return days[0], days[-1]
+
+
+SOURCE_NAMES = {
+    "crm": "CRM",
+    "cdr_calls": "call center (calls/)",
+    "ga4_events": "website (web/)",
+    "ad_spend": "ad platforms (ads/)",
+}
+
+
+def landed_by_source(con: duckdb.DuckDBPyConnection, audit: str = "ops.load_audit") -> dict:
+    """Rows landed so far per source (the CRM's tables together); 0 is a source with no data."""
+    rows = dict(
+        con.execute(
+            "select case when source like 'crm_%' then 'crm' else source end, "
+            f"sum(rows_loaded)::bigint from {audit} where status = 'loaded' group by 1"
+        ).fetchall()
+    )
+    return {SOURCE_NAMES[key]: int(rows.get(key) or 0) for key in SOURCE_NAMES}
 
 
 def failed_loads(con: duckdb.DuckDBPyConnection, audit: str = "raw._load_audit") -> list[dict]:
@@ -164,7 +186,9 @@ def summarize(settings: Settings) -> dict:
             ).fetchall()
         )
         failed = failed_loads(con, "ops.load_audit")
+        landed = landed_by_source(con)
     return {
+        "sources": landed,
         "published": str(settings.published),
         "numbers": numbers,
         "marts": {name: rows for name, rows in marts},

@@ -56,3 +56,23 @@ def call_center_timezone() -> str:
 def cdr_times_in_utc() -> bool:
     """True when the PBX writes CDR times in UTC (cdr.conf `usegmtime=yes`): ACRM_CDR_UTC=1."""
     return (os.environ.get("ACRM_CDR_UTC") or "").strip().lower() in ("1", "true", "yes")
+
+
+def reporting_currency() -> str:
+    """The currency money is reported in: ACRM_CURRENCY, RUB by default."""
+    return (os.environ.get("ACRM_CURRENCY") or "RUB").strip().upper()
+
+
+def fx_rates_setting() -> dict[str, float]:
+    """ACRM_FX_RATES="USD=92.5,EUR=100.1": units of the reporting currency per unit of each."""
+    rates = {}
+    for part in (os.environ.get("ACRM_FX_RATES") or "").split(","):
+        if "=" in part:
+            code, rate = part.split("=", 1)
+            try:
+                rates[code.strip().upper()] = float(rate)
+            except ValueError as exc:
+                raise ValueError(
+                    f"ACRM_FX_RATES: {part.strip()!r} is not CODE=rate (e.g. USD=92.5)"
+                ) from exc
+    return rates

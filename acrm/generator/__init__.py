@@ -98,7 +98,7 @@ def generate(
     progress("writing GA4 export files")
     n_web = writers.write_web(out / "web", web)
     progress("writing ad spend files")
-    n_ads = writers.write_ads(out / "ads", spend)
+    n_ads = writers.write_ads(out / "ads", spend, crm.tables["campaigns"])
 
     result = GenerationResult(
         out=str(out),

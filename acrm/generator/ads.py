@@ -90,8 +90,12 @@ def build_ad_spend(
                     day,
                 )
             )
-    return pl.DataFrame(
+    spend = pl.DataFrame(
         rows,
         orient="row",
-        schema={**AD_SPEND_SCHEMA, "day": pl.Int64()},
+        schema={**AD_SPEND_SCHEMA, "campaign_id": pl.Int64(), "day": pl.Int64()},
     ).sort("day", "platform", "campaign_id")
+    # Meta reports dollars to the cent: the roubles they convert back to are what is spent
+    in_usd = (pl.col("spend") / spec.META_RATE).round(2) * spec.META_RATE
+    meta = pl.col("platform") == "meta_ads"
+    return spend.with_columns(pl.when(meta).then(in_usd).otherwise(pl.col("spend")).alias("spend"))

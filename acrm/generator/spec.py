@@ -75,7 +75,7 @@ class Channel:
 
 CHANNELS: tuple[Channel, ...] = (
     Channel("Paid Search", "cpc", ("google", "yandex"), "search_ads", 0.28, 1.8),
-    Channel("Paid Social", "paid_social", ("vk", "telegram"), "vk_ads", 0.15, 0.6),
+    Channel("Paid Social", "paid_social", ("facebook", "instagram"), "meta_ads", 0.15, 0.6),
     Channel("Display", "display", ("mytarget",), "mytarget", 0.12, -0.55),
     Channel("Email", "email", ("newsletter",), "unisender", 0.08, 7.5),
     Channel("Organic Search", "organic", ("google", "yandex"), None, 0.20, None),
@@ -88,10 +88,12 @@ BEST_ROMI_CHANNEL = "Email"
 PLATFORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "google_ads": ("Paid Search", ("google",)),
     "yandex_direct": ("Paid Search", ("yandex",)),
-    "vk_ads": ("Paid Social", ("vk", "telegram")),
+    "meta_ads": ("Paid Social", ("facebook", "instagram")),
     "mytarget": ("Display", ("mytarget",)),
     "unisender": ("Email", ("newsletter",)),
 }
+# Meta bills in dollars: its reports are in USD, converted at this rate (ads/fx_rates.csv).
+META_CURRENCY, META_RATE = "USD", 100.0
 CAMPAIGN_THEMES: tuple[str, ...] = (
     "brand",
     "laptops",

@@ -12,6 +12,7 @@ import polars as pl
 
 from acrm.generator import spec
 from acrm.generator.ads import paid_revenue_by_channel
+from acrm.generator.web import repeated_purchases
 
 
 class PlantingError(RuntimeError):
@@ -172,7 +173,9 @@ def measure(
             "calls": whole_calls.height,
             "call_legs": calls.height,
             "missed_calls": int(len(inbound) - inbound["answered"].sum()),
-            "web_events": web.height,
+            "web_events": web.height + repeated_purchases(web).height,
+            "web_purchases": web.filter(pl.col("event_name") == "purchase").height,
+            "repeated_purchase_events": repeated_purchases(web).height,
             "spend": round(float(spend["spend"].sum()), 2),
         },
     }
@@ -315,6 +318,8 @@ DEFINITIONS = {
     "most_engaging_page": "page path with the highest engagement time per page view",
     "revenue": "sum of quantity * unit_price - discount over lines of orders with status paid",
     "orders": "orders with status paid; orders_all counts every order",
+    "web_events": "lines of the GA4 export, repeated purchase events included",
+    "web_purchases": "purchases: one per transaction_id, however often GA4 sent the event",
     "calls": "calls (a linkedid, one or more CDR legs), inbound and outbound",
     "call_legs": "CDR lines: one per leg (a queue call rings several managers)",
     "most_missed_manager": "manager with the most missed inbound calls (a call no leg answered, "

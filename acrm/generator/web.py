@@ -335,9 +335,20 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int)
     return frame
 
 
+REPEAT_PURCHASE_EVERY = 25  # GA4 logs the purchase twice for 1 order in 25 (a reload)
+
+
+def repeated_purchases(events: pl.DataFrame) -> pl.DataFrame:
+    """The purchase events GA4 sends twice: the thank-you page reloaded 3 seconds later."""
+    purchases = events.filter(pl.col("event_name") == "purchase")
+    again = purchases.filter(pl.col("order_id") % REPEAT_PURCHASE_EVERY == 0)
+    return again.with_columns(pl.col("ts") + 3)
+
+
 def _to_ga4(
     events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame, window: Window
 ) -> pl.DataFrame:
+    events = pl.concat([events, repeated_purchases(events)])
     channels = {c.name: c for c in spec.CHANNELS}
     medium_of = {name: c.medium for name, c in channels.items()}
     source_of = {name: c.sources[0] for name, c in channels.items()}
@@ -418,7 +429,7 @@ def _to_ga4(
             pl.lit(None, pl.String).alias("city"),
         ).alias("geo"),
         pl.struct(
-            pl.col("channel").alias("name"),
+            pl.col("utm_campaign").alias("name"),
             medium.alias("medium"),
             source.alias("source"),
         ).alias("traffic_source"),

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
+from acrm.formats import AD_SPEND_SCHEMA, CDR_COLUMNS, CDR_NEW_COLUMNS
+from acrm.generator import spec
 from acrm.generator.calendar import Window
 from acrm.generator.web import WebEvents
 
@@ -132,7 +133,7 @@ def write_web(folder: Path, web: WebEvents) -> int:
 
     def write(item: tuple[tuple[str], pl.DataFrame]) -> None:
         (date,), part = item
-        payload = part.drop("day").write_ndjson().encode()
+        payload = bq_extract_types(part.drop("day")).write_ndjson().encode()
         with (
             open(folder / f"events_{date}.ndjson.gz", "wb") as raw,
             gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=3, mtime=0) as gz,
@@ -149,13 +150,103 @@ def write_web(folder: Path, web: WebEvents) -> int:
     return count
 
 
-def write_ads(folder: Path, spend: pl.DataFrame) -> int:
+def bq_extract_types(rows: pl.DataFrame) -> pl.DataFrame:
+    """GA4 rows as `bq extract` writes them: INT64 fields as JSON strings (JSON numbers
+    cannot hold every 64-bit integer), FLOAT64 as numbers, null fields left out."""
+    as_text = pl.String
+    return rows.with_columns(
+        pl.col("event_timestamp").cast(as_text),
+        pl.col("event_previous_timestamp").cast(as_text),
+        pl.col("event_params").list.eval(
+            pl.element().struct.with_fields(
+                pl.field("value").struct.with_fields(pl.field("int_value").cast(as_text))
+            )
+        ),
+        pl.col("ecommerce").struct.with_fields(
+            pl.field("total_item_quantity").cast(as_text),
+            pl.field("unique_items").cast(as_text),
+        ),
+        pl.col("items").list.eval(
+            pl.element().struct.with_fields(pl.field("quantity").cast(as_text))
+        ),
+    )
+
+
+def write_ads(folder: Path, spend: pl.DataFrame, campaigns: pl.DataFrame) -> int:
+    """Each platform's spend as that platform's own report: Google Ads' UI download and
+    Yandex Direct's report TSV by month, Meta's insights export by month in dollars (with
+    ads/fx_rates.csv), ACRM's CSV per day for the others."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = campaigns.select("campaign_id", "name", "utm_campaign")
+    spend = spend.join(names, on="campaign_id", how="left").with_columns(
+        pl.col("date").str.slice(0, 7).alias("month")
+    )
+    writers = {"google_ads": _google_ads, "yandex_direct": _yandex_direct, "meta_ads": _meta_ads}
     count = 0
-    for (platform, date), part in spend.partition_by(
-        "platform", "date", as_dict=True, maintain_order=True
+    for (platform, month), part in spend.partition_by(
+        "platform", "month", as_dict=True, maintain_order=True
     ).items():
         target = folder / platform
         target.mkdir(parents=True, exist_ok=True)
-        part.drop("day").write_csv(target / f"{platform}_{date}.csv")
-        count += 1
+        if platform in writers:
+            writers[platform](target, month, part)
+            count += 1
+            continue
+        for (date,), day in part.partition_by("date", as_dict=True, maintain_order=True).items():
+            day.select(list(AD_SPEND_SCHEMA)).write_csv(target / f"{platform}_{date}.csv")
+            count += 1
+    (folder / "fx_rates.csv").write_text(f"currency,rate\n{spec.META_CURRENCY},{spec.META_RATE}\n")
     return count
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _google_ads(target: Path, month: str, part: pl.DataFrame) -> None:
+    """Google Ads' 'Download > CSV' of a campaign report by day: title, range, header, rows,
+    totals; Campaign ID is Google's own, the name is the campaign's utm_campaign."""
+    days = part["date"].sort()
+    lines = ["Campaign report", f'"{days[0]} - {days[-1]}"']
+    lines.append("Day,Campaign,Campaign ID,Currency code,Cost,Impr.,Clicks")
+    for row in part.iter_rows(named=True):
+        google_id = 9_000_000_000 + row["campaign_id"]
+        lines.append(
+            f'{row["date"]},{row["utm_campaign"]},{google_id},RUB,"{_money(row["spend"])}",'
+            f"{row['impressions']},{row['clicks']}"
+        )
+    total = part.select(pl.col("spend").sum(), pl.col("impressions").sum(), pl.col("clicks").sum())
+    spent, shown, clicked = total.row(0)
+    lines.append(f'Total: Account,--,--,RUB,"{_money(spent)}",{shown},{clicked}')
+    (target / f"campaign_report_{month}.csv").write_text("\n".join(lines) + "\n")
+
+
+def _yandex_direct(target: Path, month: str, part: pl.DataFrame) -> None:
+    """Yandex Direct's CAMPAIGN_PERFORMANCE_REPORT as the Reports API returns it: a title
+    line, the header, rows (money in micros), 'Total rows: N'."""
+    days = part["date"].sort()
+    lines = [f'"Campaign performance report ({days[0]} - {days[-1]})"']
+    lines.append("Date\tCampaignId\tCampaignName\tImpressions\tClicks\tCost")
+    for row in part.iter_rows(named=True):
+        micros = round(row["spend"] * 1_000_000)
+        lines.append(
+            f"{row['date']}\t{70_000_000 + row['campaign_id']}\t{row['name']}\t"
+            f"{row['impressions']}\t{row['clicks']}\t{micros}"
+        )
+    lines.append(f"Total rows: {part.height}")
+    (target / f"campaign_performance_{month}.tsv").write_text("\n".join(lines) + "\n")
+
+
+def _meta_ads(target: Path, month: str, part: pl.DataFrame) -> None:
+    """Meta's insights (level=campaign, time_increment=1) exported to CSV, in dollars."""
+    part.select(
+        pl.col("date").alias("date_start"),
+        pl.col("date").alias("date_stop"),
+        pl.col("account_id"),
+        pl.lit(spec.META_CURRENCY).alias("account_currency"),
+        (pl.lit("2385") + pl.col("campaign_id").cast(pl.String).str.zfill(9)).alias("campaign_id"),
+        pl.col("utm_campaign").alias("campaign_name"),
+        "impressions",
+        "clicks",
+        (pl.col("spend") / spec.META_RATE).round(2).alias("spend"),
+    ).write_csv(target / f"insights_{month}.csv")

@@ -1,11 +1,14 @@
 {#-
     The join condition from a touch (a deal, order, web session or sign-up) to the
-    int_utm_channels row that resolves its (campaign, utm source, utm medium).
+    int_utm_channels row that resolves its tags: campaign, utm source and medium, and for
+    web sessions the campaign name and GA4's own channel group (null for CRM touches).
 -#}
-{% macro utm_channel_match(touch, campaign='campaign_id', source='utm_source', medium='utm_medium', channels='utm_channels') -%}
+{% macro utm_channel_match(touch, campaign='campaign_id', source='utm_source', medium='utm_medium', campaign_name=none, channel_group=none, channels='utm_channels') -%}
     {{ touch }}.{{ campaign }} is not distinct from {{ channels }}.campaign_id
     and {{ touch }}.{{ source }} is not distinct from {{ channels }}.utm_source
     and {{ touch }}.{{ medium }} is not distinct from {{ channels }}.utm_medium
+    and {{ (touch ~ '.' ~ campaign_name) if campaign_name else 'null' }} is not distinct from {{ channels }}.utm_campaign
+    and {{ (touch ~ '.' ~ channel_group) if channel_group else 'null' }} is not distinct from {{ channels }}.channel_group
 {%- endmacro %}
 
 {#-

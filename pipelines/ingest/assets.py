@@ -149,11 +149,14 @@ def stream_source_asset(source: StreamSource) -> dg.AssetsDefinition:
             )
             reports = land_stream_source(con, source, folder, str(uuid.uuid4()))
         for r in reports:
-            log = context.log.error if r.status == "failed" else context.log.info
-            log(
-                f"{source.name} {r.partition}: {r.status}, {r.rows_loaded:,} rows landed, "
-                f"{r.rows_quarantined:,} quarantined {r.message}"
-            )
+            if r.status == "failed":
+                context.log.error(f"{source.name} {r.partition} not landed: {r.message}")
+        landed = [r for r in reports if r.status == "loaded"]
+        context.log.info(
+            f"{source.name}: {len(landed):,} files with new lines, "
+            f"{sum(r.rows_loaded for r in landed):,} rows landed, "
+            f"{sum(r.rows_quarantined for r in landed):,} quarantined"
+        )
         if not (folder / source.folder).exists():
             context.log.warning(f"{source.name}: no folder {folder / source.folder}: no data")
         metadata = _report_metadata(reports)

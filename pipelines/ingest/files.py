@@ -44,16 +44,24 @@ class RawBatch:
     rejects: pl.DataFrame  # _line_number, _raw, _reason
     extra_columns: list[str] = field(default_factory=list)
     layout: str = ""  # which of the source's layouts the file was read as
+    skipped: int = 0  # lines that are no rows: report titles, headers, totals
 
 
 def read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped; UTF-16 (Excel-style report downloads) as UTF-8, and
+    without a byte-order mark, so that offsets and lines mean the same in every file."""
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise SourceError(f"{path}: broken gzip stream ({exc}); re-export the file") from exc
-    return data
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{path}: broken UTF-16 text ({exc}); re-export it") from exc
+    return data.removeprefix(b"\xef\xbb\xbf")
 
 
 def decode(path: Path, data: bytes) -> str:

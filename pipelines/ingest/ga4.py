@@ -73,12 +73,38 @@ NESTED = {  # column -> path in the export row
     "first_user_source": ("traffic_source", "source"),
     "first_user_medium": ("traffic_source", "medium"),
     "first_user_campaign": ("traffic_source", "name"),
-    "session_source": ("collected_traffic_source", "manual_source"),
-    "session_medium": ("collected_traffic_source", "manual_medium"),
-    "session_campaign_id": ("collected_traffic_source", "manual_campaign_id"),
-    "session_campaign_name": ("collected_traffic_source", "manual_campaign_name"),
     "transaction_id": ("ecommerce", "transaction_id"),
     "purchase_revenue": ("ecommerce", "purchase_revenue"),
+}
+# The session's traffic source, from whichever fields the export has, newest first:
+# session_traffic_source_last_click (exports since mid-2024), collected_traffic_source
+# (since 2023, on the events that carried utm tags), then the event_params GA4 wrote before
+# (source, medium, campaign on session_start and page_view). A path or an event_params key.
+SESSION_SOURCE = {
+    "session_source": (
+        ("session_traffic_source_last_click", "manual_campaign", "source"),
+        ("collected_traffic_source", "manual_source"),
+        "source",
+    ),
+    "session_medium": (
+        ("session_traffic_source_last_click", "manual_campaign", "medium"),
+        ("collected_traffic_source", "manual_medium"),
+        "medium",
+    ),
+    "session_campaign_name": (
+        ("session_traffic_source_last_click", "manual_campaign", "campaign_name"),
+        ("collected_traffic_source", "manual_campaign_name"),
+        "campaign",
+    ),
+    "session_campaign_id": (
+        ("session_traffic_source_last_click", "manual_campaign", "campaign_id"),
+        ("collected_traffic_source", "manual_campaign_id"),
+        "campaign_id",
+    ),
+    "session_channel_group": (
+        ("session_traffic_source_last_click", "cross_channel_campaign", "default_channel_group"),
+    ),
+    "gclid": (("collected_traffic_source", "gclid"), "gclid"),
 }
 FLATTENED_TOP = {
     "event_date",
@@ -124,6 +150,16 @@ def _param(schema: pl.Schema, key: str, field: str) -> pl.Expr:
     )
 
 
+def _first_present(schema: pl.Schema, column: str, places: tuple) -> pl.Expr:
+    """The first of several fields (a nested path or an event_params key) that has a value."""
+    values = [
+        _param(schema, place, "string_value") if isinstance(place, str) else _path(schema, place)
+        for place in places
+    ]
+    blank_to_null = [pl.when(v.cast(pl.String) != "").then(v.cast(pl.String)) for v in values]
+    return pl.coalesce(blank_to_null).alias(column)
+
+
 def flatten_ga4(raw: pl.DataFrame) -> pl.DataFrame:
     schema = raw.schema
     rest = [c for c in raw.columns if c not in FLATTENED_TOP and c not in (LINE, RAW)]
@@ -145,6 +181,7 @@ def flatten_ga4(raw: pl.DataFrame) -> pl.DataFrame:
             _path(schema, path).cast(TYPES.get(column, pl.String), strict=False).alias(column)
             for column, path in NESTED.items()
         ],
+        *[_first_present(schema, column, places) for column, places in SESSION_SOURCE.items()],
         (pl.struct(rest).struct.json_encode() if rest else pl.lit(None, pl.String)).alias(EXTRA),
         LINE,
         RAW,

@@ -260,6 +260,7 @@ def load_file_partition(
             con.register("rejected_rows", quarantined.to_arrow())
             run_sql(con, f"insert into {QUARANTINE} by name select * from rejected_rows")
             con.unregister("rejected_rows")
+        note = source.audit_note(con, valid, partition) if valid.height else ""
         for file, read, loaded, rejected_count in per_file:
             audit(
                 con,
@@ -271,7 +272,7 @@ def load_file_partition(
                 loaded,
                 rejected_count,
                 "loaded",
-                "",
+                note,
                 started,
             )
         fault_point("before_commit", source.name)
@@ -286,6 +287,7 @@ def load_file_partition(
         rows_read=sum(f[1] for f in per_file),
         rows_loaded=sum(f[2] for f in per_file),
         rows_quarantined=sum(f[3] for f in per_file),
+        message=note,
         drift=sorted(drift),
     )
 

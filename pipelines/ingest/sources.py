@@ -11,11 +11,12 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import AD_SPEND_SCHEMA, CDR_ALL_COLUMNS
+from acrm.formats import AD_SPEND_COLUMNS, CDR_ALL_COLUMNS
 from acrm.settings import call_center_timezone, cdr_times_in_utc
+from pipelines.ingest.ads import read_ad_report
 from pipelines.ingest.cdr import custom_layout, read_cdr_lines
 from pipelines.ingest.contracts import RAW, Column, Contract, Rule
-from pipelines.ingest.files import RawBatch, read_csv_batch, read_ndjson_batch
+from pipelines.ingest.files import RawBatch, read_ndjson_batch
 from pipelines.ingest.ga4 import GA4_FIELDS, GA4_REQUIRED, flatten_ga4
 from pipelines.ingest.streams import StreamSource
 
@@ -23,7 +24,6 @@ ASTERISK_TIME = "%Y-%m-%d %H:%M:%S"
 # cdr_csv's format; ISO with a T and day-first, as some PBX downloads write
 CDR_TIME_FORMATS = (ASTERISK_TIME, "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
-CURRENCIES = ("RUB", "USD", "EUR", "KZT")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ class FileSource:
     required_columns: tuple[str, ...] = ()  # checked before `prepare`
     known_columns: frozenset[str] = frozenset()  # anything else is schema drift
     description: str = ""
+    # of one day's files, those that count (GA4: the daily table replaces the intraday one)
+    current: Callable[[list[Path]], list[Path]] = lambda paths: paths
+    # a note on a landed day for the audit (GA4: purchase events that repeat a transaction)
+    audit_note: Callable[[object, pl.DataFrame, str], str] = lambda con, rows, day: ""
 
     def day_of(self, path: Path) -> dt.date | None:
         match = re.search(self.day_pattern, path.name)
@@ -55,7 +59,7 @@ class FileSource:
             day = self.day_of(path)
             if day is not None:
                 days.setdefault(day, []).append(path)
-        return days
+        return {day: self.current(paths) for day, paths in days.items()}
 
 
 def cdr_contract() -> Contract:
@@ -125,16 +129,19 @@ def ad_spend_contract() -> Contract:
             Column("date", pl.Date(), nullable=False, not_in_future=True),
             Column("platform", pl.String(), nullable=False),
             Column("account_id", pl.String(), required=False),
-            Column("campaign_id", pl.Int64(), nullable=False),
+            Column("campaign_id", pl.String(), nullable=False),
             Column("campaign_name", pl.String(), required=False),
             Column("utm_campaign", pl.String(), required=False),
+            Column("ad_id", pl.String(), required=False),
             Column("impressions", pl.Int64(), non_negative=True),
             Column("clicks", pl.Int64(), non_negative=True),
             Column("spend", pl.Float64(), nullable=False, non_negative=True),
-            Column("currency", pl.String(), nullable=False, allowed=CURRENCIES),
+            Column("currency", pl.String(), nullable=False),
+            Column("spend_original", pl.Float64(), required=False, non_negative=True),
+            Column("currency_original", pl.String(), required=False),
         ),
         rules=(Rule("more clicks than impressions", pl.col("clicks") > pl.col("impressions")),),
-        unique_key=("platform", "campaign_id", "date"),
+        unique_key=(RAW,),  # an exact repeat; a later report's other numbers win in staging
     )
 
 
@@ -169,32 +176,77 @@ CDR = StreamSource(
     description="Asterisk CDR legs (cdr_csv, cdr_custom or a PBX's export), each new line once, "
     "on the day of its start in the call center's time zone.",
 )
+
+
+def daily_over_intraday(paths: list[Path]) -> list[Path]:
+    """GA4 writes events_intraday_YYYYMMDD through the day and events_YYYYMMDD once the day
+    is processed: once the daily export is there, the intraday one no longer counts."""
+    daily = [p for p in paths if "intraday" not in p.name]
+    return daily or paths
+
+
+def repeated_purchases_note(con, rows: pl.DataFrame, day: str) -> str:
+    """How many of a day's purchase events repeat a transaction_id GA4 already sent (the same
+    day, or an earlier day already landed): counted once in the marts, noted here."""
+    purchases = rows.filter(
+        (pl.col("event_name") == "purchase")
+        & ~pl.col("transaction_id").fill_null("").is_in(["", "(not set)"])
+    ).select("transaction_id", "event_timestamp")
+    if not purchases.height:
+        return ""
+    earlier = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and "
+        "table_name = 'ga4_events'"
+    ).fetchall()[0][0]
+    seen: set[str] = set()
+    if earlier:
+        con.register("day_purchases", purchases.select("transaction_id").to_arrow())
+        seen = {
+            r[0]
+            for r in con.execute(
+                "select distinct transaction_id from raw.ga4_events where event_name = "
+                "'purchase' and _partition < ? and transaction_id in "
+                "(select transaction_id from day_purchases)",
+                [day],
+            ).fetchall()
+        }
+        con.unregister("day_purchases")
+    ordered = purchases.sort("event_timestamp")["transaction_id"].to_list()
+    repeats = 0
+    for transaction in ordered:
+        repeats += transaction in seen
+        seen.add(transaction)
+    return (
+        f"{repeats} repeated purchase events (same transaction_id), counted once" if repeats else ""
+    )
+
+
 GA4 = FileSource(
     name="ga4_events",
     folder="web",
-    pattern="events_*.ndjson*",
-    day_pattern=r"events_(\d{8})",
+    pattern="events_*json*",  # bq extract: .json, .json.gz; others: .ndjson, .jsonl
+    day_pattern=r"events_(?:intraday_)?(\d{8})",
     day_format="%Y%m%d",
     read=read_ndjson_batch,
     contract=ga4_contract,
     prepare=flatten_ga4,
     required_columns=GA4_REQUIRED,
     known_columns=GA4_FIELDS,
+    current=daily_over_intraday,
+    audit_note=repeated_purchases_note,
     description="GA4 BigQuery-export events, a row per event, event_params as typed columns.",
 )
-AD_SPEND = FileSource(
+AD_SPEND = StreamSource(
     name="ad_spend",
     folder="ads",
-    pattern="*/*.csv",
-    day_pattern=r"_(\d{4}-\d{2}-\d{2})\.csv$",
-    day_format="%Y-%m-%d",
-    read=lambda path: read_csv_batch(path, None),
+    # ads/<platform>/<report>: Google Ads, Meta Ads, Yandex Direct reports or ACRM's CSV
+    patterns=("*/*.csv", "*/*.tsv", "*/*.txt", "*/*.csv.gz", "*/*.tsv.gz"),
+    parse=read_ad_report,
     contract=ad_spend_contract,
-    required_columns=tuple(
-        c for c in AD_SPEND_SCHEMA if c not in ("account_id", "campaign_name", "utm_campaign")
-    ),
-    known_columns=frozenset(AD_SPEND_SCHEMA),
-    description="Daily spend, impressions and clicks per campaign, a file per platform and day.",
+    day=lambda: pl.col("date"),
+    known_columns=frozenset((*AD_SPEND_COLUMNS, "spend_original", "currency_original")),
+    description="Ad spend, impressions and clicks per day and campaign (or ad) from Google Ads, "
+    "Meta Ads and Yandex Direct reports or ACRM's CSV, in the reporting currency.",
 )
-FILE_SOURCES = (GA4, AD_SPEND)  # a file a day
-STREAM_SOURCES = (CDR,)  # files of any span, landed by what they add
+FILE_SOURCES = (GA4,)  # a file a day
+STREAM_SOURCES = (CDR, AD_SPEND)  # files of any span, landed by what they add

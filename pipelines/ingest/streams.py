@@ -2,7 +2,8 @@
 
 A PBX appends to one `Master.csv` for months, logrotate renames it (`Master.csv.1`,
 `Master.csv-20250101`, gzipped or not), and an ad platform's report covers many days. So a
-file is a *stream*: known by its first line, landed up to a byte offset. Each run lands
+file is a *stream*: known by its first record (its first line with a digit, so not a
+header every export shares), landed up to a byte offset. Each run lands
 only what a stream gained since the last run (a renamed or gzipped copy of a landed stream
 adds nothing); a stream whose landed part changed is landed again, replacing its rows. A
 row's day (`_partition`) is the day it happened, whatever the file is called.
@@ -110,6 +111,15 @@ def _stream(con, source: str, stream_id: str) -> Stream:
     return Stream(stream_id, row[0][0], row[0][1], row[0][2], known=True)
 
 
+def _identity(data: bytes) -> bytes:
+    """What a stream is known by: its first line that holds a digit (a record, or a report's
+    date range), not a header that every export of the platform shares."""
+    for line in data[:65536].split(b"\n")[:20]:
+        if any(48 <= byte <= 57 for byte in line):
+            return line.rstrip(b"\r")
+    return data.split(b"\n", 1)[0].rstrip(b"\r")
+
+
 def plan_landing(con, source: StreamSource, path: Path) -> Landing | None:
     """What of `path` is new: None when the file adds nothing to what was landed."""
     data = read_bytes(path)
@@ -119,7 +129,7 @@ def plan_landing(con, source: StreamSource, path: Path) -> Landing | None:
     if not data[:complete].strip():
         return None
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
-    stream_id = hashlib.sha256(source.name.encode() + b"\x00" + first_line).hexdigest()[:24]
+    stream_id = hashlib.sha256(source.name.encode() + b"\x00" + _identity(data)).hexdigest()[:24]
     stream = _stream(con, source.name, stream_id)
     prefix = data[: stream.bytes_landed]
     grows = (
@@ -196,14 +206,17 @@ def _audit_failure(con, batch_id, source, unit, message, started) -> None:
 
 
 def _repeats(con, table: str, valid: pl.DataFrame) -> pl.DataFrame:
-    """Lines of `valid` that repeat, to the letter, a line already in the table."""
-    con.register("candidate_lines", valid.select(LINE, "_line_md5").to_arrow())
+    """Lines of `valid` that repeat, to the letter, a line already in the table (a repeated
+    line has the same day, so only the batch's days are read)."""
+    con.register("candidate_lines", valid.select(LINE, "_line_md5", "_partition").to_arrow())
     try:
         if not _table_exists(con, table):
             return pl.DataFrame(schema={LINE: pl.Int64, "first_file": pl.String})
         return con.sql(
             f"select c.{LINE}, min(t._source_file) as first_file from candidate_lines c "
-            f"join {table} t using (_line_md5) group by c.{LINE}"
+            f"join {table} t using (_line_md5) where t._partition between "
+            f"(select min(_partition) from candidate_lines) and "
+            f"(select max(_partition) from candidate_lines) group by c.{LINE}"
         ).pl()
     finally:
         con.unregister("candidate_lines")

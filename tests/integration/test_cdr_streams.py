@@ -133,3 +133,22 @@ def test_a_changed_landed_line_lands_the_file_again_without_doubling(con, source
         ("BUSY", 1),
         ("NO ANSWER", 2),
     ]
+
+
+def test_exports_that_share_a_header_are_separate_files(con, sources) -> None:
+    """Every daily export of a platform starts with the same header: each is its own file,
+    known by its first record, and a day's second export replaces nothing of another's."""
+    from pipelines.ingest.sources import AD_SPEND
+
+    folder = sources / "ads" / "mytarget"
+    folder.mkdir(parents=True)
+    header = (
+        "date,platform,account_id,campaign_id,campaign_name,utm_campaign,impressions,clicks,"
+        "spend,currency"
+    )
+    for day in ("2025-03-01", "2025-03-02", "2025-03-03"):
+        row = f"{day},mytarget,mt-1,7,mytarget · brand,mytarget_brand,100,3,250.5,RUB"
+        (folder / f"mytarget_{day}.csv").write_text(f"{header}\n{row}\n")
+    reports = land_stream_source(con, AD_SPEND, sources, str(uuid.uuid4()))
+    assert [r.rows_loaded for r in reports] == [1, 1, 1]
+    assert rows(con, "select count(*), sum(spend) from raw.ad_spend") == [(3, 751.5)]

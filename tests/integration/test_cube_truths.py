@@ -87,6 +87,26 @@ def test_calls_peak_and_are_missed_most_at_the_planted_hours(cube, truth):
     assert max(busy, key=busy.get) == truth["calls"]["worst_missed_rate_hour"]
 
 
+def test_the_manager_who_misses_most_is_found_through_the_cube(cube, truth, built_warehouse):
+    top = cube.query_names(
+        ["missed_calls", "missed_rings"],
+        ["manager.manager"],
+        top=TopN("manager.manager", "missed_calls", 1),
+    )
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        planted = con.execute(
+            "select manager_name from marts.dim_managers where manager_key = ?",
+            [truth["calls"]["most_missed_manager"]],
+        ).fetchall()[0][0]
+    row = top.to_pylist()[0]
+    assert row["manager.manager"] == planted
+    missed = truth["calls"]["missed_calls_by_manager"][str(truth["calls"]["most_missed_manager"])]
+    assert row["missed_calls"] == missed
+    everyone = cube.query_names(["missed_calls"], ["manager.manager"]).to_pylist()
+    assert all(r["missed_calls"] > 0 for r in everyone if r["manager.manager"] != "(none)")
+    assert not [r for r in everyone if r["manager.manager"] == "(none)" and r["missed_calls"]]
+
+
 def test_the_most_engaging_page_is_the_planted_one(cube, truth):
     pages = cube.query_names(["avg_engagement_seconds", "page_views"], ["content.page"]).to_pylist()
     total = sum(r["page_views"] for r in pages)

@@ -25,6 +25,10 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
             "select manager_name from marts.dim_managers where manager_id = ?",
             [truth["weak_manager"]["manager_id"]],
         ).fetchall()[0][0]
+        most_missed = con.execute(
+            "select manager_name from marts.dim_managers where manager_id = ?",
+            [truth["calls"]["most_missed_manager"]],
+        ).fetchall()[0][0]
     assert views["funnel"].facts == {
         "weakest_stage": truth["funnel"]["largest_dropoff_stage"],
         "dominant_loss_reason": truth["funnel"]["dominant_loss_reason"],
@@ -32,6 +36,7 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
     assert views["managers"].facts == {
         "weakest_manager": weak_manager,
         "weakest_stage": truth["weak_manager"]["stage"],
+        "most_missed_manager": most_missed,
     }
     assert views["romi"].facts == {
         "worst_channel": truth["romi"]["negative_channel"],

@@ -1,3 +1,4 @@
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -17,7 +18,13 @@ TRUTH_KEYS = {
     "skipping_manager": {"manager_id", "stage"},
     "romi": {"negative_channel", "best_channel"},
     "funnel": {"largest_dropoff_stage", "dominant_loss_reason"},
-    "calls": {"peak_hour", "worst_missed_rate_hour"},
+    "calls": {
+        "peak_hour",
+        "worst_missed_rate_hour",
+        "most_missed_manager",
+        "missed_calls_by_manager",
+        "missed_rings_by_manager",
+    },
     "basket": {"high_lift_pairs"},
     "churn": {"driver"},
     "clv": {"top_segment"},
@@ -87,11 +94,17 @@ def test_truth_totals_match_the_written_crm(small_sources: Path, truth: dict) ->
 def test_sources_have_their_real_world_shapes(small_sources: Path, truth: dict) -> None:
     cdr = sorted((small_sources / "calls").glob("Master-*.csv"))
     web = sorted((small_sources / "web").glob("events_*.ndjson.gz"))
-    ads = sorted((small_sources / "ads").glob("*/*.csv"))
+    ads = sorted((small_sources / "ads").glob("*/*.*"))
     assert len(cdr) == 365 and len(web) == 365
     assert {p.parent.name for p in ads} == set(spec.PLATFORMS)
     first_row = cdr[-1].read_text(encoding="utf-8").splitlines()[0]
     assert first_row.count('","') >= 12  # Asterisk quotes text fields, not numbers
+    assert len(next(csv.reader([first_row]))) == 21  # cdr_csv with newcdrcolumns
+    google = (small_sources / "ads" / "google_ads" / "campaign_report_2025-03.csv").read_text()
+    assert google.startswith("Campaign report\n") and "\nTotal: Account," in google
+    yandex = next((small_sources / "ads" / "yandex_direct").glob("*2025-03.tsv")).read_text()
+    assert yandex.splitlines()[-1].startswith("Total rows: ")
+    assert "account_currency" in next((small_sources / "ads" / "meta_ads").glob("*")).read_text()
     assert cdr[0].read_bytes().decode("cp1251")  # the old PBX wrote cp1251
     import gzip
 
@@ -100,6 +113,7 @@ def test_sources_have_their_real_world_shapes(small_sources: Path, truth: dict) 
         event
     )
     assert all({"key", "value"} == set(p) for p in event["event_params"])
+    assert isinstance(event["event_timestamp"], str)  # bq extract writes INT64 as strings
 
 
 def test_phone_numbers_come_in_several_real_formats() -> None:

@@ -39,7 +39,7 @@ def test_the_sensor_asks_for_the_days_of_new_or_changed_files(tmp_path: Path, mo
     quiet = new_source_files(dg.build_sensor_context(cursor=first.cursor))
     assert not quiet.run_requests and "no new or changed files" in quiet.skip_reason.skip_message
 
-    late = tmp_path / "ads" / "vk_ads" / "vk_ads_2025-01-10.csv"
+    late = tmp_path / "web" / "events_intraday_20250110.json"
     write(late, "z")
     changed = tmp_path / "web" / "events_20250305.ndjson.gz"
     write(changed, "changed")

@@ -9,6 +9,8 @@ channels as (
         campaign_id,
         utm_source,
         utm_medium,
+        utm_campaign,
+        channel_group,
         channel_key,
         channel
     from {{ ref('int_utm_channels') }}
@@ -43,9 +45,11 @@ sessions as (
     select
         web_users.customer_id,
         sessions.started_at,
-        sessions.session_campaign_id,
+        sessions.campaign_id,
         sessions.session_source,
-        sessions.session_medium
+        sessions.session_medium,
+        sessions.session_campaign_name,
+        sessions.session_channel_group
     from {{ ref('int_web_sessions') }} as sessions
     inner join web_users on sessions.web_user_id = web_users.web_user_id
 ),
@@ -77,16 +81,20 @@ touches as (
         'crm_first_touch' as touch_type,
         campaign_id,
         first_utm_source as utm_source,
-        first_utm_medium as utm_medium
+        first_utm_medium as utm_medium,
+        cast(null as {{ dbt.type_string() }}) as utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
     from customers
     union all
     select
         customer_id,
         started_at as touched_at,
         'web_session' as touch_type,
-        session_campaign_id as campaign_id,
+        campaign_id,
         session_source as utm_source,
-        session_medium as utm_medium
+        session_medium as utm_medium,
+        session_campaign_name as utm_campaign,
+        session_channel_group as channel_group
     from sessions
     union all
     select
@@ -95,7 +103,9 @@ touches as (
         'deal' as touch_type,
         campaign_id,
         utm_source,
-        utm_medium
+        utm_medium,
+        cast(null as {{ dbt.type_string() }}) as utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
     from deals
     union all
     select
@@ -104,7 +114,9 @@ touches as (
         'order' as touch_type,
         campaign_id,
         utm_source,
-        utm_medium
+        utm_medium,
+        cast(null as {{ dbt.type_string() }}) as utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
     from orders
 ),
 
@@ -123,7 +135,9 @@ final as (
         coalesce(channels.channel, 'Unknown') as channel,
         coalesce(channels.channel, 'Unknown') in ('Direct', 'Unknown') as is_direct
     from touches
-    left join channels on {{ utm_channel_match('touches', channels='channels') }}
+    left join channels on {{ utm_channel_match(
+        'touches', campaign_name='utm_campaign', channel_group='channel_group',
+        channels='channels') }}
     where touches.customer_id is not null and touches.touched_at is not null
 )
 

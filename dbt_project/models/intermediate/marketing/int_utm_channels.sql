@@ -1,5 +1,6 @@
--- One row per (campaign, utm source, utm medium) seen on any touch (deals, orders, the
--- customer's first touch, web sessions), resolved to its channel > source > campaign member.
+-- One row per distinct touch tag set (campaign, utm source, medium and campaign name, and
+-- GA4's own channel group where the export has it) seen on any touch (deals, orders, the
+-- customer's first touch, web sessions, ad-platform campaigns), resolved to its channel > source > campaign.
 with
 
 campaigns as (
@@ -9,21 +10,23 @@ campaigns as (
         channel,
         utm_source as campaign_source,
         utm_campaign
-    from {{ ref('stg_crm__campaigns') }}
+    from {{ ref('int_campaign_channels') }}
 ),
 
-mediums as (
+categories as (
     select
-        utm_medium,
-        channel
-    from {{ ref('channel_mediums') }}
+        source,
+        category
+    from {{ ref('ga4_source_categories') }}
 ),
 
 deals as (
     select
         campaign_id,
         utm_source,
-        utm_medium
+        utm_medium,
+        cast(null as {{ dbt.type_string() }}) as utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
     from {{ ref('stg_crm__deals') }}
 ),
 
@@ -31,7 +34,9 @@ orders as (
     select
         campaign_id,
         utm_source,
-        utm_medium
+        utm_medium,
+        cast(null as {{ dbt.type_string() }}) as utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
     from {{ ref('stg_crm__orders') }}
 ),
 
@@ -39,17 +44,31 @@ first_touches as (
     select
         campaigns.campaign_id,
         customers.first_utm_source as utm_source,
-        customers.first_utm_medium as utm_medium
+        customers.first_utm_medium as utm_medium,
+        cast(null as {{ dbt.type_string() }}) as utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
     from {{ ref('stg_crm__customers') }} as customers
     left join campaigns on customers.first_utm_campaign = campaigns.utm_campaign
 ),
 
 web_sessions as (
     select
-        session_campaign_id as campaign_id,
+        campaign_id,
         session_source as utm_source,
-        session_medium as utm_medium
+        session_medium as utm_medium,
+        session_campaign_name as utm_campaign,
+        session_channel_group as channel_group
     from {{ ref('int_web_sessions') }}
+),
+
+ad_campaigns as (
+    select
+        campaign_id,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        cast(null as {{ dbt.type_string() }}) as channel_group
+    from {{ ref('int_ad_campaigns') }}
 ),
 
 touches as (
@@ -60,6 +79,8 @@ touches as (
     select * from first_touches
     union
     select * from web_sessions
+    union
+    select * from ad_campaigns
 ),
 
 resolved as (
@@ -67,12 +88,24 @@ resolved as (
         touches.campaign_id,
         touches.utm_source,
         touches.utm_medium,
-        coalesce(campaigns.channel, mediums.channel, 'Unknown') as channel,
+        touches.utm_campaign,
+        touches.channel_group,
+        coalesce(
+            touches.channel_group,
+            case
+                when touches.utm_source is null and touches.utm_medium is null
+                    then campaigns.channel
+            end,
+            {{ ga4_default_channel_group(
+                'lower(touches.utm_source)', 'lower(touches.utm_medium)',
+                'lower(coalesce(touches.utm_campaign, campaigns.utm_campaign))',
+                'categories.category') }}
+        ) as channel,
         coalesce(campaigns.campaign_source, touches.utm_source, '(none)') as source,
-        coalesce(campaigns.campaign_name, '(none)') as campaign_name
+        coalesce(campaigns.campaign_name, touches.utm_campaign, '(none)') as campaign_name
     from touches
     left join campaigns on touches.campaign_id = campaigns.campaign_id
-    left join mediums on touches.utm_medium = mediums.utm_medium
+    left join categories on {{ normalized_source('touches.utm_source') }} = categories.source
 ),
 
 final as (

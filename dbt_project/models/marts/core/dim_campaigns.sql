@@ -1,18 +1,26 @@
 -- One row per marketing campaign with its channel, platform, utm tags and flight dates.
 with
 
-campaigns as (
+channels as (
     select
         campaign_id,
-        campaign_name,
-        channel,
-        platform,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        started_on,
-        ended_on
-    from {{ ref('stg_crm__campaigns') }}
+        channel
+    from {{ ref('int_campaign_channels') }}
+),
+
+campaigns as (
+    select
+        stg.campaign_id,
+        stg.campaign_name,
+        channels.channel,
+        stg.platform,
+        stg.utm_source,
+        stg.utm_medium,
+        stg.utm_campaign,
+        stg.started_on,
+        stg.ended_on
+    from {{ ref('stg_crm__campaigns') }} as stg
+    inner join channels on stg.campaign_id = channels.campaign_id
 ),
 
 members as (

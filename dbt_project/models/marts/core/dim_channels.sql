@@ -7,17 +7,18 @@ utm_channels as (
         source,
         campaign_name
     from {{ ref('int_utm_channels') }}
-    where campaign_id is null
 ),
 
 campaigns as (
     select
-        campaign_id,
-        campaign_name,
-        channel,
-        utm_source as source,
-        platform
-    from {{ ref('stg_crm__campaigns') }}
+        stg.campaign_id,
+        stg.campaign_name,
+        channels.channel,
+        stg.utm_source as source,
+        stg.platform
+    from {{ ref('stg_crm__campaigns') }} as stg
+    inner join {{ ref('int_campaign_channels') }} as channels
+        on stg.campaign_id = channels.campaign_id
 ),
 
 campaign_members as (
@@ -40,6 +41,8 @@ free_members as (
         cast(null as integer) as campaign_id,
         cast(null as {{ dbt.type_string() }}) as platform
     from utm_channels
+    -- tags that resolve to a campaign's own member are that member, not a second one
+    where channel_key not in (select campaign_members.channel_key from campaign_members)
 ),
 
 unknown as (

@@ -31,6 +31,8 @@ utm_channels as (
         campaign_id,
         utm_source,
         utm_medium,
+        utm_campaign,
+        channel_group,
         channel_key
     from {{ ref('int_utm_channels') }}
 ),

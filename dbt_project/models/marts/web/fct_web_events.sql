@@ -6,8 +6,9 @@
         on_schema_change='fail'
     )
 }}
--- One row per GA4 event, with its session, page, channel and (for logged-in users) customer.
--- Times are UTC, as GA4 exports them.
+-- One row per GA4 event, with its session, page, the session's channel and (for logged-in
+-- users) customer; a purchase counts once per transaction_id. Times are UTC, as GA4
+-- exports them.
 with
 
 events as (
@@ -24,9 +25,6 @@ events as (
         percent_scrolled,
         form_id,
         device_category,
-        session_source,
-        session_medium,
-        session_campaign_id,
         transaction_id,
         purchase_revenue,
         partition_date,
@@ -44,13 +42,34 @@ web_users as (
     from {{ ref('stg_identity__web_users') }}
 ),
 
+-- the channel is the session's: GA4 writes a session's tags on some of its events only
+sessions as (
+    select
+        user_pseudo_id,
+        ga_session_id,
+        campaign_id,
+        session_source,
+        session_medium,
+        session_campaign_name,
+        session_channel_group
+    from {{ ref('int_web_sessions') }}
+),
+
 utm_channels as (
     select
         campaign_id,
         utm_source,
         utm_medium,
+        utm_campaign,
+        channel_group,
         channel_key
     from {{ ref('int_utm_channels') }}
+),
+
+counted_purchases as (
+    select event_id
+    from {{ ref('int_web_purchases') }}
+    where is_counted
 ),
 
 final as (
@@ -74,15 +93,23 @@ final as (
         events.percent_scrolled,
         events.event_name = 'page_view' as is_page_view,
         events.event_name = 'generate_lead' as is_lead,
-        events.event_name = 'purchase' as is_purchase,
+        -- a purchase counts once per transaction_id (GA4 repeats the event)
+        counted_purchases.event_id is not null as is_purchase,
         events.transaction_id,
-        case when events.event_name = 'purchase' then events.purchase_revenue else 0 end
+        case when counted_purchases.event_id is not null then events.purchase_revenue else 0 end
             as purchase_revenue,
         events.partition_date,
         events.loaded_at
     from events
     left join web_users on events.web_user_id = web_users.web_user_id
-    left join utm_channels on {{ utm_channel_match('events', 'session_campaign_id', 'session_source', 'session_medium') }}
+    left join sessions
+        on
+            events.user_pseudo_id = sessions.user_pseudo_id
+            and events.ga_session_id is not distinct from sessions.ga_session_id
+    left join utm_channels on {{ utm_channel_match(
+        'sessions', 'campaign_id', 'session_source', 'session_medium',
+        'session_campaign_name', 'session_channel_group') }}
+    left join counted_purchases on events.event_id = counted_purchases.event_id
 )
 
 select * from final

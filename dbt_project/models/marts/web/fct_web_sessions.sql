@@ -12,7 +12,9 @@ sessions as (
         ended_at,
         session_source,
         session_medium,
-        session_campaign_id,
+        campaign_id,
+        session_campaign_name,
+        session_channel_group,
         page_views,
         engagement_seconds,
         lead_events,
@@ -35,6 +37,8 @@ utm_channels as (
         campaign_id,
         utm_source,
         utm_medium,
+        utm_campaign,
+        channel_group,
         channel_key
     from {{ ref('int_utm_channels') }}
 ),
@@ -66,7 +70,9 @@ final as (
         sessions.purchase_revenue
     from sessions
     left join web_users on sessions.web_user_id = web_users.web_user_id
-    left join utm_channels on {{ utm_channel_match('sessions', 'session_campaign_id', 'session_source', 'session_medium') }}
+    left join utm_channels on {{ utm_channel_match(
+        'sessions', 'campaign_id', 'session_source', 'session_medium',
+        'session_campaign_name', 'session_channel_group') }}
 )
 
 select * from final
