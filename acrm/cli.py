@@ -139,7 +139,7 @@ def print_sources(landed: dict[str, int]) -> None:
     stderr.print("\n[bold]Sources[/bold] (rows landed, all runs)")
     for name, rows in landed.items():
         stderr.print(
-            f"  {name:>22}: {rows:,}" if rows else f"  {name:>22}: no data (its reports are empty)"
+            f"  {name:>36}: {rows:,}" if rows else f"  {name:>36}: no data (its reports are empty)"
         )
 
 

@@ -108,6 +108,7 @@ def day_range(sources) -> tuple[dt.date, dt.date]:
 SOURCE_NAMES = {
     "crm": "CRM",
     "cdr_calls": "call center (calls/)",
+    "queue_log": "call-center queues (calls/queue_log)",
     "ga4_events": "website (web/)",
     "ad_spend": "ad platforms (ads/)",
 }

@@ -22,12 +22,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from acrm.formats import CDR_COLUMNS
+from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from acrm.generator import generate
 from pipelines.ingest.crm import CRM_TABLES, extract_table
 from pipelines.ingest.files import read_bytes
 from pipelines.ingest.loader import ensure_bookkeeping, load_file_partition
 from pipelines.ingest.sources import AD_SPEND, CDR, GA4
+from pipelines.ingest.streams import StreamSource, land_stream_source
 
 NAIVE_DAYS = 10
 START = dt.date(2025, 1, 1)
@@ -41,24 +42,33 @@ def sources_at(scale: float, out: Path) -> Path:
     return folder
 
 
+def source_files(source, folder: Path) -> list[Path]:
+    """The files a source lands: streams (CDR, ads) whole, GA4 by day."""
+    if isinstance(source, StreamSource):
+        return source.files(folder)
+    return [p for _, paths in sorted(source.files_by_day(folder).items()) for p in paths]
+
+
 def ours(source, folder: Path, db: Path) -> tuple[int, float]:
-    files = source.files_by_day(folder)
     started = time.perf_counter()
     rows = 0
     with duckdb.connect(str(db)) as con:
         ensure_bookkeeping(con)
         batch = str(uuid.uuid4())
-        for day, paths in sorted(files.items()):
+        if isinstance(source, StreamSource):
+            reports = land_stream_source(con, source, folder, batch)
+            return sum(r.rows_read for r in reports), time.perf_counter() - started
+        for day, paths in sorted(source.files_by_day(folder).items()):
             rows += load_file_partition(con, source, day.isoformat(), paths, batch).rows_read
     return rows, time.perf_counter() - started
 
 
 def naive(source, folder: Path, db: Path) -> tuple[int, float]:
-    files = sorted(source.files_by_day(folder).items())[:NAIVE_DAYS]
+    files = source_files(source, folder)[:NAIVE_DAYS]
     started = time.perf_counter()
     rows = 0
     with duckdb.connect(str(db)) as con:
-        for _, paths in files:
+        for paths in ([p] for p in files):
             for path in paths:
                 if source is GA4:
                     frame = pd.read_json(path, lines=True, compression="gzip")
@@ -69,12 +79,19 @@ def naive(source, folder: Path, db: Path) -> tuple[int, float]:
                     frame = pd.read_csv(
                         path,
                         header=None,
-                        names=list(CDR_COLUMNS),
+                        names=[*CDR_COLUMNS, *CDR_NEW_COLUMNS],
                         dtype=str,
                         encoding_errors="replace",
                     )
-                else:
-                    frame = pd.read_csv(path, dtype=str)
+                else:  # a report's lines as they are: titles and totals too
+                    frame = pd.read_csv(
+                        path,
+                        dtype=str,
+                        header=None,
+                        sep="\t" if path.suffix == ".tsv" else ",",
+                        names=[f"c{i}" for i in range(12)],
+                        on_bad_lines="skip",
+                    )
                 columns = ", ".join(f'"{c}" varchar' for c in frame.columns)
                 con.execute(f"create table if not exists naive_{source.name} ({columns})")
                 marks = ", ".join("?" for _ in frame.columns)
@@ -87,7 +104,7 @@ def naive(source, folder: Path, db: Path) -> tuple[int, float]:
 
 
 def lower_bound(source, folder: Path, db: Path) -> tuple[int, float]:
-    paths = [str(p) for ps in source.files_by_day(folder).values() for p in ps]
+    paths = [str(p) for p in source_files(source, folder)]
     started = time.perf_counter()
     with duckdb.connect(str(db)) as con:
         if source is GA4:
@@ -95,8 +112,7 @@ def lower_bound(source, folder: Path, db: Path) -> tuple[int, float]:
                 f"create table lb as select * from read_json({paths}, format = 'newline_delimited')"
             )
         else:
-            header = source is AD_SPEND
-            # cp1251 files are not readable natively: decode them to UTF-8 first, as we do
+            # cp1251 and gzipped files are not readable natively: decode them first, as we do
             staged = []
             for i, path in enumerate(paths):
                 data = read_bytes(Path(path))
@@ -107,9 +123,28 @@ def lower_bound(source, folder: Path, db: Path) -> tuple[int, float]:
                     target = db.parent / f"lb-{i}.csv"
                     target.write_bytes(data.decode("cp1251").encode("utf-8"))
                     staged.append(str(target))
+            # every line as text fields: the least any reader of these files must do
+            for kind, delim, group in (
+                ("tsv", "\t", [p for p in staged if p.endswith(".tsv")]),
+                ("csv", ",", [p for p in staged if not p.endswith(".tsv")]),
+            ):
+                if group:
+                    con.execute(
+                        f"create or replace table lb_{kind} as select * from read_csv("
+                        f"{group}, header = false, delim = '{delim}', all_varchar = true, "
+                        "null_padding = true, strict_mode = false, columns = "
+                        "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(21)) + "})"
+                    )
             con.execute(
-                f"create table lb as select * from read_csv({staged}, header = "
-                f"{str(header).lower()}, all_varchar = true, union_by_name = true)"
+                "create table lb as select * from ("
+                + " union all ".join(
+                    f"select * from {t}"
+                    for t in ("lb_tsv", "lb_csv")
+                    if con.execute(
+                        "select count(*) from information_schema.tables where table_name = ?", [t]
+                    ).fetchall()[0][0]
+                )
+                + ")"
             )
         rows = con.execute("select count(*) from lb").fetchall()[0][0]
     return rows, time.perf_counter() - started

@@ -13,7 +13,7 @@ import polars as pl
 
 from acrm.formats import AD_SPEND_SCHEMA, CDR_COLUMNS, CDR_NEW_COLUMNS
 from acrm.generator import spec
-from acrm.generator.calendar import Window
+from acrm.generator.calendar import MOSCOW_UTC_OFFSET_HOURS, Window
 from acrm.generator.web import WebEvents
 
 # The CRM's DDL: what an operational database declares (keys, types, references).
@@ -109,6 +109,7 @@ def write_calls(folder: Path, window: Window, calls: pl.DataFrame, layout: str =
     def text(part: pl.DataFrame) -> str:
         return part.select(columns).write_csv(include_header=False, quote_style="non_numeric")
 
+    (folder / "queue_log").write_text(queue_log(calls))
     if layout == "master":
         old = pl.concat([p for (d,), p in parts.items() if d < CP1251_DAYS] or [calls.clear()])
         new = pl.concat([p for (d,), p in parts.items() if d >= CP1251_DAYS] or [calls.clear()])
@@ -125,6 +126,50 @@ def write_calls(folder: Path, window: Window, calls: pl.DataFrame, layout: str =
         encoding = "cp1251" if day < CP1251_DAYS else "utf-8"
         (folder / f"Master-{date.isoformat()}.csv").write_bytes(text(part).encode(encoding))
     return len(parts)
+
+
+def queue_log(legs: pl.DataFrame) -> str:
+    """Asterisk's queue_log for the inbound calls (all go through the `sales` queue):
+    ENTERQUEUE, then CONNECT and COMPLETECALLER when a manager answered, ABANDON when the
+    caller hung up; `time|callid|queue|agent|event|data1|data2|data3`, epoch seconds."""
+    local = pl.col("start").str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S")
+    epoch = (local.dt.epoch("s") - MOSCOW_UTC_OFFSET_HOURS * 3600).alias("t")
+    legs = legs.filter(pl.col("dcontext") == "from-trunk").with_columns(
+        epoch,
+        (pl.col("disposition") == "ANSWERED").alias("answered"),
+        pl.col("dstchannel").str.extract(r"^([^-]+)-", 1).alias("agent"),
+    )
+    calls = (
+        legs.sort("linkedid", "sequence")
+        .group_by("linkedid", maintain_order=True)
+        .agg(
+            pl.col("t").min().alias("entered"),
+            pl.col("src").first(),
+            pl.col("answered").any(),
+            pl.col("agent").filter(pl.col("answered")).first(),
+            (pl.col("t") + pl.col("duration") - pl.col("billsec"))
+            .filter(pl.col("answered"))
+            .first()
+            .alias("connected"),
+            pl.col("billsec").max().alias("talk"),
+            (pl.col("t") + pl.col("duration")).max().alias("left"),
+        )
+        .sort("entered")
+    )
+    lines = []
+    for c in calls.iter_rows(named=True):
+        call, at = c["linkedid"], c["entered"]
+        lines.append(f"{at}|{call}|sales|NONE|ENTERQUEUE||{c['src']}|1")
+        if c["answered"]:
+            wait = c["connected"] - at
+            lines.append(f"{c['connected']}|{call}|sales|{c['agent']}|CONNECT|{wait}|{call}|{wait}")
+            lines.append(
+                f"{c['connected'] + c['talk']}|{call}|sales|{c['agent']}|COMPLETECALLER|{wait}|"
+                f"{c['talk']}|1"
+            )
+        else:
+            lines.append(f"{c['left']}|{call}|sales|NONE|ABANDON|1|1|{c['left'] - at}")
+    return "\n".join(lines) + "\n"
 
 
 def write_web(folder: Path, web: WebEvents) -> int:

@@ -132,13 +132,24 @@ def _fields(line: str, delimiter: str) -> list[str]:
 
 def _header(path: Path, head: list[tuple[int, str]]):
     """(line number, delimiter, names, layout) of the header among the file's first lines."""
+    closest = None  # (required columns found, line number, layout, missing)
     for number, line in head[:HEAD_LINES]:
         delimiter = "\t" if line.count("\t") > line.count(",") else ","
         names = [_key(n) for n in _fields(line, delimiter)]
         plain = [re.sub(r"_[a-z]{3}$", "", n) if n.startswith("amount_spent") else n for n in names]
         for layout in LAYOUTS:
-            if all(layout.columns[c] in plain for c in REQUIRED):
+            missing = [layout.columns[c] for c in REQUIRED if layout.columns[c] not in plain]
+            if not missing:
                 return number, delimiter, _fields(line, delimiter), layout
+            found = len(REQUIRED) - len(missing)
+            if found >= 2 and (closest is None or found > closest[0]):
+                closest = (found, number, layout, missing)
+    if closest:
+        _, number, layout, missing = closest
+        raise SourceError(
+            f"{path}: line {number} is a {layout.name} header without the required "
+            f"column(s) {', '.join(missing)}; export the report with them"
+        )
     raise SourceError(
         f"{path}: no header of a known ad report in its first {HEAD_LINES} lines (Google Ads, "
         "Meta Ads, Yandex Direct or ACRM's CSV need a day, a campaign id and a spend or cost "

@@ -18,6 +18,11 @@ from pipelines.ingest.cdr import custom_layout, read_cdr_lines
 from pipelines.ingest.contracts import RAW, Column, Contract, Rule
 from pipelines.ingest.files import RawBatch, read_ndjson_batch
 from pipelines.ingest.ga4 import GA4_FIELDS, GA4_REQUIRED, flatten_ga4
+from pipelines.ingest.queue_log import (
+    QUEUE_LOG_COLUMNS,
+    queue_log_local_time,
+    read_queue_log,
+)
 from pipelines.ingest.streams import StreamSource
 
 ASTERISK_TIME = "%Y-%m-%d %H:%M:%S"
@@ -248,5 +253,35 @@ AD_SPEND = StreamSource(
     description="Ad spend, impressions and clicks per day and campaign (or ad) from Google Ads, "
     "Meta Ads and Yandex Direct reports or ACRM's CSV, in the reporting currency.",
 )
+
+
+def queue_log_contract() -> Contract:
+    return Contract(
+        "queue_log",
+        (
+            Column("time", pl.Int64(), nullable=False, non_negative=True),
+            Column("callid", pl.String()),
+            Column("queuename", pl.String()),
+            Column("agent", pl.String()),
+            Column("event", pl.String(), nullable=False),
+            *[Column(f"data{i}", pl.String(), required=False) for i in range(1, 6)],
+        ),
+        unique_key=(RAW,),
+    )
+
+
+QUEUE_LOG = StreamSource(
+    name="queue_log",
+    folder="calls",
+    # /var/log/asterisk/queue_log, and logrotate's copies
+    patterns=("queue_log", "queue_log.*", "queue_log-*", "**/queue_log", "**/queue_log.*"),
+    parse=read_queue_log,
+    contract=queue_log_contract,
+    day=lambda: pl.col("event_at").dt.date(),
+    prepare=queue_log_local_time,
+    known_columns=frozenset(QUEUE_LOG_COLUMNS),
+    description="Asterisk's queue_log (optional): queue events of calls, for waits and "
+    "abandonment per queue and hour.",
+)
 FILE_SOURCES = (GA4,)  # a file a day
-STREAM_SOURCES = (CDR, AD_SPEND)  # files of any span, landed by what they add
+STREAM_SOURCES = (CDR, AD_SPEND, QUEUE_LOG)  # files of any span, landed by what they add

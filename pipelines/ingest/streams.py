@@ -159,12 +159,45 @@ def plan_landing(con, source: StreamSource, path: Path) -> Landing | None:
     return landing
 
 
-def land_stream_file(
-    con: duckdb.DuckDBPyConnection, source: StreamSource, path: Path, sources: Path, batch_id: str
-) -> PartitionReport | None:
-    """Land what `path` adds; None when it adds nothing. Failures name the file."""
+@dataclass
+class Prepared:
+    """One file's new lines, read and checked, waiting for the run's transaction."""
+
+    landing: Landing
+    batch: RawBatch
+    valid: pl.DataFrame
+    rejected: pl.DataFrame
+    drift: list[str]
+    unit: str  # the file, relative to the sources folder
+
+
+def land_stream_source(
+    con: duckdb.DuckDBPyConnection, source: StreamSource, sources: Path, batch_id: str
+) -> list[PartitionReport]:
+    """Land what every file of the source added, in one transaction; a file that cannot
+    be read fails alone (audited, named), files that add nothing are passed over."""
+    ensure_streams(con)
     started = now_utc()
-    unit = str(path.relative_to(sources)) if path.is_relative_to(sources) else path.name
+    reports, ready = [], []
+    for path in source.files(sources):
+        prepared = _prepare(con, source, path, sources)
+        if isinstance(prepared, str):
+            unit = _unit(path, sources)
+            _audit_failure(con, batch_id, source.name, unit, prepared, started)
+            reports.append(PartitionReport(source.name, unit, "failed", message=prepared))
+        elif prepared is not None:
+            ready.append(prepared)
+    if ready:
+        reports += _commit(con, source, ready, batch_id, started)
+    return reports
+
+
+def _unit(path: Path, sources: Path) -> str:
+    return str(path.relative_to(sources)) if path.is_relative_to(sources) else path.name
+
+
+def _prepare(con, source: StreamSource, path: Path, sources: Path) -> Prepared | str | None:
+    """The file's new lines read and split, None when it adds nothing, or the error."""
     try:
         landing = plan_landing(con, source, path)
         if landing is None:
@@ -173,9 +206,8 @@ def land_stream_file(
         batch = source.parse(path, lines, landing.first_line, sources / source.folder)
         valid, rejected, drift = _split(source, batch)
     except (SourceError, ContractError, OSError) as exc:
-        _audit_failure(con, batch_id, source.name, unit, str(exc), started)
-        return PartitionReport(source.name, unit, "failed", message=str(exc))
-    return _commit(con, source, landing, batch, valid, rejected, drift, batch_id, started, unit)
+        return str(exc)
+    return Prepared(landing, batch, valid, rejected, drift, _unit(path, sources))
 
 
 def _split(source: StreamSource, batch: RawBatch) -> tuple[pl.DataFrame, pl.DataFrame, list]:
@@ -205,71 +237,102 @@ def _audit_failure(con, batch_id, source, unit, message, started) -> None:
     )
 
 
-def _repeats(con, table: str, valid: pl.DataFrame) -> pl.DataFrame:
-    """Lines of `valid` that repeat, to the letter, a line already in the table (a repeated
-    line has the same day, so only the batch's days are read)."""
-    con.register("candidate_lines", valid.select(LINE, "_line_md5", "_partition").to_arrow())
-    try:
-        if not _table_exists(con, table):
-            return pl.DataFrame(schema={LINE: pl.Int64, "first_file": pl.String})
-        return con.sql(
-            f"select c.{LINE}, min(t._source_file) as first_file from candidate_lines c "
-            f"join {table} t using (_line_md5) where t._partition between "
-            f"(select min(_partition) from candidate_lines) and "
-            f"(select max(_partition) from candidate_lines) group by c.{LINE}"
-        ).pl()
-    finally:
-        con.unregister("candidate_lines")
+def _gathered(ready: list[Prepared]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every file's valid rows (with lineage and a row id) and rejected rows, together."""
+    valid, rejected = [], []
+    for i, p in enumerate(ready):
+        tags = [
+            pl.lit(i).alias("__file"),
+            pl.lit(p.landing.path.name).alias("_source_file"),
+            pl.lit(p.landing.stream.stream_id).alias("_stream"),
+        ]
+        valid.append(p.valid.with_columns(tags))
+        rejected.append(
+            p.rejected.with_columns(tags).with_columns(pl.lit(None, pl.Date).alias("_partition"))
+        )
+    rows = pl.concat(valid, how="diagonal_relaxed").with_row_index("__row")
+    return rows, pl.concat(rejected, how="diagonal_relaxed")
 
 
 def _with_line_md5(con, valid: pl.DataFrame) -> pl.DataFrame:
     """Each line's MD5 (of its text without surrounding blanks): how a repeat is found."""
-    con.register("new_lines", valid.select(LINE, RAW).to_arrow())
+    con.register("new_lines", valid.select("__row", RAW).to_arrow())
     try:
-        digests = con.sql(f"select {LINE}, md5(trim({RAW})) as _line_md5 from new_lines").pl()
+        digests = con.sql("select __row, md5(trim(_raw)) as _line_md5 from new_lines").pl()
     finally:
         con.unregister("new_lines")
-    return valid.join(digests, on=LINE, how="left")
+    return valid.join(digests, on="__row", how="left")
 
 
-def _with_lineage(valid: pl.DataFrame, landing: Landing, batch_id: str, started) -> pl.DataFrame:
-    return valid.with_columns(
-        pl.lit(landing.path.name).alias("_source_file"),
-        pl.lit(landing.stream.stream_id).alias("_stream"),
-        pl.lit(batch_id).alias("_batch_id"),
-        pl.lit(started).alias("_loaded_at"),
-    ).rename({LINE: "_line_number"})
+def _repeats(con, table: str, valid: pl.DataFrame) -> pl.DataFrame:
+    """(__row, first_file) of lines that repeat, to the letter, a line landed before: in
+    the table (a repeat has the same day, so only the batch's days are read), or in a file
+    earlier in this run."""
+    earlier = (
+        valid.with_columns(
+            pl.col("_source_file").first().over("_line_md5").alias("first_file"),  # in row order
+            (pl.col("__row") != pl.col("__row").min().over("_line_md5")).alias("__again"),
+        )
+        .filter("__again")
+        .select("__row", "first_file")
+    )
+    if not _table_exists(con, table):
+        return earlier
+    con.register("candidate_lines", valid.select("__row", "_line_md5", "_partition").to_arrow())
+    try:
+        landed = con.sql(
+            "select c.__row, min(t._source_file) as first_file from candidate_lines c "
+            f"join {table} t using (_line_md5) where t._partition between "
+            "(select min(_partition) from candidate_lines) and "
+            "(select max(_partition) from candidate_lines) group by c.__row"
+        ).pl()
+    finally:
+        con.unregister("candidate_lines")
+    return pl.concat([landed, earlier.join(landed, on="__row", how="anti")])
 
 
-def _commit(con, source, landing, batch, valid, rejected, drift, batch_id, started, unit):
+def _commit(con, source, ready: list[Prepared], batch_id: str, started) -> list[PartitionReport]:
     table = f"{RAW_SCHEMA}.{source.name}"
+    valid, rejected = _gathered(ready)
     valid = _with_line_md5(con, valid)
     run_sql(con, "begin transaction")
     try:
-        if landing.mode == "replace":
-            _forget_stream(con, source.name, table, landing.stream.stream_id)
+        for p in ready:
+            if p.landing.mode == "replace":
+                _forget_stream(con, source.name, table, p.landing.stream.stream_id)
         fault_point("after_delete", source.name)
         repeats = _repeats(con, table, valid)
-        if repeats.height:
-            dup = valid.join(repeats, on=LINE, how="inner").select(
-                LINE, RAW, pl.format(REPEAT_REASON, pl.col("first_file")).alias(REASON)
-            )
-            rejected = pl.concat([rejected, dup])
-            valid = valid.join(repeats, on=LINE, how="anti")
-        loaded = _with_lineage(valid.drop(RAW), landing, batch_id, started)
-        if loaded.height:
-            write_table(con, table, loaded)
-            run_sql(con, f"insert into {table} by name select * from incoming")
-            con.unregister("incoming")
-        days = _quarantine(con, source.name, landing, rejected, valid, batch_id, started)
-        counts = _audit(con, source.name, landing, loaded, days, batch, batch_id, started, unit)
-        _save_stream(con, source.name, landing)
+        dup = valid.join(repeats, on="__row", how="inner").with_columns(
+            pl.format(REPEAT_REASON, pl.col("first_file")).alias(REASON)
+        )
+        rejected = pl.concat([rejected, dup.select(rejected.columns)], how="diagonal_relaxed")
+        loaded = valid.join(repeats, on="__row", how="anti")
+        _insert(con, table, loaded, batch_id, started)
+        _quarantine(con, source.name, rejected, batch_id, started)
+        reports = [
+            _audit(con, source.name, i, p, loaded, rejected, batch_id, started)
+            for i, p in enumerate(ready)
+        ]
+        for p in ready:
+            _save_stream(con, source.name, p.landing)
         fault_point("before_commit", source.name)
         run_sql(con, "commit")
     except BaseException:
         run_sql(con, "rollback")
         raise
-    return PartitionReport(source.name, unit, "loaded", *counts, drift=sorted(drift))
+    return reports
+
+
+def _insert(con, table: str, loaded: pl.DataFrame, batch_id: str, started) -> None:
+    rows = (
+        loaded.drop(RAW, "__row", "__file")
+        .rename({LINE: "_line_number"})
+        .with_columns(pl.lit(batch_id).alias("_batch_id"), pl.lit(started).alias("_loaded_at"))
+    )
+    if rows.height:
+        write_table(con, table, rows)
+        run_sql(con, f"insert into {table} by name select * from incoming")
+        con.unregister("incoming")
 
 
 def _table_exists(con, table: str) -> bool:
@@ -290,67 +353,77 @@ def _forget_stream(con, source: str, table: str, stream_id: str) -> None:
     run_sql(con, f"delete from {QUARANTINE} where source = ? and stream = ?", [source, stream_id])
 
 
-def _quarantine(con, source, landing, rejected, valid, batch_id, started) -> pl.DataFrame:
-    """Write the rejected lines; return (day, count) of them (a day where the row had one)."""
-    days = valid.select(LINE, "_partition")
-    rows = rejected.join(days, on=LINE, how="left").select(
+def _quarantine(con, source: str, rejected: pl.DataFrame, batch_id: str, started) -> None:
+    """The rejected lines with their reasons (a repeat keeps the day of its row)."""
+    rows = rejected.select(
         pl.lit(batch_id).alias("batch_id"),
         pl.lit(source).alias("source"),
         pl.col("_partition").cast(pl.String).alias("partition_key"),
-        pl.lit(landing.path.name).alias("file"),
+        pl.col("_source_file").alias("file"),
         pl.col(LINE).alias("line_number"),
         pl.col(REASON).alias("reason"),
         pl.col(RAW).alias("raw_content"),
         pl.lit(started).alias("quarantined_at"),
-        pl.lit(landing.stream.stream_id).alias("stream"),
+        pl.col("_stream").alias("stream"),
     )
     if rows.height:
         con.register("rejected_rows", rows.to_arrow())
         run_sql(con, f"insert into {QUARANTINE} by name select * from rejected_rows")
         con.unregister("rejected_rows")
-    return rows.group_by("partition_key").len()
 
 
-def _audit(con, source, landing, loaded, quarantined_days, batch, batch_id, started, unit):
-    """One audit row per day the file's new lines fall on; read = loaded + quarantined."""
-    loaded_days = loaded.group_by(pl.col("_partition").cast(pl.String).alias("partition_key")).len()
-    per_day = (
-        loaded_days.join(
-            quarantined_days, on="partition_key", how="full", coalesce=True, suffix="_q"
-        )
-        .select("partition_key", pl.col("len").fill_null(0), pl.col("len_q").fill_null(0))
+def _per_day(loaded: pl.DataFrame, rejected: pl.DataFrame, i: int) -> pl.DataFrame:
+    """(day, loaded, quarantined) of file i; rejected rows without a day count as null."""
+    day = pl.col("_partition").cast(pl.String).alias("partition_key")
+    mine = pl.col("__file") == i
+    ok = loaded.filter(mine).group_by(day).agg(pl.len().alias("loaded"))
+    bad = rejected.filter(mine).group_by(day).agg(pl.len().alias("quarantined"))
+    return (
+        ok.join(bad, on="partition_key", how="full", coalesce=True)
+        .with_columns(pl.col("loaded", "quarantined").fill_null(0))
         .sort("partition_key", nulls_last=True)
     )
-    total_loaded, total_quarantined = int(per_day["len"].sum()), int(per_day["len_q"].sum())
-    if batch.rows_read != total_loaded + total_quarantined:
+
+
+def _audit(con, source, i, p: Prepared, loaded, rejected, batch_id, started) -> PartitionReport:
+    """One audit row per day file i's new lines fall on; read = loaded + quarantined."""
+    days = _per_day(loaded, rejected, i)
+    n_loaded, n_quarantined = int(days["loaded"].sum()), int(days["quarantined"].sum())
+    if p.batch.rows_read != n_loaded + n_quarantined:
         raise RuntimeError(  # a bug in landing, never in the data: stop loudly
-            f"{landing.path}: {batch.rows_read} rows read but {total_loaded} loaded and "
-            f"{total_quarantined} quarantined"
+            f"{p.landing.path}: {p.batch.rows_read} rows read but {n_loaded} loaded and "
+            f"{n_quarantined} quarantined"
         )
-    message = "; ".join(
-        [f"{landing.mode} ({batch.layout or 'layout of the source'})", *landing.notes]
+    notes = [f"{p.landing.mode} ({p.batch.layout or 'layout of the source'})", *p.landing.notes]
+    if p.batch.skipped:
+        notes.append(f"{p.batch.skipped} lines are report titles, headers or totals, not rows")
+    finished = now_utc()
+    rows = [
+        (
+            batch_id,
+            source,
+            day,
+            p.landing.path.name,
+            ok + bad,
+            ok,
+            bad,
+            "loaded",
+            "; ".join(notes),
+            started,
+            finished,
+            p.unit,
+        )
+        for day, ok, bad in days.iter_rows()
+    ]
+    con.executemany(
+        f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, rows_loaded, "
+        "rows_quarantined, status, message, started_at, finished_at, unit) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
     )
-    for day, n_loaded, n_quarantined in per_day.iter_rows():
-        run_sql(
-            con,
-            f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, "
-            "rows_loaded, rows_quarantined, status, message, started_at, finished_at, unit) "
-            "values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?)",
-            [
-                batch_id,
-                source,
-                day,
-                landing.path.name,
-                n_loaded + n_quarantined,
-                n_loaded,
-                n_quarantined,
-                message,
-                started,
-                now_utc(),
-                unit,
-            ],
-        )
-    return batch.rows_read, total_loaded, total_quarantined
+    return PartitionReport(
+        source, p.unit, "loaded", p.batch.rows_read, n_loaded, n_quarantined, drift=sorted(p.drift)
+    )
 
 
 def _save_stream(con, source: str, landing: Landing) -> None:
@@ -372,16 +445,3 @@ def _save_stream(con, source: str, landing: Landing) -> None:
             now_utc(),
         ],
     )
-
-
-def land_stream_source(
-    con: duckdb.DuckDBPyConnection, source: StreamSource, sources: Path, batch_id: str
-) -> list[PartitionReport]:
-    """Every file of the source, each in its own transaction; files that add nothing skip."""
-    ensure_streams(con)
-    reports = []
-    for path in source.files(sources):
-        report = land_stream_file(con, source, path, sources, batch_id)
-        if report is not None:
-            reports.append(report)
-    return reports

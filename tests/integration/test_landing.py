@@ -28,7 +28,8 @@ def sources(small_sources: Path, tmp_path: Path) -> Path:
     for day in DAYS:
         (out / "calls").mkdir(parents=True, exist_ok=True)
         shutil.copy(small_sources / "calls" / f"Master-{day}.csv", cdr_file(out, day))
-    for source in (GA4, AD_SPEND):
+    shutil.copytree(small_sources / "ads", out / "ads")  # reports span months: all of them
+    for source in (GA4,):
         for day, paths in source.files_by_day(small_sources).items():
             if day.isoformat() in DAYS:
                 for path in paths:
@@ -166,23 +167,30 @@ def test_an_unreadable_file_fails_only_that_file(sources, warehouse) -> None:
     assert failed == [(f"calls/Master-{DAYS[0]}.csv", "failed")]
 
 
-def test_a_new_column_is_kept_and_a_missing_required_one_fails_the_day(sources, warehouse) -> None:
-    vk = sources / "ads" / "vk_ads" / f"vk_ads_{DAYS[0]}.csv"
-    lines = vk.read_text().splitlines()
-    vk.write_text("\n".join([lines[0] + ",conversions"] + [f"{x},7" for x in lines[1:]]) + "\n")
-    google = sources / "ads" / "google_ads" / f"google_ads_{DAYS[1]}.csv"
-    header, *rows = google.read_text().splitlines()
+def test_a_new_column_is_kept_and_a_missing_required_one_fails_the_file(sources, warehouse) -> None:
+    mytarget = sources / "ads" / "mytarget" / f"mytarget_{DAYS[0]}.csv"
+    lines = mytarget.read_text().splitlines()
+    mytarget.write_text(
+        "\n".join([lines[0] + ",conversions"] + [f"{x},7" for x in lines[1:]]) + "\n"
+    )
+    unisender = sources / "ads" / "unisender" / f"unisender_{DAYS[1]}.csv"
+    header, *rows = unisender.read_text().splitlines()
     keep = [i for i, c in enumerate(header.split(",")) if c != "spend"]
-    google.write_text(
+    unisender.write_text(
         "\n".join(",".join(line.split(",")[i] for i in keep) for line in [header, *rows]) + "\n"
     )
-    reports = load(warehouse, AD_SPEND, sources)
-    assert reports[0].status == "loaded" and reports[0].drift == ["conversions"]
-    assert reports[1].status == "failed"
-    assert "google_ads_2025-03-04.csv: required column(s) spend missing" in reports[1].message
+    reports = {r.partition: r for r in load(warehouse, AD_SPEND, sources)}
+    added = reports[f"ads/mytarget/{mytarget.name}"]
+    assert added.status == "loaded" and added.drift == ["conversions"]
+    failed = reports[f"ads/unisender/{unisender.name}"]
+    assert failed.status == "failed"
+    assert (
+        f"{unisender.name}: line 1 is a ACRM ad CSV header without the required column(s) "
+        "spend" in failed.message
+    )
     extra = query(
         warehouse,
-        "select distinct _extra from raw.ad_spend where platform = 'vk_ads' and _partition = ?",
+        "select distinct _extra from raw.ad_spend where platform = 'mytarget' and _partition = ?",
         [DAYS[0]],
     )
     assert extra == [('{"conversions":"7"}',)]

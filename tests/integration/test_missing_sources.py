@@ -34,7 +34,13 @@ def no_website(small_sources: Path, tmp_path_factory) -> Settings:
 
 def test_a_crm_alone_builds_and_publishes_with_empty_calls_web_and_spend(crm_only, truth):
     with duckdb.connect(str(crm_only.published), read_only=True) as con:
-        for fact in ("fct_calls", "fct_call_legs", "fct_web_events", "fct_marketing_spend"):
+        for fact in (
+            "fct_calls",
+            "fct_call_legs",
+            "fct_queue_calls",
+            "fct_web_events",
+            "fct_marketing_spend",
+        ):
             assert con.execute(f"select count(*) from marts.{fact}").fetchall() == [(0,)], fact
         revenue = con.execute("select sum(revenue) from marts.fct_orders").fetchall()[0][0]
     assert float(revenue) == pytest.approx(truth["totals"]["revenue"], abs=0.01)
@@ -42,6 +48,7 @@ def test_a_crm_alone_builds_and_publishes_with_empty_calls_web_and_spend(crm_onl
     assert landed["CRM"] > 0
     assert [name for name, rows in landed.items() if not rows] == [
         "call center (calls/)",
+        "call-center queues (calls/queue_log)",
         "website (web/)",
         "ad platforms (ads/)",
     ]
@@ -78,7 +85,7 @@ def test_the_checks_of_an_absent_source_report_no_data(crm_only):
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
-    for table in ("cdr_calls", "ga4_events", "ad_spend"):
+    for table in ("cdr_calls", "queue_log", "ga4_events", "ad_spend"):
         check = checks[f"raw/{table}"]
         assert check.passed
         assert check.metadata["status"].value == f"no data: raw.{table} is empty"

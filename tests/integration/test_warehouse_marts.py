@@ -187,6 +187,14 @@ def test_totals_equal_independent_sql_on_the_sources(marts, small_sources, truth
     assert one(marts, "select count(*) from marts.fct_deals where is_won") == won
     assert one(marts, "select count(*) from marts.fct_calls") == calls == truth["totals"]["calls"]
     assert one(marts, "select count(*) from marts.fct_call_legs") == len(legs)
+    # the queue_log tells the same story: every missed inbound call abandoned the queue
+    outcomes = dict(
+        marts.execute("select outcome, count(*) from marts.fct_queue_calls group by 1").fetchall()
+    )
+    assert outcomes["abandoned"] == truth["totals"]["missed_calls"]
+    assert sum(outcomes.values()) == one(
+        marts, "select count(*) from marts.fct_calls where direction = 'inbound'"
+    )
     assert one(marts, "select count(*) from marts.fct_web_events") == len(events)
     # GA4 repeats some purchase events: each transaction counts once
     assert (
