@@ -45,10 +45,13 @@ def customer_identity_map(context: dg.AssetExecutionContext, warehouse: Warehous
                 f"union all select 'call_numbers', count(*) from {SCHEMA}.call_numbers"
             ).fetchall()
         )
-    for measure, rate in rates.items():
-        context.log.info(f"{measure}: {rate:.1%}")
+    for measure, rate in rates.items():  # no rate: that source has no data
+        context.log.info(f"{measure}: {'no data' if rate is None else f'{rate:.1%}'}")
     rate_metadata = {
-        measure: dg.MetadataValue.float(round(float(rate), 4)) for measure, rate in rates.items()
+        measure: dg.MetadataValue.float(round(float(rate), 4))
+        if rate is not None
+        else dg.MetadataValue.text("no data")
+        for measure, rate in rates.items()
     }
     yield dg.MaterializeResult(
         asset_key=[SCHEMA, "customer_identifiers"],

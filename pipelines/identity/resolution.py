@@ -132,11 +132,11 @@ def build_identity_map(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                 where identifier_type = 'web_user_id'
             ),
             base as (select count(*) as customers from {customers})
-            select 'CDR lines matched to a customer by phone' as measure,
+            select 'calls matched to a customer by phone' as measure,
                    avg(case when customer_id is not null then 1.0 else 0 end) as rate
             from calls
             union all
-            select 'CDR lines with a number in E.164',
+            select 'call numbers in E.164',
                    avg(case when number is not null then 1.0 else 0 end)
             from calls
             union all

@@ -101,7 +101,7 @@ def test_every_source_landed_whole(built_warehouse, crm, truth) -> None:
             assert (
                 count(f"crm_{table}") == crm.execute(f"select count(*) from {table}").fetchone()[0]
             ), table
-        assert count("cdr_calls") == truth["totals"]["calls"]
+        assert count("cdr_calls") == truth["totals"]["call_legs"]  # a line per leg
         assert count("ga4_events") == truth["totals"]["web_events"]
         spend = con.execute("select sum(spend) from raw.ad_spend").fetchone()[0]
         assert spend == pytest.approx(truth["totals"]["spend"], abs=0.01)

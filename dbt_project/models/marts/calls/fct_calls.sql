@@ -6,6 +6,7 @@
         on_schema_change='fail'
     )
 }}
+-- depends_on: {{ ref('stg_calls__cdr') }}
 -- One row per call (a linkedid, one or more CDR legs): direction, answered or missed, wait
 -- and talk time, how long a missed inbound call waited for a call-back, and who was on the
 -- line: the customer (by E.164 phone), the manager (who answered; for a missed call, who was

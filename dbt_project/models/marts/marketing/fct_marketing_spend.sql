@@ -57,7 +57,6 @@ final as (
         coalesce(ad_campaigns.campaign_id, -1) as campaign_key,
         coalesce(utm_channels.channel_key, 'unknown') as channel_key,
         daily.platform,
-        daily.platform_campaign_id,
         daily.impressions,
         daily.clicks,
         daily.spend
