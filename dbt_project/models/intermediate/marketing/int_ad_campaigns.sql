@@ -26,16 +26,14 @@ crm as (
 crm_names as (
     select
         {{ normalized_name('utm_campaign') }} as name,
-        min(campaign_id) as campaign_id
+        campaign_id
     from crm
     where utm_campaign is not null
-    group by 1
     union all
     select
         {{ normalized_name('campaign_name') }} as name,
-        min(campaign_id) as campaign_id
+        campaign_id
     from crm
-    group by 1
 ),
 
 names as (

@@ -27,20 +27,20 @@ events as (
     select
         events.event_id,
         events.user_pseudo_id,
-        ga_session_id,
-        ga_session_number,
-        web_user_id,
-        event_name,
-        event_at,
-        page_path,
-        engagement_time_msec,
-        session_source,
-        session_medium,
-        session_campaign_id,
-        session_campaign_name,
-        session_channel_group,
+        events.ga_session_id,
+        events.ga_session_number,
+        events.web_user_id,
+        events.event_name,
+        events.event_at,
+        events.page_path,
+        events.engagement_time_msec,
+        events.session_source,
+        events.session_medium,
+        events.session_campaign_id,
+        events.session_campaign_name,
+        events.session_channel_group,
         counted_purchases.event_id is not null as is_counted_purchase,
-        purchase_revenue
+        events.purchase_revenue
     from {{ ref('stg_web__events') }} as events
     left join counted_purchases on events.event_id = counted_purchases.event_id
 ),
