@@ -45,7 +45,7 @@ create table if not exists {STREAMS} (
 );
 """
 STREAM_COLUMNS = {"_stream": pl.String, "_line_md5": pl.String}  # lineage of a stream row
-LIVE_NAMES = ("Master.csv",)  # files a PBX is still appending to: a last partial line waits
+LIVE_NAMES = ("Master.csv", "queue_log")  # files Asterisk appends to: a partial last line waits
 REPEAT_REASON = "exact repeat of a line already landed from {}"
 
 
