@@ -28,6 +28,7 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
             f"no sources in {settings.sources}: run `acrm generate` first, or point "
             "--sources / ACRM_SOURCES at your exports"
         )
+    check_crm_map(settings)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import dagster as dg
 
@@ -80,11 +81,25 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     }
 
 
+def check_crm_map(settings: Settings) -> None:
+    """A map is validated before anything lands: its error names the file and the key."""
+    from acrm.crm_map import MapError, load, map_reference
+    from acrm.settings import crm_url
+
+    try:
+        load(map_reference(crm_url(settings)))
+    except MapError as exc:
+        raise PipelineError(str(exc)) from exc
+
+
 def source_inventory(sources) -> dict[str, str]:
     """What each source folder holds: how many files, or that it is absent."""
+    from acrm.crm_map import map_reference
+    from acrm.settings import crm_url
     from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
 
-    found = {"crm": "ACRM_CRM_URL" if os.environ.get("ACRM_CRM_URL") else "crm/crm.sqlite"}
+    where = "ACRM_CRM_URL" if os.environ.get("ACRM_CRM_URL") else "crm/crm.sqlite"
+    found = {"crm": f"{where}, map {map_reference(crm_url(Settings.load(sources=sources)))}"}
     counts = {s.name: len(s.files(sources)) for s in STREAM_SOURCES} | {
         s.name: sum(map(len, s.files_by_day(sources).values())) for s in FILE_SOURCES
     }

@@ -76,3 +76,9 @@ def fx_rates_setting() -> dict[str, float]:
                     f"ACRM_FX_RATES: {part.strip()!r} is not CODE=rate (e.g. USD=92.5)"
                 ) from exc
     return rates
+
+
+def business_timezone() -> str:
+    """The IANA zone CRM times are reported in: ACRM_TIMEZONE, else the call center's.
+    Times a CRM writes with an offset or as Unix seconds are converted to it."""
+    return os.environ.get("ACRM_TIMEZONE") or call_center_timezone()

@@ -251,8 +251,13 @@ FACTS = (
     Fact(
         "deals",
         "marts.fct_deals",
-        {"date": "created_date_key", **_SALE, "loss_reason": "loss_reason_key"},
-        "One row per deal, dated by creation.",
+        {
+            "date": "created_date_key",
+            **_SALE,
+            "loss_reason": "loss_reason_key",
+            "product": "product_key",
+        },
+        "One row per deal, dated by creation. Its product is unknown unless the CRM records it.",
     ),
     Fact(
         "deal_stages",

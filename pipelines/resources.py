@@ -33,16 +33,22 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class SourcesResource(dg.ConfigurableResource):
-    """Where the operational sources are: a folder of files and the CRM database URL."""
+    """Where the operational sources are: a folder of files, the CRM's URL and its map
+    (a shipped map's name or a path: acrm.crm_map)."""
 
     folder: str
     crm_url: str
+    crm_map: str = "sample"
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    from acrm.crm_map import map_reference
     from acrm.settings import crm_url
 
+    url = crm_url(settings)
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse)),
-        "sources": SourcesResource(folder=str(settings.sources), crm_url=crm_url(settings)),
+        "sources": SourcesResource(
+            folder=str(settings.sources), crm_url=url, crm_map=map_reference(url)
+        ),
     }

@@ -45,7 +45,9 @@ DOMAIN_FIXES = {
 def email_hash(column: str) -> str:
     """SQL: SHA-256 of the normalised email, or null."""
     email = f"lower(trim({column}))"
-    domain = f"split_part({email}, '@', 2)"
+    # not split_part: DuckDB 2.0 fails to bind `split_part(x, ...) = '...'` on a column
+    # that holds only nulls (a CRM without e-mails)
+    domain = f"regexp_extract({email}, '@([^@]*)$', 1)"
     fixed = (
         "case "
         + " ".join(
@@ -55,7 +57,7 @@ def email_hash(column: str) -> str:
     )
     return (
         f"case when {email} like '%_@_%.__%' then "
-        f"sha256(split_part({email}, '@', 1) || '@' || {fixed}) end"
+        f"sha256(regexp_extract({email}, '^([^@]*)@', 1) || '@' || {fixed}) end"
     )
 
 

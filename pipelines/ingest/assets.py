@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from acrm.crm_map import MapError
+from acrm.crm_map import load as load_crm_map
 from pipelines.ingest.crm import CRM_TABLES, CrmTable, extract_table
 from pipelines.ingest.loader import (
     RAW_SCHEMA,
@@ -62,22 +64,36 @@ def _report_metadata(reports: list[PartitionReport]) -> dict:
     return metadata
 
 
+def load_map(reference: str):
+    """The CRM map, or a failure that names the map file, the key and the problem."""
+    try:
+        return load_crm_map(reference)
+    except MapError as exc:
+        raise LandingFailed(description=str(exc), allow_retries=False) from exc
+
+
 def crm_table_asset(table: CrmTable) -> dg.AssetsDefinition:
+    references = sorted(set((table.entity.references or {}).values()))
+
     @dg.asset(
         key=[RAW_SCHEMA, f"crm_{table.name}"],
         group_name="landing_crm",
         retry_policy=TRANSIENT_RETRIES,
         pool=WRITER_POOL,
-        kinds={"sqlite", "duckdb"},
-        description=f"The CRM's `{table.name}` table: every version of every row since the "
-        "first extraction (incremental on updated_at), tombstones for deletes.",
+        kinds={"duckdb"},
+        # reference entities land first: the audit counts rows that do not join them
+        deps=[dg.AssetKey([RAW_SCHEMA, f"crm_{name}"]) for name in references],
+        description=f"The CRM's {table.entity.description}, read through the CRM map "
+        "(ACRM_CRM_MAP): every version of every row since the first extraction "
+        "(incremental on the map's cursor), tombstones for deletes.",
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
     ) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             ensure_bookkeeping(con)
-            report = extract_table(con, sources.crm_url, table, str(uuid.uuid4()))
+            crm_map = load_map(sources.crm_map)
+            report = extract_table(con, sources.crm_url, table, str(uuid.uuid4()), crm_map)
         if report.status == "failed":
             # a missing column will not fix itself; a database that did not answer may
             raise LandingFailed(description=report.message, allow_retries=report.transient)

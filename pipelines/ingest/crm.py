@@ -1,26 +1,31 @@
-"""Incremental extraction from the operational CRM (SQLite file or any connectorx URL).
+"""Incremental extraction from the operational CRM, through its CRM map (acrm.crm_map).
 
-Each run reads the rows changed since the table's cursor (`updated_at >= cursor`, so a row
-written in the cursor's own second is not missed) and appends the versions not yet landed.
-A key that has disappeared from the source gets a tombstone row (`_deleted`), so staging,
-which keeps each key's latest version, sees updates and deletes alike.
+Each run reads every entity through the map (`updated_at >= cursor` pushed down to a
+database when the map names a cursor) and appends the versions not yet landed: a row whose
+content equals its key's latest landed version is not landed again. A key that disappears
+from the source, or that the map's `deletes` condition marks, gets a tombstone row
+(`_deleted`), so staging, which keeps each key's latest version, sees updates and deletes
+alike. An entity the map declares absent lands an empty table and says so in the audit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import connectorx as cx
 import duckdb
 import polars as pl
 
+from acrm import crm_map as maps
+from acrm.crm_schema import ENTITIES, NEEDED_BY, UPDATED_AT, Entity
 from pipelines.ingest.contracts import EXTRA, RAW, REASON, Column, Contract, ContractError, Rule
+from pipelines.ingest.crm_source import EntityRows, open_source, read_entity
 from pipelines.ingest.files import SourceError
 from pipelines.ingest.loader import (
     QUARANTINE,
     RAW_SCHEMA,
     PartitionReport,
     audit,
+    ensure_raw_table,
     fault_point,
     now_utc,
     run_sql,
@@ -30,6 +35,55 @@ from pipelines.ingest.loader import (
 CURSORS = f"{RAW_SCHEMA}._crm_cursors"
 TS = "%Y-%m-%d %H:%M:%S"
 EPOCH = "1900-01-01 00:00:00"
+ROW_HASH = "_row_hash"
+KIND_TYPES = {
+    "id": pl.Int64(),
+    "int": pl.Int64(),
+    "money": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "text": pl.String(),
+}
+
+
+def _column(entity: Entity, name: str, kind: str) -> Column:
+    nullable = name != entity.key
+    if kind == "ts":
+        return Column(
+            name, pl.Datetime("us"), nullable=nullable, timestamp_format=TS, not_in_future=True
+        )
+    return Column(name, KIND_TYPES[kind], nullable=nullable, non_negative=kind == "money")
+
+
+@dataclass(frozen=True)
+class CrmTable:
+    """A canonical entity's landing contract: every column typed by its kind
+    (acrm.crm_schema), with the entity's own stricter columns and row rules."""
+
+    name: str
+    stricter: tuple[Column, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def entity(self) -> Entity:
+        return ENTITIES[self.name]
+
+    @property
+    def key(self) -> str:
+        return self.entity.key
+
+    def contract(self) -> Contract:
+        strict = {c.name: c for c in self.stricter}
+        columns = [
+            strict.get(name) or _column(self.entity, name, kind)
+            for name, kind in self.entity.columns.items()
+        ]
+        updated = Column(
+            UPDATED_AT, pl.Datetime("us"), nullable=False, timestamp_format=TS, not_in_future=True
+        )
+        return Contract(
+            f"crm_{self.name}", (*columns, updated), rules=self.rules, unique_key=(self.key,)
+        )
 
 
 def _ts(name: str, nullable: bool = True) -> Column:
@@ -38,170 +92,49 @@ def _ts(name: str, nullable: bool = True) -> Column:
     )
 
 
-@dataclass(frozen=True)
-class CrmTable:
-    name: str
-    key: str
-    columns: tuple[str, ...]  # every column the CRM has (anything else is drift)
-    checked: tuple[Column, ...] = ()  # typed and validated beyond the key and updated_at
-    rules: tuple[Rule, ...] = ()
-
-    def contract(self) -> Contract:
-        return Contract(
-            f"crm_{self.name}",
-            (
-                Column(self.key, pl.Int64(), nullable=False),
-                _ts("updated_at", nullable=False),
-                *self.checked,
-            ),
-            rules=self.rules,
-            unique_key=(self.key,),
-        )
-
-
 def _money(name: str, nullable: bool = True) -> Column:
     return Column(name, pl.Float64(), nullable=nullable, non_negative=True)
 
 
 CRM_TABLES: tuple[CrmTable, ...] = (
-    CrmTable("teams", "team_id", ("team_id", "name", "updated_at")),
-    CrmTable(
-        "managers",
-        "manager_id",
-        ("manager_id", "full_name", "email", "extension", "team_id", "updated_at"),
-    ),
-    CrmTable("pipelines", "pipeline_id", ("pipeline_id", "name", "updated_at")),
-    CrmTable(
-        "pipeline_stages",
-        "stage_id",
-        ("stage_id", "pipeline_id", "name", "position", "is_won", "updated_at"),
-    ),
-    CrmTable("loss_reasons", "loss_reason_id", ("loss_reason_id", "name", "updated_at")),
-    CrmTable("product_categories", "category_id", ("category_id", "name", "updated_at")),
-    CrmTable(
-        "products",
-        "product_id",
-        ("product_id", "name", "category_id", "list_price", "updated_at"),
-        checked=(_money("list_price"),),
-    ),
-    CrmTable(
-        "campaigns",
-        "campaign_id",
-        (
-            "campaign_id",
-            "name",
-            "channel",
-            "platform",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "started_on",
-            "ended_on",
-            "updated_at",
-        ),
-    ),
+    CrmTable("teams"),
+    CrmTable("managers"),
+    CrmTable("pipelines"),
+    CrmTable("pipeline_stages"),
+    CrmTable("loss_reasons"),
+    CrmTable("product_categories"),
+    CrmTable("products"),
+    CrmTable("campaigns"),
     CrmTable(
         "customers",
-        "customer_id",
         (
-            "customer_id",
-            "first_name",
-            "last_name",
-            "gender",
-            "birth_date",
-            "income_band",
-            "education",
-            "region",
-            "city",
-            "timezone",
-            "segment",
-            "email",
-            "phone",
-            "web_user_id",
-            "first_utm_source",
-            "first_utm_medium",
-            "first_utm_campaign",
-            "owner_manager_id",
-            "status",
-            "created_at",
-            "cancelled_at",
-            "updated_at",
-        ),
-        checked=(
             _ts("created_at", nullable=False),
-            _ts("cancelled_at"),
             Column("status", pl.String(), allowed=("active", "cancelled")),
         ),
     ),
     CrmTable(
         "contacts",
-        "contact_id",
-        ("contact_id", "customer_id", "kind", "value", "is_primary", "updated_at"),
-        checked=(
+        (
             Column("kind", pl.String(), nullable=False, allowed=("phone", "email")),
             Column("value", pl.String(), nullable=False),
         ),
     ),
     CrmTable(
         "deals",
-        "deal_id",
         (
-            "deal_id",
-            "customer_id",
-            "manager_id",
-            "pipeline_id",
-            "stage_id",
-            "status",
-            "amount",
-            "campaign_id",
-            "utm_source",
-            "utm_medium",
-            "lead_source",
-            "loss_reason_id",
-            "created_at",
-            "closed_at",
-            "updated_at",
-        ),
-        checked=(
-            _money("amount"),
             _ts("created_at", nullable=False),
-            _ts("closed_at"),
             Column("status", pl.String(), nullable=False, allowed=("open", "won", "lost")),
         ),
         rules=(Rule("closed before created", pl.col("closed_at") < pl.col("created_at")),),
     ),
     CrmTable(
         "deal_stage_history",
-        "history_id",
-        (
-            "history_id",
-            "deal_id",
-            "stage_id",
-            "manager_id",
-            "entered_at",
-            "exited_at",
-            "updated_at",
-        ),
-        checked=(_ts("entered_at", nullable=False), _ts("exited_at")),
+        (_ts("entered_at", nullable=False),),
         rules=(Rule("exited before entered", pl.col("exited_at") < pl.col("entered_at")),),
     ),
     CrmTable(
         "orders",
-        "order_id",
         (
-            "order_id",
-            "customer_id",
-            "deal_id",
-            "manager_id",
-            "ordered_at",
-            "status",
-            "sales_channel",
-            "campaign_id",
-            "utm_source",
-            "utm_medium",
-            "updated_at",
-        ),
-        checked=(
             _ts("ordered_at", nullable=False),
             Column(
                 "status", pl.String(), nullable=False, allowed=("paid", "cancelled", "refunded")
@@ -210,55 +143,18 @@ CRM_TABLES: tuple[CrmTable, ...] = (
     ),
     CrmTable(
         "order_lines",
-        "order_line_id",
         (
-            "order_line_id",
-            "order_id",
-            "product_id",
-            "quantity",
-            "unit_price",
-            "discount",
-            "updated_at",
-        ),
-        checked=(
             Column("quantity", pl.Int64(), nullable=False, non_negative=True),
             _money("unit_price", nullable=False),
-            _money("discount"),
         ),
     ),
     CrmTable(
         "tickets",
-        "ticket_id",
-        (
-            "ticket_id",
-            "customer_id",
-            "manager_id",
-            "product_id",
-            "status",
-            "priority",
-            "channel",
-            "opened_at",
-            "resolved_at",
-            "updated_at",
-        ),
-        checked=(_ts("opened_at", nullable=False), _ts("resolved_at")),
+        (_ts("opened_at", nullable=False),),
         rules=(Rule("resolved before opened", pl.col("resolved_at") < pl.col("opened_at")),),
     ),
     CrmTable(
         "survey_responses",
-        "survey_response_id",
-        (
-            "survey_response_id",
-            "ticket_id",
-            "customer_id",
-            "manager_id",
-            "csat",
-            "nps",
-            "sent_at",
-            "responded_at",
-            "updated_at",
-        ),
-        checked=(Column("csat", pl.Int64()), Column("nps", pl.Int64())),
         rules=(
             Rule("csat outside 1..5", ~pl.col("csat").is_between(1, 5)),
             Rule("nps outside 0..10", ~pl.col("nps").is_between(0, 10)),
@@ -266,22 +162,14 @@ CRM_TABLES: tuple[CrmTable, ...] = (
     ),
 )
 TABLES_BY_NAME = {t.name: t for t in CRM_TABLES}
-
-
-def _read(url: str, sql: str, what: str) -> pl.DataFrame:
-    try:
-        return pl.from_arrow(cx.read_sql(url, sql, return_type="arrow"))  # type: ignore[return-value]
-    except Exception as exc:  # connectorx raises plain RuntimeErrors: say what failed
-        raise SourceError(f"cannot read {what} from {redact(url)}: {exc}") from exc
-
-
-def redact(url: str) -> str:
-    """A URL without its password, for messages."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+LINEAGE = {
+    "_cursor_window": pl.String,
+    "_batch_id": pl.String,
+    "_loaded_at": pl.Datetime("us"),
+    "_deleted": pl.Boolean,
+    EXTRA: pl.String,
+    ROW_HASH: pl.String,
+}
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -294,141 +182,113 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def extract_table(
-    con: duckdb.DuckDBPyConnection, url: str, table: CrmTable, batch_id: str
-) -> PartitionReport:
-    """Land the changes of one CRM table since its cursor, and tombstones for deletes."""
-    started = now_utc()
-    target = f"crm_{table.name}"
+def _stored_cursor(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     run_sql(
         con,
         f"create table if not exists {CURSORS} (table_name varchar primary key, "
         "cursor_value varchar, updated_at timestamp)",
     )
-    rows = run_sql(con, f"select cursor_value from {CURSORS} where table_name = ?", [table.name])
-    cursor = rows[0][0] if rows else EPOCH
-    window = f"updated_at >= {cursor}"
+    rows = run_sql(con, f"select cursor_value from {CURSORS} where table_name = ?", [name])
+    return rows[0][0] if rows else None
+
+
+def extract_table(
+    con: duckdb.DuckDBPyConnection,
+    url: str,
+    table: CrmTable,
+    batch_id: str,
+    crm_map: maps.CrmMap | None = None,
+) -> PartitionReport:
+    """Land one canonical entity's changes since its cursor, and tombstones for deletes.
+    `crm_map`: the map to read through (default: ACRM_CRM_MAP, or the URL's default)."""
+    started = now_utc()
+    target = f"crm_{table.name}"
+    cursor = _stored_cursor(con, table.name)
+    window = f"updated_at >= {cursor or EPOCH}"
     try:
-        changed = _read(
-            url,
-            f"select * from {table.name} where updated_at >= '{cursor.replace(chr(39), '')}'",
-            f"CRM table {table.name!r}",
-        )
-        keys = _read(url, f"select {table.key} from {table.name}", f"keys of {table.name!r}")
-        missing = [c for c in (table.key, "updated_at") if c not in changed.columns]
-        if missing:
-            raise ContractError(
-                f"CRM table {table.name}: required column(s) "
-                f"{', '.join(missing)} missing in {redact(url)}"
-            )
-    except (SourceError, ContractError) as exc:
-        transient = isinstance(exc, SourceError)  # unreachable or failing database
+        crm_map = crm_map or maps.load(maps.map_reference(url))
+        read = read_entity(crm_map, table.name, open_source(url), cursor)
+    except (SourceError, ContractError, maps.MapError) as exc:
+        transient = isinstance(exc, SourceError) and "://" in url  # a database that failed
         audit(
             con, batch_id, target, window, f"crm:{table.name}", 0, 0, 0, "failed", str(exc), started
         )
         return PartitionReport(target, window, "failed", message=str(exc), transient=transient)
+    ensure_raw_table(con, target, table.contract(), columns=LINEAGE)
+    if read.absent:
+        message = f"absent: {read.absent}; empty: {', '.join(NEEDED_BY.get(table.name, ()))}"
+        audit(
+            con, batch_id, target, window, f"crm:{table.name}", 0, 0, 0, "loaded", message, started
+        )
+        return PartitionReport(target, window, "loaded", message=message)
+    return _land(con, table, read, batch_id, window, started)
 
-    unexpected = [c for c in changed.columns if c not in table.columns]
-    rows = changed.with_columns(
-        pl.struct(unexpected).struct.json_encode().alias(EXTRA)
-        if unexpected
-        else pl.lit(None, pl.String).alias(EXTRA)
-    ).drop(unexpected)
-    rows = rows.with_columns(pl.struct(pl.all().exclude(EXTRA)).struct.json_encode().alias(RAW))
-    valid, rejected = table.contract().split(rows) if rows.height else (rows.drop(RAW), rows)
-    new_cursor = changed["updated_at"].cast(pl.String).max() if changed.height else cursor
-    lineage = [
+
+def _prepare(table: CrmTable, read: EntityRows, started) -> pl.DataFrame:
+    """Rows as the contract takes them: updated_at filled with the landing time where the
+    map has no cursor, the row as JSON for quarantine."""
+    rows = read.rows
+    if not rows.height:
+        rows = pl.DataFrame(schema={n: pl.String for n in table.entity.names})
+        rows = rows.with_columns(
+            pl.lit(False).alias("_gone"), pl.lit(None, pl.String).alias(ROW_HASH)
+        )
+    rows = rows.with_columns(
+        pl.col(UPDATED_AT).fill_null(pl.lit(started.strftime(TS))),
+        pl.lit(None, pl.String).alias(EXTRA),
+    )
+    names = list(table.entity.names)
+    return rows.with_columns(pl.struct(names).struct.json_encode().alias(RAW))
+
+
+def _land(con, table: CrmTable, read: EntityRows, batch_id, window, started) -> PartitionReport:
+    target = f"crm_{table.name}"
+    rows = _prepare(table, read, started)
+    live, gone = rows.filter(~pl.col("_gone")), rows.filter(pl.col("_gone"))
+    valid, rejected = (
+        table.contract().split(live.drop("_gone"))
+        if live.height
+        else (
+            live.drop("_gone", RAW),
+            live.drop("_gone"),
+        )
+    )
+    valid = valid.with_columns(
         pl.lit(window).alias("_cursor_window"),
         pl.lit(batch_id).alias("_batch_id"),
         pl.lit(started).alias("_loaded_at"),
         pl.lit(False).alias("_deleted"),
-    ]
-    valid = valid.with_columns(lineage)
-
+    )
     run_sql(con, "begin transaction")
     try:
-        exists = _table_exists(con, target)
-        if valid.height:
-            write_table(con, f"{RAW_SCHEMA}.{target}", valid)
-            # versions already landed (same key and updated_at) are not landed twice
-            loaded = len(
-                con.execute(
-                    f"insert into {RAW_SCHEMA}.{target} by name select * from incoming i where not "
-                    f"exists (select 1 from {RAW_SCHEMA}.{target} t where t.{table.key} = "
-                    f"i.{table.key} and t.updated_at = i.updated_at and not t._deleted) "
-                    "returning 1"
-                ).fetchall()
-            )
-            con.unregister("incoming")
-        else:
-            loaded = 0
-        deleted = 0
-        if exists or valid.height:
-            con.register("source_keys", keys.to_arrow())
-            deleted = con.execute(
-                f"insert into {RAW_SCHEMA}.{target} ({table.key}, updated_at, _cursor_window, "
-                f"_batch_id, _loaded_at, _deleted) "
-                f"select {table.key}, ?::timestamp, ?, ?, ?::timestamp, true from ("
-                f"  select {table.key}, bool_or(_deleted) filter (where latest) as gone from ("
-                f"    select {table.key}, _deleted, row_number() over (partition by {table.key} "
-                f"    order by _loaded_at desc, updated_at desc) = 1 as latest "
-                f"    from {RAW_SCHEMA}.{target}) group by {table.key}) landed "
-                f"where not gone and {table.key} not in (select {table.key} from source_keys) "
-                f"returning 1",
-                [started, window, batch_id, started],
-            ).fetchall()
-            deleted = len(deleted)
-            con.unregister("source_keys")
-        fault_point("before_commit", target)
-        run_sql(
-            con,
-            f"delete from {QUARANTINE} where source = ? and partition_key = ?",
-            [target, window],
+        loaded = _insert_versions(con, table, valid)
+        deleted = _tombstones(
+            con, table, read.keys, gone.select(table.key), window, batch_id, started
         )
-        if rejected.height:
-            con.register(
-                "rejected_rows",
-                rejected.select(
-                    pl.lit(batch_id).alias("batch_id"),
-                    pl.lit(target).alias("source"),
-                    pl.lit(window).alias("partition_key"),
-                    pl.lit(f"crm:{table.name}").alias("file"),
-                    pl.lit(None, pl.Int64).alias("line_number"),
-                    pl.col(REASON).alias("reason"),
-                    pl.col(RAW).alias("raw_content"),
-                    pl.lit(started).alias("quarantined_at"),
-                ).to_arrow(),
-            )
-            # a bad version read again (it sits at the cursor) is not quarantined twice
-            quarantined = len(
-                run_sql(
-                    con,
-                    f"insert into {QUARANTINE} by name select * from rejected_rows r where not "
-                    f"exists (select 1 from {QUARANTINE} q where q.source = r.source and "
-                    "q.raw_content = r.raw_content) returning 1",
-                )
-            )
-            con.unregister("rejected_rows")
-        else:
-            quarantined = 0
+        fault_point("before_commit", target)
+        quarantined = _quarantine(con, target, window, rejected, batch_id, started)
+        notes = [f"{note} ({_rows(count)})" for note, count in sorted(read.notes.items())]
+        notes += [f"{deleted} deleted"] if deleted else []
+        notes += _reference_gaps(con, table)
+        message = "; ".join(notes)
         audit(
             con,
             batch_id,
             target,
             window,
             f"crm:{table.name}",
-            changed.height,
+            live.height,
             loaded,
             quarantined,
             "loaded",
-            f"{deleted} deleted" if deleted else "",
+            message,
             started,
-            unchanged=changed.height - loaded - quarantined,
+            unchanged=live.height - loaded - quarantined,
         )
         run_sql(
             con,
             f"insert or replace into {CURSORS} values (?, ?, ?)",
-            [table.name, new_cursor, started],
+            [table.name, read.cursor, started],
         )
         run_sql(con, "commit")
     except BaseException:
@@ -438,9 +298,122 @@ def extract_table(
         target,
         window,
         "loaded",
-        rows_read=changed.height,
+        rows_read=live.height,
         rows_loaded=loaded,
         rows_quarantined=quarantined,
-        drift=unexpected,
-        message=f"{deleted} deleted" if deleted else "",
+        message=message,
+    )
+
+
+def _latest(table: str, key: str) -> str:
+    """Each key's latest landed version (the same order staging's latest_version uses)."""
+    return (
+        f"(select * from (select {key}, {ROW_HASH}, _deleted, row_number() over (partition by "
+        f"{key} order by _loaded_at desc, updated_at desc) as _rank from {table}) "
+        "where _rank = 1)"
+    )
+
+
+def _insert_versions(con, table: CrmTable, valid: pl.DataFrame) -> int:
+    """Append the versions not landed yet: not the key's latest content again, and not a
+    version stamp (key and updated_at) landed before."""
+    if not valid.height:
+        return 0
+    raw, key = f"{RAW_SCHEMA}.crm_{table.name}", table.key
+    write_table(con, raw, valid)
+    inserted = con.execute(
+        f"insert into {raw} by name select i.* from incoming i "
+        f"left join {_latest(raw, key)} latest on latest.{key} = i.{key} "
+        f"where not coalesce(latest.{ROW_HASH} = i.{ROW_HASH} and not latest._deleted, false) "
+        f"and not exists (select 1 from {raw} t where t.{key} = i.{key} "
+        "and t.updated_at = i.updated_at and not t._deleted) returning 1"
+    ).fetchall()
+    con.unregister("incoming")
+    return len(inserted)
+
+
+def _tombstones(con, table, source_keys, gone_keys, window, batch_id, started) -> int:
+    """A tombstone for each live landed key the source no longer has (`deletes: absent`)
+    or marks deleted (a `deletes` condition)."""
+    raw, key = f"{RAW_SCHEMA}.crm_{table.name}", table.key
+    if source_keys is not None:
+        con.register("source_keys", source_keys.select(key).to_arrow())
+        gone = f"not in (select {key} from source_keys where {key} is not null)"
+    else:
+        con.register("source_keys", gone_keys.to_arrow())
+        gone = f"in (select {key} from source_keys)"
+    rows = con.execute(
+        f"insert into {raw} ({key}, updated_at, _cursor_window, _batch_id, _loaded_at, _deleted) "
+        f"select {key}, ?::timestamp, ?, ?, ?::timestamp, true from {_latest(raw, key)} "
+        f"where not _deleted and {key} {gone} returning 1",
+        [started, window, batch_id, started],
+    ).fetchall()
+    con.unregister("source_keys")
+    return len(rows)
+
+
+def _quarantine(con, target, window, rejected: pl.DataFrame, batch_id, started) -> int:
+    run_sql(
+        con, f"delete from {QUARANTINE} where source = ? and partition_key = ?", [target, window]
+    )
+    if not rejected.height:
+        return 0
+    con.register(
+        "rejected_rows",
+        rejected.select(
+            pl.lit(batch_id).alias("batch_id"),
+            pl.lit(target).alias("source"),
+            pl.lit(window).alias("partition_key"),
+            pl.lit(f"crm:{target.removeprefix('crm_')}").alias("file"),
+            pl.lit(None, pl.Int64).alias("line_number"),
+            pl.col(REASON).alias("reason"),
+            pl.col(RAW).alias("raw_content"),
+            pl.lit(started).alias("quarantined_at"),
+        ).to_arrow(),
+    )
+    # a bad version read again (it sits at the cursor) is not quarantined twice
+    count = len(
+        run_sql(
+            con,
+            f"insert into {QUARANTINE} by name select * from rejected_rows r where not "
+            f"exists (select 1 from {QUARANTINE} q where q.source = r.source and "
+            "q.raw_content = r.raw_content) returning 1",
+        )
+    )
+    con.unregister("rejected_rows")
+    return count
+
+
+def _reference_gaps(con, table: CrmTable) -> list[str]:
+    """Rows whose customer, manager or product is not in its reference entity: they keep
+    their amounts in every total, under the unknown member. Counted for the audit."""
+    gaps = []
+    raw = f"{RAW_SCHEMA}.crm_{table.name}"
+    for column, entity in (table.entity.references or {}).items():
+        ref_key = ENTITIES[entity].key
+        ref = f"{RAW_SCHEMA}.crm_{entity}"
+        if not _table_exists(con, f"crm_{entity}"):
+            continue
+        count = con.execute(
+            f"select count(*) from {_latest_rows(raw, table.key)} r where r.{column} is not null "
+            f"and r.{column} not in (select {ref_key} from {_latest(ref, ref_key)} "
+            "where not _deleted)"
+        ).fetchall()[0][0]
+        if count:
+            gaps.append(
+                f"{column.removesuffix('_id')} not in {entity}, kept under the unknown member "
+                f"({_rows(count)})"
+            )
+    return gaps
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
+
+
+def _latest_rows(table: str, key: str) -> str:
+    return (
+        f"(select * from (select *, row_number() over (partition by {key} order by "
+        f"_loaded_at desc, updated_at desc) as _rank from {table}) "
+        "where _rank = 1 and not _deleted)"
     )

@@ -18,7 +18,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.ingest.crm import CRM_TABLES, TABLES_BY_NAME, _read, extract_table
+from pipelines.ingest.crm import CRM_TABLES, TABLES_BY_NAME, extract_table
+from pipelines.ingest.crm_source import DatabaseSource
 from pipelines.ingest.loader import ensure_bookkeeping
 
 INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -109,7 +110,7 @@ def crm_in_postgres(postgres, small_sources: Path, tmp_path_factory):
     sqlite_url = f"sqlite://{small_sources / 'crm' / 'crm.sqlite'}"
     folder = tmp_path_factory.mktemp("copy")
     for table in CRM_TABLES:
-        frame = _read(sqlite_url, f"select * from {table.name}", table.name)
+        frame = DatabaseSource(sqlite_url)._read(f"select * from {table.name}", table.name)
         columns = ", ".join(  # timestamps as PostgreSQL timestamps, as a real CRM has them
             f'"{name}" '
             + ("timestamp" if name.endswith("_at") else PG_TYPES.get(dtype.base_type(), "text"))

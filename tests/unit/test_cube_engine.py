@@ -89,6 +89,7 @@ create table marts.fct_deals as select * from (values
 ) t(deal_id, customer_key, manager_key, channel_key, created_date_key, is_won, is_lost, is_open,
     cycle_days, won_amount, amount);
 alter table marts.fct_deals add column loss_reason_key integer default -1;
+alter table marts.fct_deals add column product_key integer default -1;
 create table marts.dim_loss_reasons as select * from (values
     (1, 'Price too high'), (-1, 'Unknown')
 ) t(loss_reason_key, loss_reason);

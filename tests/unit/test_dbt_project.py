@@ -14,9 +14,19 @@ def test_the_cube_exposure_lists_exactly_the_tables_the_cube_reads() -> None:
     assert declared == marts  # mining tables are Dagster assets, not dbt models
 
 
+# Marts whose columns follow the landed CRM (one per funnel stage): no fixed contract.
+CRM_SHAPED = {"rpt_deal_milestones"}
+
+
 def test_every_mart_enforces_its_contract_and_keys() -> None:
     for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("_*__models.yml"):
         for model in yaml.safe_load(path.read_text())["models"]:
+            if model["name"] in CRM_SHAPED:
+                assert "config" not in model and model["columns"][0]["data_tests"] == [
+                    "unique",
+                    "not_null",
+                ]
+                continue
             assert model["config"]["contract"]["enforced"] is True, model["name"]
             columns = model["columns"]
             assert all("data_type" in c for c in columns), model["name"]

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from acrm.formats import CDR_COLUMNS
-from pipelines.ingest.crm import _read, redact
+from pipelines.ingest.crm_source import DatabaseSource, redact
 from pipelines.ingest.files import (
     SourceError,
     decode,
@@ -114,13 +114,15 @@ def test_crm_tables_read_into_arrow_with_their_types(tmp_path: Path) -> None:
     with sqlite3.connect(path) as con:
         con.execute("create table teams (team_id integer primary key, name text, updated_at text)")
         con.execute("insert into teams values (1, 'North', '2025-01-01 00:00:00')")
-    frame = _read(f"sqlite://{path}", "select * from teams", "teams")
+    source = DatabaseSource(f"sqlite://{path}")
+    assert "teams" in source.tables()
+    frame = source._read("select * from teams", "teams")
     assert frame.to_dicts() == [
         {"team_id": 1, "name": "North", "updated_at": "2025-01-01 00:00:00"}
     ]
     assert frame.schema["team_id"] == pl.Int64
     with pytest.raises(SourceError, match="cannot read deals from"):
-        _read(f"sqlite://{path}", "select * from deals", "deals")
+        source._read("select * from deals", "deals")
 
 
 def test_database_passwords_never_reach_messages() -> None:

@@ -19,6 +19,8 @@ stages as (
         stage_position,
         is_won_stage
     from {{ ref('stg_crm__pipeline_stages') }}
+    -- a lost stage is an outcome, not a step: a deal lost there was lost at the stage before
+    where not is_lost_stage
 ),
 
 history as (

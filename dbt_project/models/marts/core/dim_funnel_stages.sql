@@ -7,7 +7,8 @@ stages as (
         pipeline_id,
         stage_name,
         stage_position,
-        is_won_stage
+        is_won_stage,
+        is_lost_stage
     from {{ ref('stg_crm__pipeline_stages') }}
 ),
 
@@ -26,7 +27,8 @@ members as (
         stages.stage_name,
         stages.stage_position,
         stages.is_won_stage,
-        not stages.is_won_stage as is_open_stage
+        stages.is_lost_stage,
+        not stages.is_won_stage and not stages.is_lost_stage as is_open_stage
     from stages
     left join pipelines on stages.pipeline_id = pipelines.pipeline_id
 ),
@@ -39,6 +41,7 @@ unknown as (
         'Unknown' as stage_name,
         cast(null as integer) as stage_position,
         false as is_won_stage,
+        false as is_lost_stage,
         false as is_open_stage
 ),
 

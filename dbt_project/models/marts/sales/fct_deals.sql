@@ -1,6 +1,7 @@
--- Accumulating snapshot of the sales funnel: one row per deal, with the date it entered
--- each stage, its furthest stage, outcome, losing stage and reason, skipped stages and
--- cycle length.
+-- Accumulating snapshot of the sales funnel: one row per deal, with its furthest stage,
+-- outcome, losing stage and reason, skipped stages and cycle length. The date it entered
+-- each stage is in fct_deal_stage_transitions, and one column per stage of the CRM's own
+-- funnel in rpt_deal_milestones (the stages differ per CRM; this table's columns do not).
 with
 
 deals as (
@@ -15,6 +16,7 @@ deals as (
         utm_source,
         utm_medium,
         loss_reason_id,
+        product_id,
         created_at,
         closed_at
     from {{ ref('stg_crm__deals') }}
@@ -51,6 +53,10 @@ managers as (
     select manager_id from {{ ref('stg_crm__managers') }}
 ),
 
+products as (
+    select product_id from {{ ref('stg_crm__products') }}
+),
+
 loss_reasons as (
     select loss_reason_id from {{ ref('stg_crm__loss_reasons') }}
 ),
@@ -62,10 +68,6 @@ campaigns as (
 milestones as (
     select
         deal_id,
-        {%- for stage in var('funnel_stages') %}
-            min(case when stage_name = '{{ stage }}' then entered_at end)
-                as {{ stage | lower | replace(' ', '_') }}_entered_at,
-        {%- endfor %}
         max(case when is_furthest then stage_id end) as furthest_stage_id,
         max(case when is_furthest then stage_name end) as furthest_stage_name,
         max(stage_position) as furthest_stage_position,
@@ -90,6 +92,9 @@ final as (
         coalesce(managers.manager_id, -1) as manager_key,
         coalesce(utm_channels.channel_key, 'unknown') as channel_key,
         coalesce(campaigns.campaign_id, -1) as campaign_key,
+        -- a product the CRM names but its product list lacks (a misspelt name) keeps the
+        -- deal's amount under the unknown product
+        coalesce(products.product_id, -1) as product_key,
         coalesce(milestones.furthest_stage_id, -1) as furthest_stage_key,
         case
             when deals.deal_status = 'lost' then coalesce(milestones.furthest_stage_id, -1)
@@ -119,9 +124,6 @@ final as (
             when deals.closed_at is not null
                 then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }} / 86400.0
         end as cycle_days,
-        {%- for stage in var('funnel_stages') %}
-            milestones.{{ stage | lower | replace(' ', '_') }}_entered_at,
-        {%- endfor %}
         deals.created_at,
         deals.closed_at
     from deals
@@ -131,6 +133,7 @@ final as (
     left join customers on deals.customer_id = customers.customer_id
     left join managers on deals.manager_id = managers.manager_id
     left join campaigns on deals.campaign_id = campaigns.campaign_id
+    left join products on deals.product_id = products.product_id
     left join utm_channels on {{ utm_channel_match('deals') }}
 )
 

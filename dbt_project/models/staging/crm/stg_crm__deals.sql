@@ -18,6 +18,7 @@ renamed as (
         utm_medium,
         lead_source,
         loss_reason_id,
+        product_id,
         cast(created_at as timestamp) as created_at,
         cast(closed_at as timestamp) as closed_at,
         cast(updated_at as timestamp) as updated_at
