@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from acrm.crm_cli import crm_app
 from acrm.mine_cli import mine_app
 from acrm.output import Format, print_frame, print_json, progress, stderr, stdout_to_stderr
 from acrm.settings import DEFAULT_SOURCES, Settings
@@ -20,6 +21,7 @@ app = typer.Typer(
 cube_app = typer.Typer(help="Query the OLAP cube.", no_args_is_help=True)
 app.add_typer(cube_app, name="cube")
 app.add_typer(mine_app, name="mine")
+app.add_typer(crm_app, name="crm")
 
 WarehouseOption = Annotated[
     Path | None,

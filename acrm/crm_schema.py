@@ -123,28 +123,23 @@ ENTITIES: dict[str, Entity] = {
     )
 }
 
-# What is empty, and says so, when an entity is absent from a CRM.
+# The marts and reports that are empty (or lose a level) when a CRM lacks an entity; the
+# cube measures are derived from the cube's facts (cubes.acrm.measures_without).
 NEEDED_BY: dict[str, tuple[str, ...]] = {
-    "teams": ("team level of the manager dimension", "win rate by team"),
-    "managers": ("manager dimension", "rpt_manager_scorecard", "rpt_manager_stage_conversion"),
-    "pipeline_stages": ("dim_funnel_stages", "rpt_funnel_conversion", "stage measures"),
-    "deal_stage_history": (
-        "fct_deal_stage_transitions (exact)",
-        "days in stage, skipped stages",
-    ),
-    "loss_reasons": (
-        "dim_loss_reasons",
-        "loss reasons in rpt_funnel_conversion",
-    ),
-    "products": ("product dimension", "rpt_product_abc_xyz", "rpt_product_affinity"),
-    "orders": ("fct_orders", "revenue, orders, avg_check", "RFM, churn, CLV, N·V·L"),
-    "order_lines": ("fct_order_lines", "units, product revenue", "rpt_product_affinity"),
-    "campaigns": ("dim_campaigns", "campaign level of the channel dimension"),
-    "customers": ("customer dimension", "rpt_customer_rfm", "rpt_retention_cohorts"),
-    "contacts": ("identity resolution of calls to customers",),
+    "teams": ("dim_managers.team_name",),
+    "managers": ("dim_managers", "rpt_manager_scorecard", "rpt_manager_stage_conversion"),
+    "pipelines": ("dim_funnel_stages.pipeline_name",),
+    "pipeline_stages": ("dim_funnel_stages", "fct_deal_stage_transitions", "rpt_funnel_conversion"),
+    "loss_reasons": ("dim_loss_reasons",),
+    "product_categories": ("dim_products.category_name",),
+    "products": ("dim_products", "rpt_product_abc_xyz", "rpt_product_affinity"),
+    "campaigns": ("dim_campaigns",),
+    "customers": ("dim_customers", "rpt_customer_rfm", "rpt_retention_cohorts"),
+    "contacts": ("identity.customer_identifiers",),
+    "deals": ("fct_deals", "fct_leads", "fct_deal_stage_transitions", "rpt_funnel_conversion"),
+    "deal_stage_history": ("fct_deal_stage_transitions", "rpt_deal_milestones"),
+    "orders": ("fct_orders", "fct_customer_months", "rpt_nvl_decomposition", "rpt_customer_churn"),
+    "order_lines": ("fct_order_lines", "rpt_product_abc_xyz", "rpt_product_affinity"),
     "tickets": ("fct_tickets", "rpt_service_quality"),
-    "survey_responses": ("fct_survey_responses", "csat, nps", "rpt_churn_drivers"),
-    "deals": ("fct_deals", "deal and funnel measures"),
-    "pipelines": ("pipeline names in dim_funnel_stages",),
-    "product_categories": ("category level of the product dimension",),
+    "survey_responses": ("fct_survey_responses", "rpt_churn_drivers"),
 }

@@ -868,3 +868,32 @@ ACRM_CUBE = Cube(
     facts=FACTS,
     measures=MEASURES,
 )
+
+# The CRM entities each fact is built from: a CRM map that lacks them leaves the fact empty.
+FACT_ENTITIES = {
+    "orders": ("orders",),
+    "order_lines": ("orders", "order_lines"),
+    "deals": ("deals",),
+    "deal_stages": ("deals", "deal_stage_history", "pipeline_stages"),
+    "leads": ("deals",),
+    "attributed_revenue": ("orders",),
+    "customer_value": ("orders",),
+    "customer_months": ("orders",),
+    "surveys": ("survey_responses",),
+    "tickets": ("tickets",),
+}
+
+
+def measures_without(entities: set[str]) -> list[str]:
+    """The cube measures that are empty when the CRM lacks these entities."""
+    empty_facts = {f for f, needs in FACT_ENTITIES.items() if set(needs) & entities}
+    empty: set[str] = set()
+    while True:  # until no composite measure is added
+        before = len(empty)
+        for measure in ACRM_CUBE.measures:
+            sources = getattr(measure, "sources", ())
+            facts_empty = bool(sources) and all(s.fact in empty_facts for s in sources)
+            if facts_empty or any(p in empty for p in measure.parts()):
+                empty.add(measure.name)
+        if len(empty) == before:
+            return [m for m in ACRM_CUBE.measure_names if m in empty]

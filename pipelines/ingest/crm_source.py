@@ -308,7 +308,7 @@ def _literal(value: str) -> str:
     return value if re.fullmatch(r"-?\d+(\.\d+)?", value) else "'" + value.replace("'", "") + "'"
 
 
-def _choose(crm_map: CrmMap, mapped: EntityMap, tables: list[str]) -> EntityMap | str:
+def _choose(crm_map: CrmMap, mapped: EntityMap, tables: list[str], url: str) -> EntityMap | str:
     """The definition to use, or why the entity is absent, by which tables exist."""
     # a table the map declares optional stands in empty for a `from` that reads it
     stand_in = (
@@ -320,19 +320,15 @@ def _choose(crm_map: CrmMap, mapped: EntityMap, tables: list[str]) -> EntityMap 
     if not missing:
         return mapped
     if mapped.fallback:
-        return _choose(crm_map, mapped.fallback, tables)
+        return _choose(crm_map, mapped.fallback, tables, url)
     if mapped.optional:
         return f"{', '.join(missing)} not in the source"
     raise MapError(
         crm_map.path,
         f"{mapped.key_path}.{'table' if mapped.table else 'from'}",
-        f"table '{missing[0]}' is not in {redact(source_label(tables))}",
+        f"table '{missing[0]}' is not in {redact(url)}",
         tables,
     )
-
-
-def source_label(tables: list[str]) -> str:
-    return f"the CRM source (it has {len(tables)} tables)"
 
 
 def read_entity(
@@ -343,7 +339,7 @@ def read_entity(
     empty = pl.DataFrame()
     if mapped is None:
         return EntityRows(empty, None, None, absent=f"absent in the {crm_map.name} map")
-    chosen = _choose(crm_map, mapped, source.tables())
+    chosen = _choose(crm_map, mapped, source.tables(), source.url)
     if isinstance(chosen, str):
         return EntityRows(empty, None, None, absent=chosen)
     con = scratch()
