@@ -121,7 +121,7 @@ def run(
         print_json(report)
     else:
         progress(f"published {report['published']} in {report['seconds']:.0f} s")
-        print_sources(report["rows_landed"])
+        print_sources(report["rows_landed"], report["crm_notes"])
     if report["failed_partitions"]:
         for failure in report["failed_partitions"]:
             stderr.print(
@@ -136,13 +136,18 @@ def run(
         raise typer.Exit(code=3)
 
 
-def print_sources(landed: dict[str, int]) -> None:
-    """Rows landed per source; a source without any says so, and what it leaves empty."""
+def print_sources(landed: dict[str, int], crm_notes: dict[str, str]) -> None:
+    """Rows landed per source; a source without any says so, and what it leaves empty; the
+    CRM's entities that are absent, approximate or did not join their references."""
     stderr.print("\n[bold]Sources[/bold] (rows landed, all runs)")
     for name, rows in landed.items():
         stderr.print(
             f"  {name:>36}: {rows:,}" if rows else f"  {name:>36}: no data (its reports are empty)"
         )
+    if crm_notes:
+        stderr.print("\n[bold]CRM entities[/bold] (the latest load of each)")
+        for entity, note in crm_notes.items():
+            stderr.print(f"  {entity:>20}: {note}", highlight=False)
 
 
 @app.command()
@@ -163,7 +168,7 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
         stderr.print(
             f"  {key:>22}: {value:,}" if isinstance(value, int | float) else f"  {key:>22}: {value}"
         )
-    print_sources(facts["sources"])
+    print_sources(facts["sources"], facts["crm_notes"])
     quarantined = facts["quarantined_rows"]
     stderr.print(
         "\n[bold]Quarantine[/bold] (raw._quarantine in the pipeline's file): "

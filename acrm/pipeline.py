@@ -69,8 +69,10 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     failed = failed_partitions(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         landed = landed_by_source(con, "raw._load_audit")
+        crm_notes = crm_audit_notes(con, "raw._load_audit")
     return {
         "rows_landed": landed,
+        "crm_notes": crm_notes,
         "failed_partitions": failed,
         "run_id": result.run_id,
         "seconds": round(time.monotonic() - started, 1),
@@ -140,6 +142,18 @@ def landed_by_source(con: duckdb.DuckDBPyConnection, audit: str = "ops.load_audi
     return {SOURCE_NAMES[key]: int(rows.get(key) or 0) for key in SOURCE_NAMES}
 
 
+def crm_audit_notes(con: duckdb.DuckDBPyConnection, audit: str = "ops.load_audit") -> dict:
+    """Per CRM entity, what its latest load said: absent (and what stays empty), rows that
+    did not join their reference, approximations, deletes."""
+    rows = con.execute(
+        "select source, message from (select source, message, status, row_number() over "
+        f"(partition by source order by finished_at desc) as attempt from {audit} "
+        "where source like 'crm_%') where attempt = 1 and status = 'loaded' and message <> '' "
+        "order by source"
+    ).fetchall()
+    return {source.removeprefix("crm_"): message for source, message in rows}
+
+
 def failed_loads(con: duckdb.DuckDBPyConnection, audit: str = "raw._load_audit") -> list[dict]:
     """Days or tables whose latest load attempt failed (their previous state is kept);
     `audit` is raw._load_audit in the pipeline's file, ops.load_audit in the published one."""
@@ -187,9 +201,10 @@ def summarize(settings: Settings) -> dict:
                     "select avg(case when is_won then 1.0 else 0 end) from marts.fct_deals "
                     "where not is_open"
                 )
+                or 0
             ),
             "paid orders": one("select count(*) from marts.fct_orders where is_paid"),
-            "revenue": round(float(one("select sum(revenue) from marts.fct_orders")), 2),
+            "revenue": round(float(one("select sum(revenue) from marts.fct_orders") or 0), 2),
             "top channel by revenue": one(
                 "select c.channel from marts.fct_orders o join marts.dim_channels c "
                 "using (channel_key) group by 1 order by sum(o.revenue) desc limit 1"
@@ -203,8 +218,10 @@ def summarize(settings: Settings) -> dict:
         )
         failed = failed_loads(con, "ops.load_audit")
         landed = landed_by_source(con)
+        crm_notes = crm_audit_notes(con)
     return {
         "sources": landed,
+        "crm_notes": crm_notes,
         "published": str(settings.published),
         "numbers": numbers,
         "marts": {name: rows for name, rows in marts},

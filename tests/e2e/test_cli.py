@@ -230,3 +230,49 @@ def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_p
     }
     missing = acrm("report", "--warehouse", str(tmp_path / "none" / "acrm.duckdb"))
     assert missing.returncode == 2 and "acrm run" in missing.stderr
+
+
+CRM_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
+
+
+def test_crm_maps_init_and_check_as_a_user_runs_them(tmp_path: Path) -> None:
+    maps = json.loads(acrm("crm", "maps", "--format", "json").stdout)
+    assert {m["map"] for m in maps} == {
+        "sample",
+        "csv",
+        "hubspot",
+        "salesforce",
+        "amocrm",
+        "bitrix24",
+    }
+    started = acrm("crm", "init", "--from", "bitrix24")
+    assert started.returncode == 0 and "crm.deal.list" in started.stdout
+    (tmp_path / "mine.yml").write_text(started.stdout, encoding="utf-8")
+    url = f"file://{CRM_FIXTURES / 'bitrix24'}"
+    checked = acrm(
+        "crm", "check", "--map", str(tmp_path / "mine.yml"), "--url", url, "--format", "json"
+    )
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    rows = {e["entity"]: (e["status"], e["rows"]) for e in report["entities"]}
+    assert rows["deals"] == ("mapped", 10) and rows["orders"] == ("absent", 0)
+    assert "fct_orders" in report["empty"] and "revenue" in report["empty_measures"]
+    assert "won_deals" not in report["empty_measures"]
+
+
+def test_crm_check_names_the_bad_map_key_and_exits_non_zero(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "acrm" / "crm_maps" / "csv.yml").read_text()
+    (tmp_path / "bad.yml").write_text(text.replace("lead_source: channel", "lead_source: chanel"))
+    url = f"csv://{CRM_FIXTURES / 'csv'}"
+    result = acrm(
+        "crm", "check", "--map", str(tmp_path / "bad.yml"), "--url", url, "--format", "json"
+    )
+    assert result.returncode == 1
+    deals = next(e for e in json.loads(result.stdout)["entities"] if e["entity"] == "deals")
+    assert deals["status"] == "error"
+    assert deals["detail"] == (
+        f"{tmp_path / 'bad.yml'}: entities.deals.columns.lead_source: unknown column 'chanel' "
+        "in deals (did you mean 'channel'?)"
+    )
+    typo = acrm("crm", "check", "--map", "hubspt", "--url", url)
+    assert typo.returncode == 2 and "did you mean 'hubspot'?" in typo.stderr

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from acrm.pipeline import run_all
+from acrm.pipeline import run_all, summarize
 from acrm.settings import Settings
 from cubes import CubeSession
 
@@ -235,6 +235,9 @@ def test_the_funnel_has_no_lost_stage_and_the_audit_names_what_did_not_join(land
         ).fetchall()
     assert stages == []  # a lost stage is an outcome: no deal "reaches" it
     assert any("kept under the unknown member" in m for (m,) in notes), name
+    said = summarize(settings)["crm_notes"]  # what `acrm run` and `acrm summary` print
+    assert said["orders"].startswith(f"absent: absent in the {name} map; empty: fct_orders")
+    assert "kept under the unknown member" in said["deals"]
 
 
 def test_won_amount_by_product_keeps_misspelt_and_missing_products_under_unknown(landed):
