@@ -387,6 +387,6 @@ KIND_SQL = {
     "date": "acrm_date({})",
     "bool": "acrm_bool({})",
     "text": "cast({} as varchar)",
-    "money": "{}",
+    "money": "acrm_money({})",
     "int": "{}",
 }

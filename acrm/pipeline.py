@@ -186,7 +186,8 @@ def summarize(settings: Settings) -> dict:
     with duckdb.connect(str(settings.published), read_only=True) as con:
 
         def one(sql: str) -> object:
-            return con.execute(sql).fetchone()[0]
+            rows = con.execute(sql).fetchall()
+            return rows[0][0] if rows else None
 
         marts = con.execute(
             "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts' "
@@ -208,7 +209,8 @@ def summarize(settings: Settings) -> dict:
             "top channel by revenue": one(
                 "select c.channel from marts.fct_orders o join marts.dim_channels c "
                 "using (channel_key) group by 1 order by sum(o.revenue) desc limit 1"
-            ),
+            )
+            or "(no orders)",
         }
         quarantined = dict(
             con.execute(

@@ -23,9 +23,16 @@ import duckdb
 import polars as pl
 
 from acrm.crm_map import CrmMap, EntityMap, MapError, canonical_select, check_columns, quote
+from acrm.crm_schema import UPDATED_AT
 from acrm.settings import business_timezone
 from pipelines.ingest.files import SourceError
 
+# Local date formats CRM exports write, after ISO 8601: day first with dots (Russian,
+# German), month first with slashes (US exports of HubSpot or Salesforce reports).
+LOCAL_FORMATS = (
+    "['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y', '%m/%d/%Y %H:%M:%S', "
+    "'%m/%d/%Y %I:%M %p', '%m/%d/%Y %H:%M', '%m/%d/%Y', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d']"
+)
 FILE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
 PAGE = re.compile(r"^(?P<table>.+?)(?:[._-]\d+)?(?P<suffix>\.csv\.gz|\.[a-z]+)$")
 
@@ -68,6 +75,25 @@ def _macros(con: duckdb.DuckDBPyConnection) -> None:
                 then strftime(timezone('{tz}', cast({text} as timestamptz)), '%Y-%m-%d %H:%M:%S')
             when try_cast({text} as timestamp) is not null
                 then strftime(cast({text} as timestamp), '%Y-%m-%d %H:%M:%S')
+            when try_strptime({text}, {LOCAL_FORMATS}) is not null
+                then strftime(try_strptime({text}, {LOCAL_FORMATS}), '%Y-%m-%d %H:%M:%S')
+            else {text} end"""
+    )
+    # money as exports write it: '1 200,50', '1,200.50', '$1,200.50', '1200.50 ₽'; text that
+    # is no number is kept, for the contract to quarantine with its reason
+    digits = f"regexp_replace({text}, '[^0-9,.-]', '', 'g')"
+    con.execute(
+        f"""create or replace macro acrm_money(x) as case
+            when x is null or {text} = '' then null
+            when try_cast({text} as double) is not null then {text}
+            when regexp_full_match({digits}, '-?[0-9]*[.][0-9]+,[0-9]+')
+                then replace(replace({digits}, '.', ''), ',', '.')
+            when regexp_full_match({digits}, '-?[0-9]*(,[0-9]{{3}})+([.][0-9]+)?')
+                then replace({digits}, ',', '')
+            when regexp_full_match({digits}, '-?[0-9]*,[0-9]+')
+                then replace({digits}, ',', '.')
+            when regexp_full_match({digits}, '-?[0-9]*([.][0-9]+)?') and {digits} <> ''
+                then {digits}
             else {text} end"""
     )
     con.execute(
@@ -220,18 +246,22 @@ def _read_csv(path: Path) -> pl.DataFrame:
     data = path.read_bytes()
     if path.name.endswith(".gz"):
         data = gzip.decompress(data)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1251")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text"
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1251")
     try:
         delimiter = csv.Sniffer().sniff(text[:20000], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = "\t" if path.name.endswith(".tsv") else ","
     try:
-        return pl.read_csv(io.StringIO(text), separator=delimiter, infer_schema=False)
+        frame = pl.read_csv(io.StringIO(text), separator=delimiter, infer_schema=False)
     except pl.exceptions.PolarsError as exc:
         raise SourceError(f"{path}: not a readable CSV file: {exc}") from exc
+    return frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
 
 
 def records_of(document: object, path: str | None, where: Path) -> list:
@@ -390,7 +420,9 @@ def _evaluate(crm_map, mapped: EntityMap, source: CrmSource, con, cursor) -> Ent
     available = _columns(con, "src")
     check_columns(crm_map, mapped, available)
     _check_value_maps(con, crm_map, mapped)
-    content = ", ".join(quote(c) for c in mapped.entity.columns)  # not updated_at
+    # a version is its content; with a cursor, its stamp too (a touched row is a version)
+    stamped = bool(mapped.cursor or UPDATED_AT in mapped.columns)
+    content = ", ".join(quote(c) for c in (*mapped.entity.columns, *[UPDATED_AT] * stamped))
     select = (
         f"select *, md5(cast(to_json(struct_pack({content})) as varchar)) as _row_hash "
         f"from ({canonical_select(mapped, available)})"
