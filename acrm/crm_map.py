@@ -368,6 +368,9 @@ def canonical_select(mapped: EntityMap, available: list[str]) -> str:
             sql = spec.sql()
         elif name == UPDATED_AT and mapped.cursor:
             sql = quote(mapped.cursor)
+        elif name == "source_id":  # the CRM's own id, as text, beside the integer key
+            key = mapped.columns.get(entity.key)
+            sql = key.sql() if key else quote(entity.key)
         elif name.lower() in lowered:
             sql = quote(name)
         else:

@@ -9,7 +9,12 @@ A column's kind says how a map's value is normalised before the contract checks 
 - `ts`, `date`: naive local time. Unix seconds and ISO 8601 with an offset are converted
   to the business time zone (ACRM_TIMEZONE); naive text is kept as written.
 - `bool`: true/false, Y/N, 1/0, yes/no.
-- `money`, `int`, `text`: as they come; the contract types and checks them.
+- `money`: '1 200,50', '1,200.50' and '$1,200.50' are numbers; other text is kept for the
+  contract to quarantine.
+- `int`, `text`: as they come; the contract types and checks them.
+
+A deal's `source_id` is its id as the CRM shows it ('D-1001', a Salesforce id), kept as
+text beside the integer key; a map need not name it.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ ENTITIES: dict[str, Entity] = {
             "deals (opportunities) with their current stage and outcome",
             "deal_id:id customer_id:id manager_id:id pipeline_id:id stage_id:id status:text "
             "amount:money campaign_id:id utm_source:text utm_medium:text lead_source:text "
-            "loss_reason_id:id created_at:ts closed_at:ts product_id:id",
+            "loss_reason_id:id created_at:ts closed_at:ts product_id:id source_id:text",
             {"customer_id": "customers", "manager_id": "managers", "product_id": "products"},
         ),
         _e(

@@ -7,6 +7,7 @@ with
 deals as (
     select
         deal_id,
+        deal_source_id,
         customer_id,
         manager_id,
         deal_status,
@@ -88,6 +89,7 @@ skipped as (
 final as (
     select
         deals.deal_id,
+        deals.deal_source_id,
         coalesce(customers.customer_id, -1) as customer_key,
         coalesce(managers.manager_id, -1) as manager_key,
         coalesce(utm_channels.channel_key, 'unknown') as channel_key,

@@ -7,6 +7,7 @@ source as (
 renamed as (
     select
         deal_id,
+        source_id as deal_source_id,
         customer_id,
         manager_id,
         pipeline_id,
