@@ -114,6 +114,13 @@ def scratch() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def store(con: duckdb.DuckDBPyConnection, table: str, data) -> None:
+    """An Arrow table read from the source, as table `table` of the scratch connection."""
+    con.register("_loaded", data)
+    con.execute(f"create or replace table {quote(table)} as select * from _loaded")
+    con.unregister("_loaded")
+
+
 class CrmSource:
     """Where a CRM's tables are. `load` puts one into the scratch connection as a table."""
 
@@ -155,9 +162,7 @@ class DatabaseSource(CrmSource):
     def load(self, con, table, where=None):
         name = f"{quote(self.schema)}.{quote(table)}" if self.schema else quote(table)
         sql = f"select * from {name}" + (f" where {where}" if where else "")
-        con.register("_loaded", self._read(sql, f"CRM table {table!r}").to_arrow())
-        con.execute(f"create or replace table {quote(table)} as select * from _loaded")
-        con.unregister("_loaded")
+        store(con, table, self._read(sql, f"CRM table {table!r}").to_arrow())
 
     def pushes_down(self) -> bool:
         return True
@@ -191,9 +196,7 @@ class DuckDBSource(CrmSource):
             data = source.sql(
                 f"select * from {name}" + (f" where {where}" if where else "")
             ).to_arrow_table()
-        con.register("_loaded", data)
-        con.execute(f"create or replace table {quote(table)} as select * from _loaded")
-        con.unregister("_loaded")
+        store(con, table, data)
 
     def pushes_down(self) -> bool:
         return True
@@ -235,9 +238,7 @@ class FolderSource(CrmSource):
             )
         else:
             frames = [_read_csv(p) for p in paths]
-            con.register("_loaded", pl.concat(frames, how="diagonal").to_arrow())
-            con.execute(f"create or replace table {quote(table)} as select * from _loaded")
-            con.unregister("_loaded")
+            store(con, table, pl.concat(frames, how="diagonal").to_arrow())
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
