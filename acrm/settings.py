@@ -38,6 +38,12 @@ class Settings:
         )
 
     @property
+    def lake(self) -> Path:
+        """The raw layer as Hive-partitioned Parquet (`lake/raw/<table>/`), for any engine;
+        ACRM_LAKE moves it, by default beside the warehouse file."""
+        return Path(os.environ.get("ACRM_LAKE") or self.warehouse.parent / "lake").resolve()
+
+    @property
     def published(self) -> Path:
         """The read-only copy of the last good build, beside the warehouse file."""
         return self.warehouse.parent / "published" / "acrm.duckdb"

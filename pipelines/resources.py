@@ -19,6 +19,13 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file the pipeline writes. Readers use the published copy instead."""
 
     path: str
+    lake: str = ""  # the Parquet raw layer's folder; "" is `lake` beside the file
+
+    @property
+    def lake_path(self):
+        from pathlib import Path
+
+        return Path(self.lake) if self.lake else Path(self.path).parent / "lake"
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -47,7 +54,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
     url = crm_url(settings)
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse), lake=str(settings.lake)),
         "sources": SourcesResource(
             folder=str(settings.sources), crm_url=url, crm_map=map_reference(url)
         ),

@@ -13,13 +13,14 @@ import dagster as dg
 
 from acrm.crm_map import MapError
 from acrm.crm_map import load as load_crm_map
+from pipelines.ingest import lake
 from pipelines.ingest.crm import CRM_TABLES, CrmTable, extract_table
+from pipelines.ingest.daily import ensure_table, land_days
 from pipelines.ingest.loader import (
     RAW_SCHEMA,
     PartitionReport,
     ensure_bookkeeping,
     ensure_raw_table,
-    load_file_partition,
 )
 from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES, FileSource
 from pipelines.ingest.streams import STREAM_COLUMNS, StreamSource, land_stream_source
@@ -50,7 +51,6 @@ def _report_metadata(reports: list[PartitionReport]) -> dict:
         "rows_read": sum(r.rows_read for r in loaded),
         "rows_quarantined": sum(r.rows_quarantined for r in loaded),
         "partitions_loaded": len(loaded),
-        "partitions_without_files": sum(r.status == "no_files" for r in reports),
         "partitions_failed": len(failed),
     }
     if drift:
@@ -94,6 +94,8 @@ def crm_table_asset(table: CrmTable) -> dg.AssetsDefinition:
             ensure_bookkeeping(con)
             crm_map = load_map(sources.crm_map)
             report = extract_table(con, sources.crm_url, table, str(uuid.uuid4()), crm_map)
+            if report.status != "failed":
+                lake.mirror(con, warehouse.lake_path, f"crm_{table.name}", by_day=False)
         if report.status == "failed":
             # a missing column will not fix itself; a database that did not answer may
             raise LandingFailed(description=report.message, allow_retries=report.transient)
@@ -122,19 +124,24 @@ def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         files = source.files_by_day(Path(sources.folder))
         keys = context.partition_keys
-        batch_id = str(uuid.uuid4())
-        reports = []
+        # only the days of the run's range that have files: nothing is read for the others
+        days = {key: files[d] for key in keys if (d := dt.date.fromisoformat(key)) in files}
+        total, done = len(days), 0
+
+        def progress(rows: int, n_days: int) -> None:
+            nonlocal done
+            done += n_days
+            context.log.info(f"{source.name}: {done}/{total} days with files, +{rows:,} rows")
+
         with warehouse.connect() as con:
             ensure_bookkeeping(con)
-            ensure_raw_table(con, source.name, source.contract(), before=source.prepare)
-            for i, key in enumerate(keys, 1):
-                paths = files.get(dt.date.fromisoformat(key), [])
-                reports.append(load_file_partition(con, source, key, paths, batch_id))
-                if i % 30 == 0 or i == len(keys):
-                    context.log.info(f"{source.name}: {i}/{len(keys)} days")
+            ensure_table(con, source)
+            reports = land_days(con, source, days, str(uuid.uuid4()), progress, warehouse.lake_path)
+            lake.mirror_bookkeeping(con, warehouse.lake_path)
         failed = [r for r in reports if r.status == "failed"]
         metadata = _report_metadata(reports)
-        if failed and len(failed) == len([r for r in reports if r.status != "no_files"]):
+        metadata["days_without_files"] = len(keys) - len(days)
+        if failed and len(failed) == len(reports):
             raise LandingFailed(
                 description=f"every day with files failed: {failed[0].message}", metadata=metadata
             )
@@ -164,6 +171,10 @@ def stream_source_asset(source: StreamSource) -> dg.AssetsDefinition:
                 con, source.name, contract, after=source.prepare, columns=STREAM_COLUMNS
             )
             reports = land_stream_source(con, source, folder, str(uuid.uuid4()))
+            if any(r.status == "loaded" for r in reports) or not lake.days_in(
+                warehouse.lake_path, source.name
+            ):
+                lake.mirror(con, warehouse.lake_path, source.name, by_day=True)
         for r in reports:
             if r.status == "failed":
                 context.log.error(f"{source.name} {r.partition} not landed: {r.message}")

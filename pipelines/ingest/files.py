@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import re
 import tempfile
 import threading
@@ -180,38 +179,3 @@ def _read_clean_csv(
         return None
     ok = rows.height == expected and rows.width == len(columns) + 1
     return rows.with_columns(pl.col(LINE).cast(pl.Int64)) if ok else None
-
-
-def read_ndjson_batch(path: Path) -> RawBatch:
-    """Newline-delimited JSON (gzipped or not): one event per line."""
-    lines = _lines(decode(path, read_bytes(path)))
-    if not lines:
-        return RawBatch(path, 0, pl.DataFrame({LINE: [], RAW: []}), _empty_rejects())
-    good, bad = lines, []
-    try:
-        rows = pl.read_ndjson("\n".join(t for _, t in lines).encode(), infer_schema_length=None)
-    except (pl.exceptions.PolarsError, ValueError):
-        good, bad = [], []
-        for n, line in lines:  # the slow path, only for a broken file: find the bad lines
-            try:
-                if not isinstance(json.loads(line), dict):
-                    raise ValueError("not a JSON object")
-                good.append((n, line))
-            except ValueError as exc:
-                bad.append((n, line, f"not a JSON object: {exc}"))
-        try:
-            rows = (
-                pl.read_ndjson("\n".join(t for _, t in good).encode(), infer_schema_length=None)
-                if good
-                else pl.DataFrame()
-            )
-        except (pl.exceptions.PolarsError, ValueError) as exc:
-            raise SourceError(f"{path}: lines are JSON but of conflicting shapes ({exc})") from exc
-    rows = rows.with_columns(
-        pl.Series(LINE, [n for n, _ in good], dtype=pl.Int64),
-        pl.Series(RAW, [t for _, t in good], dtype=pl.String),
-    )
-    rejects = pl.DataFrame(
-        bad, schema={LINE: pl.Int64, RAW: pl.String, REASON: pl.String}, orient="row"
-    )
-    return RawBatch(path, len(lines), rows, rejects)

@@ -116,79 +116,76 @@ FLATTENED_TOP = {
 }
 
 
-def _path(schema: pl.Schema, path: tuple[str, ...]) -> pl.Expr:
-    """The nested field, or a null when the export has no such field."""
-    dtype = schema.get(path[0])
-    expr = pl.col(path[0])
-    for name in path[1:]:
-        fields = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
-        if name not in fields:
-            return pl.lit(None, pl.String)
-        dtype, expr = fields[name], expr.struct.field(name)
-    return expr if dtype is not None else pl.lit(None, pl.String)
+SQL_TYPES = {pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.String: "VARCHAR"}
+PARAM_SHAPE = (
+    '[{"key": "VARCHAR", "value": {"string_value": "VARCHAR", "int_value": "VARCHAR", '
+    '"float_value": "VARCHAR", "double_value": "VARCHAR"}}]'
+)
+NOT_AN_OBJECT = "not a JSON object: {}"
 
 
-def _param(schema: pl.Schema, key: str, field: str) -> pl.Expr:
-    params = schema.get("event_params")
-    inner = params.inner if isinstance(params, pl.List) else None
-    value = (
-        dict((f.name, f.dtype) for f in inner.fields).get("value")
-        if isinstance(inner, pl.Struct)
-        else None
-    )
-    if not isinstance(value, pl.Struct) or field not in {f.name for f in value.fields}:
-        return pl.lit(None, pl.String)
-    return (
-        pl.col("event_params")
-        .list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("key") == key)
-            .struct.field("value")
-            .struct.field(field)
-        )
-        .list.first()
-    )
+def _json_path(path: tuple[str, ...]) -> str:
+    return "$." + ".".join(f'"{name}"' for name in path)
 
 
-def _first_present(schema: pl.Schema, column: str, places: tuple) -> pl.Expr:
-    """The first of several fields (a nested path or an event_params key) that has a value."""
-    values = [
-        _param(schema, place, "string_value") if isinstance(place, str) else _path(schema, place)
-        for place in places
-    ]
-    blank_to_null = [pl.when(v.cast(pl.String) != "").then(v.cast(pl.String)) for v in values]
-    return pl.coalesce(blank_to_null).alias(column)
+def _param(key: str, field: str) -> str:
+    """An event_params value by its key: the first entry with that key."""
+    return f"list_filter(__params, lambda p: p.key = '{key}')[1].value.{field}"
 
 
-def flatten_ga4(raw: pl.DataFrame) -> pl.DataFrame:
-    schema = raw.schema
-    rest = [c for c in raw.columns if c not in FLATTENED_TOP and c not in (LINE, RAW)]
-    columns = [
-        *[
-            pl.col(c) if c in schema else pl.lit(None, pl.String).alias(c)
-            for c in ("event_date", "event_timestamp", "event_name", "user_pseudo_id")
-        ],
-        (
-            pl.col("user_id").cast(pl.String) if "user_id" in schema else pl.lit(None, pl.String)
-        ).alias("user_id"),
-        *[
-            _param(schema, key, field)
-            .cast(TYPES.get(column, pl.String), strict=False)
-            .alias(column)
-            for key, (column, field) in PARAMS.items()
-        ],
-        *[
-            _path(schema, path).cast(TYPES.get(column, pl.String), strict=False).alias(column)
-            for column, path in NESTED.items()
-        ],
-        *[_first_present(schema, column, places) for column, places in SESSION_SOURCE.items()],
-        (pl.struct(rest).struct.json_encode() if rest else pl.lit(None, pl.String)).alias(EXTRA),
-        LINE,
-        RAW,
-    ]
-    flat = raw.select(columns)
-    return flat.with_columns(
-        pl.from_epoch(pl.col("event_timestamp").cast(pl.Int64, strict=False), time_unit="us").alias(
-            "event_at"
-        )
-    )
+def _typed(sql: str, column: str) -> str:
+    kind = SQL_TYPES[TYPES.get(column, pl.String)]
+    return f"try_cast({sql} as {kind}) as {column}"
+
+
+def _flat_columns(paths: list[str]) -> list[str]:
+    """The flattened columns as SQL over `__v` (the values at `paths`) and `__params`."""
+
+    def at(path: tuple[str, ...]) -> str:
+        return f"__v[{paths.index(_json_path(path)) + 1}]"
+
+    columns = [f"{at((c,))} as {c}" for c in (*GA4_REQUIRED, "user_id")]
+    columns += [_typed(_param(key, field), col) for key, (col, field) in PARAMS.items()]
+    columns += [_typed(at(path), column) for column, path in NESTED.items()]
+    for column, places in SESSION_SOURCE.items():
+        values = [_param(p, "string_value") if isinstance(p, str) else at(p) for p in places]
+        firsts = ", ".join(f"nullif({v}, '')" for v in values)
+        columns.append(_typed(f"coalesce({firsts})", column))
+    return columns
+
+
+def flatten_sql(lines: str) -> str:
+    """One row per line of `lines` (__file, _line_number, _raw): the event flattened with
+    its typed params and traffic source, `__drift` (top-level fields outside Google's
+    schema), `__parse_error` for a line that is no JSON object, and the whole event as
+    exported in `_extra`: rebuilding it without the flattened fields costs more than
+    parsing it (docs/DECISIONS.md), and nothing of it is lost."""
+    wanted = [(c,) for c in (*GA4_REQUIRED, "user_id")] + list(NESTED.values())
+    wanted += [p for places in SESSION_SOURCE.values() for p in places if not isinstance(p, str)]
+    paths = list(dict.fromkeys(_json_path(p) for p in wanted))
+    known = ", ".join(f"'{name}'" for name in sorted(GA4_FIELDS))
+    return f"""
+with parsed as (
+    select *, coalesce(case when json_valid({RAW}) then json_type({RAW}) = 'OBJECT' end, false)
+        as __object
+    from {lines}
+), valued as (
+    select *,
+        case when __object then json_extract_string({RAW}, {paths}) end as __v,
+        case when __object then from_json(json_extract({RAW}, '$.event_params'),
+            '{PARAM_SHAPE}') end as __params,
+        case when __object then list_filter(json_keys({RAW}), lambda k: k not in ({known}))
+            end as __drift
+    from parsed
+)
+select __file, {LINE}, {RAW},
+    case when not __object then format('{NOT_AN_OBJECT}', case when json_valid({RAW})
+        then 'a JSON ' || lower(json_type({RAW})) else 'invalid JSON' end) end
+        as __parse_error,
+    __drift,
+    {", ".join(_flat_columns(paths))},
+    case when __object then {RAW} end as {EXTRA},
+    make_timestamp(try_cast(__v[{paths.index('$."event_timestamp"') + 1}] as bigint))
+        as event_at
+from valued
+"""

@@ -16,8 +16,8 @@ from acrm.settings import call_center_timezone, cdr_times_in_utc
 from pipelines.ingest.ads import read_ad_report
 from pipelines.ingest.cdr import custom_layout, read_cdr_lines
 from pipelines.ingest.contracts import RAW, Column, Contract, Rule
-from pipelines.ingest.files import RawBatch, read_ndjson_batch
-from pipelines.ingest.ga4 import GA4_FIELDS, GA4_REQUIRED, flatten_ga4
+from pipelines.ingest.files import RawBatch
+from pipelines.ingest.ga4 import GA4_REQUIRED, flatten_sql
 from pipelines.ingest.queue_log import (
     QUEUE_LOG_COLUMNS,
     queue_log_local_time,
@@ -38,16 +38,17 @@ class FileSource:
     pattern: str  # glob of its files
     day_pattern: str  # regex with one group: the file's day
     day_format: str
-    read: Callable[[Path], RawBatch]
+    # SQL over a table of lines (__file, _line_number, _raw): a row per line with the
+    # source's columns as text or typed, __parse_error and __drift (daily.py)
+    flatten_sql: Callable[[str], str]
     contract: Callable[[], Contract]  # built per load: "now" moves
-    prepare: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame
-    required_columns: tuple[str, ...] = ()  # checked before `prepare`
-    known_columns: frozenset[str] = frozenset()  # anything else is schema drift
+    required_columns: tuple[str, ...] = ()  # a file without any of them fails its day
     description: str = ""
     # of one day's files, those that count (GA4: the daily table replaces the intraday one)
     current: Callable[[list[Path]], list[Path]] = lambda paths: paths
-    # a note on a landed day for the audit (GA4: purchase events that repeat a transaction)
-    audit_note: Callable[[object, pl.DataFrame, str], str] = lambda con, rows, day: ""
+    # notes on landed days for the audit, {day: note} (GA4: purchases that repeat a
+    # transaction), read in the landing's transaction after the days' rows are in
+    audit_notes: Callable[[object, list[str]], dict[str, str]] = lambda con, days: {}
 
     def day_of(self, path: Path) -> dt.date | None:
         match = re.search(self.day_pattern, path.name)
@@ -190,40 +191,25 @@ def daily_over_intraday(paths: list[Path]) -> list[Path]:
     return daily or paths
 
 
-def repeated_purchases_note(con, rows: pl.DataFrame, day: str) -> str:
-    """How many of a day's purchase events repeat a transaction_id GA4 already sent (the same
-    day, or an earlier day already landed): counted once in the marts, noted here."""
-    purchases = rows.filter(
-        (pl.col("event_name") == "purchase")
-        & ~pl.col("transaction_id").fill_null("").is_in(["", "(not set)"])
-    ).select("transaction_id", "event_timestamp")
-    if not purchases.height:
-        return ""
-    earlier = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and "
-        "table_name = 'ga4_events'"
-    ).fetchall()[0][0]
-    seen: set[str] = set()
-    if earlier:
-        con.register("day_purchases", purchases.select("transaction_id").to_arrow())
-        seen = {
-            r[0]
-            for r in con.execute(
-                "select distinct transaction_id from raw.ga4_events where event_name = "
-                "'purchase' and _partition < ? and transaction_id in "
-                "(select transaction_id from day_purchases)",
-                [day],
-            ).fetchall()
-        }
-        con.unregister("day_purchases")
-    ordered = purchases.sort("event_timestamp")["transaction_id"].to_list()
-    repeats = 0
-    for transaction in ordered:
-        repeats += transaction in seen
-        seen.add(transaction)
-    return (
-        f"{repeats} repeated purchase events (same transaction_id), counted once" if repeats else ""
-    )
+def repeated_purchases_notes(con, days: list[str]) -> dict[str, str]:
+    """Per day, how many purchase events repeat a transaction_id GA4 already sent (the same
+    day, or an earlier day landed): counted once in the marts, noted in the audit."""
+    rows = con.execute(
+        "with purchases as (select _partition, transaction_id, event_timestamp "
+        "from raw.ga4_events where event_name = 'purchase' and "
+        "coalesce(transaction_id, '') not in ('', '(not set)')), "
+        "touched as (select distinct transaction_id from purchases "
+        "where _partition::varchar in $days), "
+        "ordered as (select _partition, row_number() over (partition by transaction_id "
+        "order by _partition, event_timestamp) > 1 as again from purchases "
+        "where transaction_id in (select transaction_id from touched)) "
+        "select _partition::varchar, count(*) from ordered "
+        "where again and _partition::varchar in $days group by 1",
+        {"days": days},
+    ).fetchall()
+    return {
+        day: f"{n} repeated purchase events (same transaction_id), counted once" for day, n in rows
+    }
 
 
 GA4 = FileSource(
@@ -232,13 +218,11 @@ GA4 = FileSource(
     pattern="events_*json*",  # bq extract: .json, .json.gz; others: .ndjson, .jsonl
     day_pattern=r"events_(?:intraday_)?(\d{8})",
     day_format="%Y%m%d",
-    read=read_ndjson_batch,
+    flatten_sql=flatten_sql,
     contract=ga4_contract,
-    prepare=flatten_ga4,
     required_columns=GA4_REQUIRED,
-    known_columns=GA4_FIELDS,
     current=daily_over_intraday,
-    audit_note=repeated_purchases_note,
+    audit_notes=repeated_purchases_notes,
     description="GA4 BigQuery-export events, a row per event, event_params as typed columns.",
 )
 AD_SPEND = StreamSource(

@@ -14,7 +14,8 @@ import pytest
 
 from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from pipelines.ingest.crm import TABLES_BY_NAME, extract_table
-from pipelines.ingest.loader import ensure_bookkeeping, load_file_partition
+from pipelines.ingest.daily import ensure_table, land_days
+from pipelines.ingest.loader import ensure_bookkeeping
 from pipelines.ingest.sources import AD_SPEND, CDR, GA4
 from pipelines.ingest.streams import StreamSource, land_stream_source
 
@@ -54,16 +55,11 @@ def load(warehouse: Path, source, sources: Path, days=DAYS) -> list:
     if isinstance(source, StreamSource):
         with duckdb.connect(str(warehouse)) as con:
             return land_stream_source(con, source, sources, str(uuid.uuid4()))
-    files = source.files_by_day(sources)
-    import datetime as dt
-
+    files = {str(day): paths for day, paths in source.files_by_day(sources).items()}
     with duckdb.connect(str(warehouse)) as con:
-        return [
-            load_file_partition(
-                con, source, day, files.get(dt.date.fromisoformat(day), []), str(uuid.uuid4())
-            )
-            for day in days
-        ]
+        ensure_table(con, source)
+        chosen = {day: files[day] for day in days if day in files}
+        return land_days(con, source, chosen, str(uuid.uuid4()), lake=warehouse.parent / "lake")
 
 
 def query(warehouse: Path, sql: str, params=None) -> list:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.files import read_ndjson_batch
-from pipelines.ingest.sources import GA4, repeated_purchases_note
+from pipelines.ingest.daily import ensure_table, land_days, read_files
+from pipelines.ingest.loader import ensure_bookkeeping
+from pipelines.ingest.sources import GA4
 
 
 def param(key: str, **value) -> dict:
@@ -77,8 +78,10 @@ def test_a_bq_extract_file_flattens_with_typed_values_and_each_vintage_s_source(
 ) -> None:
     path = tmp_path / "events_20250303.json"
     path.write_text("\n".join(json.dumps(e) for e in EVENTS) + "\n")
-    batch = read_ndjson_batch(path)
-    valid, rejected = GA4.contract().split(GA4.prepare(batch.rows))
+    with duckdb.connect() as con:
+        flat = read_files(con, GA4, [path])
+    assert flat["__parse_error"].null_count() == flat.height
+    valid, rejected = GA4.contract().split(flat.drop("__parse_error", "__drift"))
     assert rejected.height == 0
     rows = {r["event_name"] + r["user_pseudo_id"]: r for r in valid.to_dicts()}
     first = rows["session_start111.222"]
@@ -112,11 +115,21 @@ def test_the_daily_export_replaces_the_intraday_one_of_its_day(tmp_path: Path) -
 
 
 def test_repeated_purchase_events_are_counted_for_the_audit(tmp_path: Path) -> None:
-    path = tmp_path / "events_20250303.json"
     again = {**EVENTS[3], "event_timestamp": "1741000303000000"}
     unusable = {**EVENTS[3], "ecommerce": {"transaction_id": "(not set)"}}
-    path.write_text("\n".join(json.dumps(e) for e in [EVENTS[3], again, unusable, unusable]))
-    valid, _ = GA4.contract().split(GA4.prepare(read_ndjson_batch(path).rows))
+    first = tmp_path / "web" / "events_20250303.json"
+    first.parent.mkdir()
+    first.write_text("\n".join(json.dumps(e) for e in [EVENTS[3], again, unusable, unusable]))
+    next_day = {**EVENTS[3], "event_date": "20250304", "event_timestamp": "1741100000000000"}
+    (tmp_path / "web" / "events_20250304.json").write_text(json.dumps(next_day))
+    days = {str(day): paths for day, paths in GA4.files_by_day(tmp_path).items()}
     with duckdb.connect() as con:
-        note = repeated_purchases_note(con, valid, "2025-03-03")
-    assert note == "1 repeated purchase events (same transaction_id), counted once"
+        ensure_bookkeeping(con)
+        ensure_table(con, GA4)
+        reports = land_days(con, GA4, {"2025-03-03": days["2025-03-03"]}, "b1")
+        reports += land_days(con, GA4, {"2025-03-04": days["2025-03-04"]}, "b2")
+    notes = {r.partition: r.message for r in reports}
+    assert notes == {  # a repeat on the same day, and one on a later day already landed
+        "2025-03-03": "1 repeated purchase events (same transaction_id), counted once",
+        "2025-03-04": "1 repeated purchase events (same transaction_id), counted once",
+    }

@@ -5,18 +5,19 @@ import json
 import sqlite3
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from acrm.formats import CDR_COLUMNS
 from pipelines.ingest.crm_source import DatabaseSource, redact
+from pipelines.ingest.daily import read_files
 from pipelines.ingest.files import (
     SourceError,
     decode,
     numbered_lines,
     read_bytes,
     read_csv_batch,
-    read_ndjson_batch,
 )
 from pipelines.ingest.sources import CDR, GA4
 
@@ -72,17 +73,40 @@ def test_a_truncated_gzip_file_is_named_in_the_error(tmp_path: Path) -> None:
     path = tmp_path / "events_20250106.ndjson.gz"
     path.write_bytes(gzip.compress(b'{"event_name": "page_view"}\n' * 100)[:40])
     with pytest.raises(SourceError, match=r"events_20250106\.ndjson\.gz: broken gzip"):
-        read_ndjson_batch(path)
+        read_ga4(path)
+
+
+def read_ga4(*paths: Path) -> pl.DataFrame:
+    with duckdb.connect() as con:
+        return read_files(con, GA4, list(paths))
 
 
 def test_invalid_json_lines_are_rejected_and_the_rest_read(tmp_path: Path) -> None:
     path = tmp_path / "events_20250105.ndjson"
-    path.write_text('{"a": 1}\n{"a": 2,\n[1, 2]\n{"a": 3}\n')
-    batch = read_ndjson_batch(path)
-    assert batch.rows_read == 4
-    assert batch.rows["a"].to_list() == [1, 3]
-    assert batch.rejects["_line_number"].to_list() == [2, 3]
-    assert all(r.startswith("not a JSON object") for r in batch.rejects["_reason"])
+    path.write_text('{"event_name": "a"}\n{"a": 2,\n\n[1, 2]\n{"event_name": "b"}\n')
+    rows = read_ga4(path)
+    assert rows["_line_number"].to_list() == [1, 2, 4, 5]  # the blank line 3 is no row
+    parsed = rows.filter(pl.col("__parse_error").is_null())
+    assert parsed["event_name"].to_list() == ["a", "b"]
+    errors = rows.filter(pl.col("__parse_error").is_not_null())
+    assert errors["__parse_error"].to_list() == [
+        "not a JSON object: invalid JSON",
+        "not a JSON object: a JSON array",
+    ]
+
+
+def test_lines_are_numbered_as_in_each_file_whatever_its_encoding(tmp_path: Path) -> None:
+    lines = ['{"event_name": "a"}', "", '{"event_name": "Ё"}', '{"event_name": "c"}']
+    (tmp_path / "events_20250101.json").write_text("\n".join(lines) + "\n")
+    (tmp_path / "events_20250102.json.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (tmp_path / "events_20250103.json").write_bytes("\r\n".join(lines).encode("utf-16"))
+    (tmp_path / "events_20250104.json").write_bytes("\n".join(lines).encode("cp1251"))
+    (tmp_path / "events_20250105.json").write_bytes(gzip.compress("\n".join(lines).encode()))
+    rows = read_ga4(*sorted(tmp_path.iterdir()))
+    by_file = rows.group_by("__file", maintain_order=True).agg("_line_number", "event_name")
+    assert by_file.height == 5
+    for numbers, names in zip(by_file["_line_number"], by_file["event_name"], strict=True):
+        assert numbers.to_list() == [1, 3, 4] and names.to_list() == ["a", "Ё", "c"]
 
 
 def test_ga4_params_become_typed_columns_and_the_rest_is_kept(tmp_path: Path) -> None:
@@ -101,12 +125,13 @@ def test_ga4_params_become_typed_columns_and_the_rest_is_kept(tmp_path: Path) ->
     }
     path = tmp_path / "events_20250105.ndjson.gz"
     path.write_bytes(gzip.compress(json.dumps(event).encode()))
-    row = GA4.prepare(GA4.read(path).rows).row(0, named=True)
+    row = read_ga4(path).row(0, named=True)
     assert row["page_location"] == "https://x.ru/blog"
     assert row["ga_session_id"] == 1736074800 and row["engagement_time_msec"] == 5300
     assert row["form_id"] is None and row["transaction_id"] is None  # absent in this export
     assert row["event_at"].microsecond == 123456
-    assert json.loads(row["_extra"]) == {"a_new_field": {"nested": True}}
+    assert row["__drift"] == ["a_new_field"]  # outside Google's schema: reported as drift
+    assert json.loads(row["_extra"]) == event  # the event as exported: nothing lost
 
 
 def test_crm_tables_read_into_arrow_with_their_types(tmp_path: Path) -> None:

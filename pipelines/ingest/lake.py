@@ -1,0 +1,108 @@
+"""The raw layer as Hive-partitioned Parquet, readable by any engine without ACRM.
+
+`<lake>/raw/<table>/day=<day>/data.parquet` for the file sources (a folder a day: the
+warehouse's `_partition`; pyarrow and others skip folders that start with `_`),
+`<lake>/raw/<table>/data.parquet` for the others (the CRM's tables, the audit and the
+quarantine). Every file is written beside its place and renamed into it, so a reader
+sees a partition's old file or its new one, never a part. The warehouse commits first:
+a crash between the two leaves the lake's previous file, whole, until that day lands
+again.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+PARTITION = "day"
+FILE_NAME = "data.parquet"
+OPTIONS = "format parquet, compression zstd"
+
+
+def table_folder(lake: Path, table: str) -> Path:
+    return lake / "raw" / table
+
+
+def _replace(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)  # atomic on one file system: the staging is beside it
+
+
+def write_days(
+    con: duckdb.DuckDBPyConnection, lake: Path, table: str, relation: str, days: list[str]
+) -> None:
+    """The rows of `relation` (which has `_partition`) as one file per day; a day of
+    `days` without rows loses its file (its files were withdrawn)."""
+    relation = f"select * exclude (_partition), _partition as {PARTITION} from ({relation})"
+    folder = table_folder(lake, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as staging:
+        con.execute(
+            f"copy ({relation}) to '{staging}' "
+            f"({OPTIONS}, partition_by ({PARTITION}), filename_pattern 'part_{{i}}')"
+        ).fetchall()
+        for day in days:
+            written = sorted(Path(staging, f"{PARTITION}={day}").glob("*.parquet"))
+            target = folder / f"{PARTITION}={day}" / FILE_NAME
+            if not written:
+                target.unlink(missing_ok=True)
+                continue
+            if len(written) > 1:  # one file a day, so that one rename replaces the day
+                merged = Path(staging) / f"{day}.parquet"
+                con.execute(
+                    f"copy (select * from read_parquet(?)) to '{merged}' ({OPTIONS})",
+                    [[str(p) for p in written]],
+                ).fetchall()
+                written = [merged]
+            _replace(written[0], target)
+
+
+def write_whole(con: duckdb.DuckDBPyConnection, lake: Path, table: str, relation: str) -> None:
+    """A table without days as one file, replaced whole."""
+    folder = table_folder(lake, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, staged = tempfile.mkstemp(prefix=".staging-", suffix=".parquet", dir=folder)
+    os.close(handle)
+    try:
+        con.execute(f"copy ({relation}) to '{staged}' ({OPTIONS})").fetchall()
+        _replace(Path(staged), folder / FILE_NAME)
+    finally:
+        Path(staged).unlink(missing_ok=True)
+
+
+def days_in(lake: Path, table: str) -> list[str]:
+    """The days the lake holds for a table."""
+    folder = table_folder(lake, table)
+    return sorted(p.name.split("=", 1)[1] for p in folder.glob(f"{PARTITION}=*") if p.is_dir())
+
+
+def mirror(con: duckdb.DuckDBPyConnection, lake: Path, table: str, by_day: bool) -> None:
+    """The warehouse's raw table `table` in the lake (every day, for a table with
+    `_partition`), then the audit and the quarantine beside it."""
+    relation = f"select * from raw.{table}"
+    if by_day:
+        landed = [
+            str(day)
+            for (day,) in con.execute(
+                f"select distinct _partition from raw.{table} where _partition is not null"
+            ).fetchall()
+        ]
+        write_days(
+            con,
+            lake,
+            table,
+            f"{relation} where _partition is not null",
+            sorted(set(landed) | set(days_in(lake, table))),
+        )
+    else:
+        write_whole(con, lake, table, relation)
+    mirror_bookkeeping(con, lake)
+
+
+def mirror_bookkeeping(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """The load audit and the quarantine, queryable from the lake too."""
+    for table in ("_load_audit", "_quarantine"):
+        write_whole(con, lake, table, f"select * from raw.{table}")
