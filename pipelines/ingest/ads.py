@@ -17,6 +17,7 @@ acrm.formats.AD_SPEND_COLUMNS, spend in the file's currency (converted in stagin
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -232,9 +233,7 @@ def _normalise(rows: pl.DataFrame, layout: AdLayout, path: Path, header_currency
         LINE,
         RAW,
     )
-    return out.with_columns(
-        pl.col("date").map_elements(_iso_day, return_dtype=pl.String, skip_nulls=True)
-    )
+    return out.with_columns(_iso_day("date"))
 
 
 def _yandex_scale(rows: pl.DataFrame, column: str) -> float:
@@ -262,19 +261,12 @@ def _default_currency(layout: AdLayout) -> str:
 _DAY_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y", "%m/%d/%Y", "%Y%m%d")
 
 
-def _iso_day(text: str | None) -> str | None:
+def _iso_day(column: str) -> pl.Expr:
     """A report's day as YYYY-MM-DD; left as it was when no known format fits (the contract
     then quarantines the row with the value)."""
-    import datetime as dt
-
-    if text is None:
-        return None
-    for fmt in _DAY_FORMATS:
-        try:
-            return dt.datetime.strptime(text.strip(), fmt).date().isoformat()
-        except ValueError:
-            continue
-    return text
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    parsed = pl.coalesce([text.str.strptime(pl.Date, f, strict=False) for f in _DAY_FORMATS])
+    return pl.coalesce(parsed.cast(pl.String), pl.col(column)).alias(column)
 
 
 RATES_FILE = "fx_rates.csv"
@@ -283,9 +275,16 @@ RATES_FILE = "fx_rates.csv"
 def fx_rates(folder: Path) -> pl.DataFrame:
     """Rates to the reporting currency: ads/fx_rates.csv (`currency,rate` or
     `date,currency,rate`: units of the reporting currency per unit) and ACRM_FX_RATES."""
-    frames = []
     path = folder / RATES_FILE
-    if path.exists():
+    stamp = path.stat().st_mtime_ns if path.exists() else None
+    return _fx_rates(path, stamp, tuple(sorted(fx_rates_setting().items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _fx_rates(path: Path, stamp: int | None, setting: tuple) -> pl.DataFrame:
+    """The rates as of the file's modification time and the setting: read once a run."""
+    frames = []
+    if stamp is not None:
         table = pl.read_csv(path, infer_schema=False)
         if not {"currency", "rate"} <= set(table.columns):
             raise SourceError(f"{path}: needs the columns currency,rate (and optionally date)")
@@ -298,7 +297,7 @@ def fx_rates(folder: Path) -> pl.DataFrame:
                 pl.col("rate").cast(pl.Float64, strict=False),
             )
         )
-    setting = fx_rates_setting()
+    setting = dict(setting)
     if setting:
         frames.append(
             pl.DataFrame(

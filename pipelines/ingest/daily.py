@@ -22,12 +22,12 @@ from pipelines.ingest.contracts import EXTRA, FILE, LINE, RAW, REASON
 from pipelines.ingest.files import SourceError
 from pipelines.ingest.lines import load_lines
 from pipelines.ingest.loader import (
-    AUDIT,
     QUARANTINE,
     RAW_SCHEMA,
     PartitionReport,
     audit,
     fault_point,
+    insert_audit,
     now_utc,
     run_sql,
     write_table,
@@ -247,10 +247,8 @@ def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read)
         )
         con.unregister("rejected_rows")
         notes = source.audit_notes(con, days)
-        con.executemany(
-            f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, "
-            "rows_loaded, rows_quarantined, status, message, started_at, finished_at, "
-            "rows_unchanged, unit) values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, 0, ?)",
+        insert_audit(
+            con,
             [
                 (
                     batch_id,
@@ -260,6 +258,7 @@ def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read)
                     read.get(file, 0),
                     loaded.get(file, 0),
                     quarantined.get(file, 0),
+                    "loaded",
                     notes.get(day, ""),
                     started,
                     now_utc(),

@@ -173,9 +173,11 @@ def _read_clean_csv(
             schema_overrides={LINE: pl.Int64, **{c: pl.String for c in columns}},
             infer_schema=False,
             quote_char='"',
-            missing_utf8_is_empty_string=False,
         )
-    except (pl.exceptions.PolarsError, TypeError):
+    except pl.exceptions.PolarsError:
         return None
     ok = rows.height == expected and rows.width == len(columns) + 1
-    return rows.with_columns(pl.col(LINE).cast(pl.Int64)) if ok else None
+    empty_is_null = [  # as DuckDB's reader: an empty field, quoted or not, is no value
+        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns
+    ]
+    return rows.with_columns(pl.col(LINE).cast(pl.Int64), *empty_is_null) if ok else None

@@ -108,6 +108,49 @@ def audit(
     )
 
 
+AUDIT_COLUMNS = (
+    "batch_id",
+    "source",
+    "partition_key",
+    "file",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "status",
+    "message",
+    "started_at",
+    "finished_at",
+    "unit",
+)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Rows into a table by column name, in one statement."""
+    if frame.height:
+        con.register("__rows", frame.to_arrow())
+        try:
+            run_sql(con, f"insert into {table} by name select * from __rows")
+        finally:
+            con.unregister("__rows")
+
+
+def insert_audit(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """Audit rows, tuples in AUDIT_COLUMNS' order, in one statement."""
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            **{c: pl.String for c in AUDIT_COLUMNS},
+            "rows_read": pl.Int64,
+            "rows_loaded": pl.Int64,
+            "rows_quarantined": pl.Int64,
+            "started_at": pl.Datetime("us"),
+            "finished_at": pl.Datetime("us"),
+        },
+        orient="row",
+    )
+    insert_frame(con, AUDIT, frame)
+
+
 def fold_extras(rows: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
     """Columns the contract does not know, kept as one JSON column (schema drift)."""
     if EXTRA in rows.columns:

@@ -15,6 +15,7 @@ rows, quarantine, audit and the stream's offset commit together, or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from pipelines.ingest.loader import (
     PartitionReport,
     fault_point,
     fold_extras,
+    insert_audit,
+    insert_frame,
     now_utc,
     run_sql,
     write_table,
@@ -120,7 +123,19 @@ def _identity(data: bytes) -> bytes:
     return data.split(b"\n", 1)[0].rstrip(b"\r")
 
 
-def plan_landing(con, source: StreamSource, path: Path) -> Landing | None:
+def known_streams(con, source: str) -> dict[str, Stream]:
+    """Every stream of the source landed before, by id: read once a run."""
+    rows = con.execute(
+        f"select stream_id, bytes_landed, lines_landed, prefix_sha256 from {STREAMS} "
+        "where source = ?",
+        [source],
+    ).fetchall()
+    return {r[0]: Stream(r[0], r[1], r[2], r[3], known=True) for r in rows}
+
+
+def plan_landing(
+    con, source: StreamSource, path: Path, known: dict[str, Stream] | None = None
+) -> Landing | None:
     """What of `path` is new: None when the file adds nothing to what was landed."""
     data = read_bytes(path)
     complete = len(data)
@@ -130,7 +145,11 @@ def plan_landing(con, source: StreamSource, path: Path) -> Landing | None:
         return None
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
     stream_id = hashlib.sha256(source.name.encode() + b"\x00" + _identity(data)).hexdigest()[:24]
-    stream = _stream(con, source.name, stream_id)
+    stream = (
+        known.get(stream_id, Stream(stream_id))
+        if known is not None
+        else _stream(con, source.name, stream_id)
+    )
     prefix = data[: stream.bytes_landed]
     grows = (
         stream.known
@@ -164,9 +183,7 @@ class Prepared:
     """One file's new lines, read and checked, waiting for the run's transaction."""
 
     landing: Landing
-    batch: RawBatch
-    valid: pl.DataFrame
-    rejected: pl.DataFrame
+    batch: RawBatch  # rows with unexpected columns folded into _extra
     drift: list[str]
     unit: str  # the file, relative to the sources folder
 
@@ -179,8 +196,9 @@ def land_stream_source(
     ensure_streams(con)
     started = now_utc()
     reports, ready = [], []
+    known = known_streams(con, source.name)
     for path in source.files(sources):
-        prepared = _prepare(con, source, path, sources)
+        prepared = _prepare(con, source, path, sources, known)
         if isinstance(prepared, str):
             unit = _unit(path, sources)
             _audit_failure(con, batch_id, source.name, unit, prepared, started)
@@ -196,35 +214,34 @@ def _unit(path: Path, sources: Path) -> str:
     return str(path.relative_to(sources)) if path.is_relative_to(sources) else path.name
 
 
-def _prepare(con, source: StreamSource, path: Path, sources: Path) -> Prepared | str | None:
-    """The file's new lines read and split, None when it adds nothing, or the error."""
+def _prepare(con, source: StreamSource, path: Path, sources: Path, known) -> Prepared | str | None:
+    """The file's new lines read and checked for columns, None when it adds nothing, or
+    the error."""
     try:
-        landing = plan_landing(con, source, path)
+        landing = plan_landing(con, source, path, known)
         if landing is None:
             return None
         lines = numbered_lines(landing.text, landing.first_line_number)
         batch = source.parse(path, lines, landing.first_line, sources / source.folder)
-        valid, rejected, drift = _split(source, batch)
+        present = [c for c in batch.rows.columns if c not in (LINE, RAW)]
+        source.contract().check_columns(present, str(batch.file))
     except (SourceError, ContractError, OSError) as exc:
         return str(exc)
-    return Prepared(landing, batch, valid, rejected, drift, _unit(path, sources))
-
-
-def _split(source: StreamSource, batch: RawBatch) -> tuple[pl.DataFrame, pl.DataFrame, list]:
-    """(valid typed rows with their day, rejected rows with reasons, unexpected columns)."""
-    contract = source.contract()
-    present = [c for c in batch.rows.columns if c not in (LINE, RAW)]
-    contract.check_columns(present, str(batch.file))
     drift = [c for c in present if c not in source.known_columns]
-    rows = fold_extras(batch.rows, drift)
-    if rows.height:
-        valid, rejected = contract.split(rows, keep_raw=True)
-        valid = source.prepare(valid).with_columns(source.day().alias("_partition"))
-    else:
-        valid, rejected = rows.with_columns(pl.lit(None, pl.Date).alias("_partition")), rows
-    parse_rejects = batch.rejects.select(LINE, RAW, REASON)
-    rejected = pl.concat([rejected.select(LINE, RAW, REASON), parse_rejects])
-    return valid, rejected, drift
+    batch.rows = fold_extras(batch.rows, drift)
+    return Prepared(landing, batch, drift, _unit(path, sources))
+
+
+def _split(source: StreamSource, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(valid typed rows with their day, rejected rows with reasons) of every file at once;
+    an identical line twice in one file is a duplicate (across files, a repeat: _repeats)."""
+    contract = source.contract()
+    contract = dataclasses.replace(contract, unique_key=(*contract.unique_key, "__file"))
+    tags = ("__file", "_source_file", "_stream")
+    valid, rejected = contract.split(rows, keep_raw=True)
+    valid = source.prepare(valid).with_columns(source.day().alias("_partition"))
+    rejected = rejected.join(rows.select(LINE, *tags), on=[LINE, "__file"], how="left")
+    return valid, rejected
 
 
 def _audit_failure(con, batch_id, source, unit, message, started) -> None:
@@ -237,21 +254,30 @@ def _audit_failure(con, batch_id, source, unit, message, started) -> None:
     )
 
 
-def _gathered(ready: list[Prepared]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every file's valid rows (with lineage and a row id) and rejected rows, together."""
-    valid, rejected = [], []
+def _gathered(source: StreamSource, ready: list[Prepared]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every file's valid rows (with lineage and a row id) and rejected rows, together:
+    one contract pass over all the files."""
+    rows, parse_rejects = [], []
     for i, p in enumerate(ready):
         tags = [
             pl.lit(i).alias("__file"),
             pl.lit(p.landing.path.name).alias("_source_file"),
             pl.lit(p.landing.stream.stream_id).alias("_stream"),
         ]
-        valid.append(p.valid.with_columns(tags))
-        rejected.append(
-            p.rejected.with_columns(tags).with_columns(pl.lit(None, pl.Date).alias("_partition"))
+        rows.append(p.batch.rows.with_columns(tags))
+        parse_rejects.append(p.batch.rejects.select(LINE, RAW, REASON).with_columns(tags))
+    text = pl.concat(rows, how="diagonal_relaxed")
+    if text.height:
+        valid, rejected = _split(source, text)
+    else:
+        valid = text.with_columns(pl.lit(None, pl.Date).alias("_partition"))
+        rejected = text.select(LINE, RAW, "__file", "_source_file", "_stream").with_columns(
+            pl.lit(None, pl.String).alias(REASON)
         )
-    rows = pl.concat(valid, how="diagonal_relaxed").with_row_index("__row")
-    return rows, pl.concat(rejected, how="diagonal_relaxed")
+    rejected = pl.concat([rejected, *parse_rejects], how="diagonal_relaxed").with_columns(
+        pl.lit(None, pl.Date).alias("_partition")
+    )
+    return valid.with_row_index("__row"), rejected
 
 
 def _with_line_md5(con, valid: pl.DataFrame) -> pl.DataFrame:
@@ -293,7 +319,7 @@ def _repeats(con, table: str, valid: pl.DataFrame) -> pl.DataFrame:
 
 def _commit(con, source, ready: list[Prepared], batch_id: str, started) -> list[PartitionReport]:
     table = f"{RAW_SCHEMA}.{source.name}"
-    valid, rejected = _gathered(ready)
+    valid, rejected = _gathered(source, ready)
     valid = _with_line_md5(con, valid)
     run_sql(con, "begin transaction")
     try:
@@ -309,12 +335,8 @@ def _commit(con, source, ready: list[Prepared], batch_id: str, started) -> list[
         loaded = valid.join(repeats, on="__row", how="anti")
         _insert(con, table, loaded, batch_id, started)
         _quarantine(con, source.name, rejected, batch_id, started)
-        reports = [
-            _audit(con, source.name, i, p, loaded, rejected, batch_id, started)
-            for i, p in enumerate(ready)
-        ]
-        for p in ready:
-            _save_stream(con, source.name, p.landing)
+        reports = _audit(con, source.name, ready, loaded, rejected, batch_id, started)
+        _save_streams(con, source.name, [p.landing for p in ready])
         fault_point("before_commit", source.name)
         run_sql(con, "commit")
     except BaseException:
@@ -372,76 +394,83 @@ def _quarantine(con, source: str, rejected: pl.DataFrame, batch_id: str, started
         con.unregister("rejected_rows")
 
 
-def _per_day(loaded: pl.DataFrame, rejected: pl.DataFrame, i: int) -> pl.DataFrame:
-    """(day, loaded, quarantined) of file i; rejected rows without a day count as null."""
-    day = pl.col("_partition").cast(pl.String).alias("partition_key")
-    mine = pl.col("__file") == i
-    ok = loaded.filter(mine).group_by(day).agg(pl.len().alias("loaded"))
-    bad = rejected.filter(mine).group_by(day).agg(pl.len().alias("quarantined"))
+def _per_day(loaded: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """(file index, day, loaded, quarantined); rejected rows without a day count as null."""
+    keys = ["__file", pl.col("_partition").cast(pl.String).alias("partition_key")]
+    ok = loaded.group_by(keys).agg(pl.len().alias("loaded"))
+    bad = rejected.group_by(keys).agg(pl.len().alias("quarantined"))
     return (
-        ok.join(bad, on="partition_key", how="full", coalesce=True)
-        .with_columns(pl.col("loaded", "quarantined").fill_null(0))
-        .sort("partition_key", nulls_last=True)
+        ok.join(bad, on=["__file", "partition_key"], how="full", coalesce=True)
+        .with_columns(pl.col("loaded", "quarantined").fill_null(0).cast(pl.Int64))
+        .sort("__file", "partition_key", nulls_last=True)
     )
 
 
-def _audit(con, source, i, p: Prepared, loaded, rejected, batch_id, started) -> PartitionReport:
-    """One audit row per day file i's new lines fall on; read = loaded + quarantined."""
-    days = _per_day(loaded, rejected, i)
-    n_loaded, n_quarantined = int(days["loaded"].sum()), int(days["quarantined"].sum())
-    if p.batch.rows_read != n_loaded + n_quarantined:
-        raise RuntimeError(  # a bug in landing, never in the data: stop loudly
-            f"{p.landing.path}: {p.batch.rows_read} rows read but {n_loaded} loaded and "
-            f"{n_quarantined} quarantined"
+def _audit(con, source, ready: list[Prepared], loaded, rejected, batch_id, started) -> list:
+    """One audit row per file and day its new lines fall on; read = loaded + quarantined."""
+    days = _per_day(loaded, rejected)
+    finished, rows, reports = now_utc(), [], []
+    by_file = days.partition_by("__file", as_dict=True)
+    for i, p in enumerate(ready):
+        mine = by_file.get((i,), days.clear())
+        n_loaded, n_quarantined = int(mine["loaded"].sum()), int(mine["quarantined"].sum())
+        if p.batch.rows_read != n_loaded + n_quarantined:
+            raise RuntimeError(  # a bug in landing, never in the data: stop loudly
+                f"{p.landing.path}: {p.batch.rows_read} rows read but {n_loaded} loaded and "
+                f"{n_quarantined} quarantined"
+            )
+        notes = [f"{p.landing.mode} ({p.batch.layout or 'layout of the source'})"]
+        notes += p.landing.notes
+        if p.batch.skipped:
+            notes.append(f"{p.batch.skipped} lines are report titles, headers or totals, not rows")
+        message = "; ".join(notes)
+        rows += [
+            (
+                batch_id,
+                source,
+                day,
+                p.landing.path.name,
+                ok + bad,
+                ok,
+                bad,
+                "loaded",
+                message,
+                started,
+                finished,
+                p.unit,
+            )
+            for _, day, ok, bad in mine.iter_rows()
+        ]
+        reports.append(
+            PartitionReport(
+                source,
+                p.unit,
+                "loaded",
+                p.batch.rows_read,
+                n_loaded,
+                n_quarantined,
+                drift=sorted(p.drift),
+            )
         )
-    notes = [f"{p.landing.mode} ({p.batch.layout or 'layout of the source'})", *p.landing.notes]
-    if p.batch.skipped:
-        notes.append(f"{p.batch.skipped} lines are report titles, headers or totals, not rows")
-    finished = now_utc()
-    rows = [
-        (
-            batch_id,
-            source,
-            day,
-            p.landing.path.name,
-            ok + bad,
-            ok,
-            bad,
-            "loaded",
-            "; ".join(notes),
-            started,
-            finished,
-            p.unit,
-        )
-        for day, ok, bad in days.iter_rows()
-    ]
-    con.executemany(
-        f"insert into {AUDIT} (batch_id, source, partition_key, file, rows_read, rows_loaded, "
-        "rows_quarantined, status, message, started_at, finished_at, unit) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    return PartitionReport(
-        source, p.unit, "loaded", p.batch.rows_read, n_loaded, n_quarantined, drift=sorted(p.drift)
-    )
+    insert_audit(con, rows)
+    return reports
 
 
-def _save_stream(con, source: str, landing: Landing) -> None:
-    run_sql(
-        con,
-        f"delete from {STREAMS} where source = ? and stream_id = ?",
-        [source, landing.stream.stream_id],
+def _save_streams(con, source: str, landings: list[Landing]) -> None:
+    """Each stream's landed offset, in one statement."""
+    ids = [landing.stream.stream_id for landing in landings]
+    run_sql(con, f"delete from {STREAMS} where source = ? and stream_id in ?", [source, ids])
+    saved = now_utc()
+    rows = pl.DataFrame(
+        {
+            "source": [source] * len(landings),
+            "stream_id": ids,
+            "file": [landing.path.name for landing in landings],
+            "bytes_landed": [landing.complete_bytes for landing in landings],
+            "lines_landed": [landing.complete_lines for landing in landings],
+            "prefix_sha256": [landing.complete_sha256 for landing in landings],
+            "updated_at": [saved] * len(landings),
+        },
+        schema_overrides={"bytes_landed": pl.Int64, "lines_landed": pl.Int64},
     )
-    run_sql(
-        con,
-        f"insert into {STREAMS} values (?, ?, ?, ?, ?, ?, ?)",
-        [
-            source,
-            landing.stream.stream_id,
-            landing.path.name,
-            landing.complete_bytes,
-            landing.complete_lines,
-            landing.complete_sha256,
-            now_utc(),
-        ],
-    )
+    insert_frame(con, STREAMS, rows)
