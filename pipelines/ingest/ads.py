@@ -31,6 +31,7 @@ from pipelines.ingest.contracts import LINE, RAW
 from pipelines.ingest.files import RawBatch, SourceError, decode, parse_csv_lines, read_bytes
 
 HEAD_LINES = 12  # a report's header is within its first lines
+INDEX = "__report"  # which report of a run a row came from, while reports are shaped together
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def _currency_in_header(names: list[str]) -> str | None:
 def read_ad_report(
     path: Path, lines: list[tuple[int, str]], first_line: str, folder: Path
 ) -> RawBatch:
-    """An ad report's rows (those in `lines`), in the shape of AD_SPEND_COLUMNS."""
+    """An ad report's rows (those in `lines`) in the report's own columns, as text; its
+    layout and header currency in `meta` for shape_ad_reports."""
     head = numbered_head(path)
     header_line, delimiter, names, layout = _header(path, head)
     keys = [_key(n) for n in names]
@@ -179,11 +181,43 @@ def read_ad_report(
     skipped = [(n, t) for n, t in rows if any(re.search(p, t) for p in layout.skip)]
     rows = [r for r in rows if r not in skipped]
     batch = parse_csv_lines(path, rows, keys, delimiter)
-    normal = _normalise(batch.rows, layout, path, _currency_in_header(names))
-    batch.rows = to_reporting_currency(normal, path, folder) if normal.height else normal
     batch.layout = layout.name
     batch.skipped = len(skipped) + sum(1 for n, _ in lines if n <= header_line)
+    batch.meta = {"layout": layout, "currency": _currency_in_header(names)}
     return batch
+
+
+def shape_ad_reports(batches: list[RawBatch], folder: Path) -> list[RawBatch | str]:
+    """Every report of a run in the shape of AD_SPEND_COLUMNS, spend in the reporting
+    currency: normalised a layout at a time and converted together, not file by file. A
+    file whose currency has no rate becomes its error (the others land)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, batch in enumerate(batches):
+        key = (batch.meta["layout"].name, batch.meta["currency"], batch.file.parent.name)
+        groups.setdefault(key, []).append(i)
+    shaped = []
+    for members in groups.values():
+        first = batches[members[0]]
+        rows = pl.concat(
+            [batches[i].rows.with_columns(pl.lit(i).alias(INDEX)) for i in members],
+            how="diagonal_relaxed",
+        )
+        scales = {i: _scale(batches[i].rows, first.meta["layout"]) for i in members}
+        shaped.append(
+            _normalise(
+                rows, first.meta["layout"], first.file.parent.name, first.meta["currency"], scales
+            )
+        )
+    converted, missing = to_reporting_currency(pl.concat(shaped, how="diagonal_relaxed"), folder)
+    parts = converted.partition_by(INDEX, as_dict=True, include_key=False)
+    out: list[RawBatch | str] = []
+    for i, batch in enumerate(batches):
+        if i in missing:
+            out.append(missing[i].format(path=batch.file))
+            continue
+        batch.rows = parts.get((i,), converted.drop(INDEX).clear())
+        out.append(batch)
+    return out
 
 
 def numbered_head(path: Path) -> list[tuple[int, str]]:
@@ -207,13 +241,21 @@ def _number(column: str) -> pl.Expr:
     )
 
 
-def _normalise(rows: pl.DataFrame, layout: AdLayout, path: Path, header_currency) -> pl.DataFrame:
+def _scale(rows: pl.DataFrame, layout: AdLayout) -> float:
+    """What a file's money is divided by: micros or units."""
+    if layout.platform == "yandex_direct":
+        return _yandex_scale(rows, layout.columns["spend"])
+    return layout.money_scale
+
+
+def _normalise(
+    rows: pl.DataFrame, layout: AdLayout, folder_name: str, header_currency, scales: dict
+) -> pl.DataFrame:
+    """One layout's rows (of several files, told apart by INDEX) in AD_SPEND_COLUMNS."""
     wanted = {ours: theirs for ours, theirs in layout.columns.items() if theirs in rows.columns}
     platform = layout.platform or None
     money = _number(wanted["spend"])
-    scale = layout.money_scale
-    if layout.platform == "yandex_direct":
-        scale = _yandex_scale(rows, wanted["spend"])
+    scale = pl.col(INDEX).replace_strict(scales, return_dtype=pl.Float64)
     spend = (money.cast(pl.Float64, strict=False) / scale).cast(pl.String)
     columns = {
         ours: pl.col(theirs).cast(pl.String) for ours, theirs in wanted.items() if ours != "spend"
@@ -223,7 +265,7 @@ def _normalise(rows: pl.DataFrame, layout: AdLayout, path: Path, header_currency
         if counted in wanted:
             columns[counted] = _number(wanted[counted])
     if "platform" not in columns:
-        columns["platform"] = pl.lit(platform or path.parent.name)
+        columns["platform"] = pl.lit(platform or folder_name)
     if "currency" not in columns:
         columns["currency"] = pl.lit(header_currency or _default_currency(layout))
     extra = [c for c in rows.columns if c not in wanted.values() and c not in (LINE, RAW)]
@@ -313,9 +355,9 @@ def _fx_rates(path: Path, stamp: int | None, setting: tuple) -> pl.DataFrame:
     return pl.concat(frames) if frames else empty
 
 
-def to_reporting_currency(rows: pl.DataFrame, path: Path, folder: Path) -> pl.DataFrame:
+def to_reporting_currency(rows: pl.DataFrame, folder: Path) -> tuple[pl.DataFrame, dict]:
     """spend in the reporting currency (the original kept in spend_original and
-    currency_original). A currency without a rate fails the file, naming it."""
+    currency_original), and {file index: error} for files in a currency without a rate."""
     target = reporting_currency()
     rates = fx_rates(folder)
     currency = pl.col("currency").fill_null("").str.strip_chars().str.to_uppercase()
@@ -342,17 +384,24 @@ def to_reporting_currency(rows: pl.DataFrame, path: Path, folder: Path) -> pl.Da
             .alias("_rate")
         )
     )
-    missing = rows.filter(pl.col("_rate").is_null())["currency_original"].unique().sort().to_list()
-    if missing:
-        raise SourceError(
-            f"{path}: spend in {', '.join(missing)} but no rate to {target}: add a line "
-            f"'{missing[0]},<rate>' to {folder / RATES_FILE} (units of {target} per "
-            f"{missing[0]}), or set ACRM_FX_RATES={missing[0]}=<rate>"
+    unrated = (
+        rows.filter(pl.col("_rate").is_null())
+        .group_by(INDEX)
+        .agg(pl.col("currency_original").unique().sort())
+    )
+    missing = {
+        i: (
+            f"{{path}}: spend in {', '.join(codes)} but no rate to {target}: add a line "
+            f"'{codes[0]},<rate>' to {folder / RATES_FILE} (units of {target} per "
+            f"{codes[0]}), or set ACRM_FX_RATES={codes[0]}=<rate>"
         )
+        for i, codes in unrated.iter_rows()
+    }
     converted = pl.col("spend_original").cast(pl.Float64, strict=False) * pl.col("_rate")
-    return rows.with_columns(
+    rows = rows.with_columns(
         pl.when(pl.col("spend_original").is_not_null())
         .then(converted.round(6).cast(pl.String))
         .alias("spend"),
         pl.lit(target).alias("currency"),
     ).drop("dated_rate", "flat_rate", "_rate")
+    return rows, missing

@@ -44,6 +44,7 @@ class RawBatch:
     extra_columns: list[str] = field(default_factory=list)
     layout: str = ""  # which of the source's layouts the file was read as
     skipped: int = 0  # lines that are no rows: report titles, headers, totals
+    meta: dict = field(default_factory=dict)  # what a later, batch-wide step needs to know
 
 
 def read_bytes(path: Path) -> bytes:

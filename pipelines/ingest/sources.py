@@ -13,7 +13,7 @@ import polars as pl
 
 from acrm.formats import AD_SPEND_COLUMNS, CDR_ALL_COLUMNS
 from acrm.settings import call_center_timezone, cdr_times_in_utc
-from pipelines.ingest.ads import read_ad_report
+from pipelines.ingest.ads import read_ad_report, shape_ad_reports
 from pipelines.ingest.cdr import custom_layout, read_cdr_lines
 from pipelines.ingest.contracts import RAW, Column, Contract, Rule
 from pipelines.ingest.files import RawBatch
@@ -231,6 +231,7 @@ AD_SPEND = StreamSource(
     # ads/<platform>/<report>: Google Ads, Meta Ads, Yandex Direct reports or ACRM's CSV
     patterns=("*/*.csv", "*/*.tsv", "*/*.txt", "*/*.csv.gz", "*/*.tsv.gz"),
     parse=read_ad_report,
+    shape=shape_ad_reports,
     contract=ad_spend_contract,
     day=lambda: pl.col("date"),
     known_columns=frozenset((*AD_SPEND_COLUMNS, "spend_original", "currency_original")),

@@ -64,6 +64,9 @@ class StreamSource:
     prepare: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame  # after typing
     known_columns: frozenset[str] = frozenset()
     description: str = ""
+    # every parsed file of a run at once -> each shaped, or its error (ads: one pass per
+    # layout and one currency conversion for all reports)
+    shape: Callable[[list[RawBatch], Path], list[RawBatch | str]] = lambda batches, folder: batches
 
     def files(self, sources: Path) -> list[Path]:
         """Every file of the source, oldest first (a rotated file before the live one)."""
@@ -195,16 +198,28 @@ def land_stream_source(
     be read fails alone (audited, named), files that add nothing are passed over."""
     ensure_streams(con)
     started = now_utc()
-    reports, ready = [], []
+    reports, parsed = [], []
     known = known_streams(con, source.name)
+
+    def failed(path: Path, message: str) -> None:
+        unit = _unit(path, sources)
+        _audit_failure(con, batch_id, source.name, unit, message, started)
+        reports.append(PartitionReport(source.name, unit, "failed", message=message))
+
     for path in source.files(sources):
-        prepared = _prepare(con, source, path, sources, known)
-        if isinstance(prepared, str):
-            unit = _unit(path, sources)
-            _audit_failure(con, batch_id, source.name, unit, prepared, started)
-            reports.append(PartitionReport(source.name, unit, "failed", message=prepared))
-        elif prepared is not None:
-            ready.append(prepared)
+        read = _read_new(con, source, path, sources, known)
+        if isinstance(read, str):
+            failed(path, read)
+        elif read is not None:
+            parsed.append(read)
+    shaped = source.shape([batch for _, batch in parsed], sources / source.folder)
+    ready = []
+    for (landing, _), batch in zip(parsed, shaped, strict=True):
+        checked = batch if isinstance(batch, str) else _checked(source, landing, batch, sources)
+        if isinstance(checked, str):
+            failed(landing.path, checked)
+        else:
+            ready.append(checked)
     if ready:
         reports += _commit(con, source, ready, batch_id, started)
     return reports
@@ -214,22 +229,29 @@ def _unit(path: Path, sources: Path) -> str:
     return str(path.relative_to(sources)) if path.is_relative_to(sources) else path.name
 
 
-def _prepare(con, source: StreamSource, path: Path, sources: Path, known) -> Prepared | str | None:
-    """The file's new lines read and checked for columns, None when it adds nothing, or
-    the error."""
+def _read_new(con, source: StreamSource, path: Path, sources: Path, known):
+    """(what the file adds, its new lines parsed), None when it adds nothing, or the
+    error."""
     try:
         landing = plan_landing(con, source, path, known)
         if landing is None:
             return None
         lines = numbered_lines(landing.text, landing.first_line_number)
-        batch = source.parse(path, lines, landing.first_line, sources / source.folder)
-        present = [c for c in batch.rows.columns if c not in (LINE, RAW)]
-        source.contract().check_columns(present, str(batch.file))
+        return landing, source.parse(path, lines, landing.first_line, sources / source.folder)
     except (SourceError, ContractError, OSError) as exc:
+        return str(exc)
+
+
+def _checked(source, landing: Landing, batch: RawBatch, sources: Path) -> Prepared | str:
+    """The file's shaped rows with their columns checked, or the error."""
+    present = [c for c in batch.rows.columns if c not in (LINE, RAW)]
+    try:
+        source.contract().check_columns(present, str(batch.file))
+    except ContractError as exc:
         return str(exc)
     drift = [c for c in present if c not in source.known_columns]
     batch.rows = fold_extras(batch.rows, drift)
-    return Prepared(landing, batch, drift, _unit(path, sources))
+    return Prepared(landing, batch, drift, _unit(landing.path, sources))
 
 
 def _split(source: StreamSource, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -41,6 +41,9 @@ def land_rows(tmp_path: Path, platform: str, name: str, text: str, encoding: str
     path.write_bytes(text.encode(encoding))
     lines = numbered_lines(decode(path, read_bytes(path)))
     batch = AD_SPEND.parse(path, lines, lines[0][1], tmp_path / "ads")
+    (batch,) = AD_SPEND.shape([batch], tmp_path / "ads")
+    if isinstance(batch, str):
+        raise SourceError(batch)
     valid, rejected = AD_SPEND.contract().split(batch.rows, keep_raw=True)
     assert rejected.height == 0, rejected.to_dicts()
     return batch, valid
