@@ -121,6 +121,7 @@ def run(
         print_json(report)
     else:
         progress(f"published {report['published']} in {report['seconds']:.0f} s")
+        print_phases(report["phases"], report["seconds"])
         print_sources(report["rows_landed"], report["crm_notes"])
     if report["failed_partitions"]:
         for failure in report["failed_partitions"]:
@@ -134,6 +135,14 @@ def run(
             "last good state. Fix the files and run again."
         )
         raise typer.Exit(code=3)
+
+
+def print_phases(phases: dict[str, float], total: float) -> None:
+    """Seconds per phase of the run (steps, plus what came before the first one)."""
+    stderr.print("\n[bold]Seconds per phase[/bold]")
+    for name, seconds in phases.items():
+        stderr.print(f"  {name:>36}: {seconds:7.1f}", highlight=False)
+    stderr.print(f"  {'the whole run':>36}: {total:7.1f}", highlight=False)
 
 
 def print_sources(landed: dict[str, int], crm_notes: dict[str, str]) -> None:

@@ -55,6 +55,7 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
             tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
+        phases = phase_seconds(instance, result.run_id, started)
     logging.getLogger("dagster").handlers.clear()
     if not result.success:
         failures = [
@@ -79,8 +80,47 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
         "warehouse": str(settings.warehouse),
         "published": str(settings.published),
         "materialized": len(result.get_asset_materialization_events()),
+        "phases": phases,
         "sources": found,
     }
+
+
+# a step's phase: the first prefix its key starts with
+PHASES = (
+    ("raw__crm_", "land CRM"),
+    ("raw__ga4_events", "land web (GA4)"),
+    ("raw__cdr_calls", "land calls (CDR)"),
+    ("raw__queue_log", "land queue_log"),
+    ("raw__ad_spend", "land ad spend"),
+    ("customer_identity_map", "identity"),
+    ("warehouse_models", "dbt build"),
+    ("mining__", "mining"),
+    ("published__", "publish"),
+)
+
+
+def phase_seconds(instance, run_id: str, started: float) -> dict[str, float]:
+    """Seconds per phase of a run, from its steps' start and end events; `start-up` is
+    the time before the first step (definitions, the dbt manifest, the instance)."""
+    begun, spent, first = {}, {}, None
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            begun[event.step_key] = entry.timestamp
+            first = entry.timestamp if first is None else min(first, entry.timestamp)
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            phase = next((name for p, name in PHASES if event.step_key.startswith(p)), "other")
+            took = entry.timestamp - begun.get(event.step_key, entry.timestamp)
+            spent[phase] = spent.get(phase, 0.0) + took
+    wall = time.time() - (time.monotonic() - started)
+    out = {"start-up": round(first - wall, 1)} if first is not None else {}
+    return (
+        out
+        | {name: round(spent[name], 1) for _, name in PHASES if name in spent}
+        | ({"other": round(spent["other"], 1)} if "other" in spent else {})
+    )
 
 
 def check_crm_map(settings: Settings) -> None:

@@ -31,6 +31,7 @@ from pipelines.ingest.contracts import LINE, RAW
 from pipelines.ingest.files import RawBatch, SourceError, decode, parse_csv_lines, read_bytes
 
 HEAD_LINES = 12  # a report's header is within its first lines
+SHAPED = frozenset((*AD_SPEND_COLUMNS, "spend_original", "currency_original", LINE, RAW))
 INDEX = "__report"  # which report of a run a row came from, while reports are shaped together
 
 
@@ -191,6 +192,8 @@ def shape_ad_reports(batches: list[RawBatch], folder: Path) -> list[RawBatch | s
     """Every report of a run in the shape of AD_SPEND_COLUMNS, spend in the reporting
     currency: normalised a layout at a time and converted together, not file by file. A
     file whose currency has no rate becomes its error (the others land)."""
+    if not batches:
+        return []
     groups: dict[tuple, list[int]] = {}
     for i, batch in enumerate(batches):
         key = (batch.meta["layout"].name, batch.meta["currency"], batch.file.parent.name)
@@ -215,7 +218,9 @@ def shape_ad_reports(batches: list[RawBatch], folder: Path) -> list[RawBatch | s
         if i in missing:
             out.append(missing[i].format(path=batch.file))
             continue
-        batch.rows = parts.get((i,), converted.drop(INDEX).clear())
+        part = parts.get((i,), converted.drop(INDEX).clear())
+        own = set(batch.rows.columns)  # a column another report of its layout has is not its
+        batch.rows = part.select(c for c in part.columns if c in SHAPED or c in own)
         out.append(batch)
     return out
 

@@ -22,6 +22,7 @@ from pipelines.ingest.loader import (
     ensure_bookkeeping,
     ensure_raw_table,
 )
+from pipelines.ingest.progress import source_bar
 from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES, FileSource
 from pipelines.ingest.streams import STREAM_COLUMNS, StreamSource, land_stream_source
 from pipelines.resources import WRITER_POOL, SourcesResource, WarehouseResource
@@ -128,15 +129,16 @@ def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
         days = {key: files[d] for key in keys if (d := dt.date.fromisoformat(key)) in files}
         total, done = len(days), 0
 
-        def progress(rows: int, n_days: int) -> None:
+        def logged(rows: int, n_days: int) -> None:
             nonlocal done
             done += n_days
             context.log.info(f"{source.name}: {done}/{total} days with files, +{rows:,} rows")
+            advance(n_days, rows)
 
-        with warehouse.connect() as con:
+        with warehouse.connect() as con, source_bar(source.name, total, "days") as advance:
             ensure_bookkeeping(con)
             ensure_table(con, source)
-            reports = land_days(con, source, days, str(uuid.uuid4()), progress, warehouse.lake_path)
+            reports = land_days(con, source, days, str(uuid.uuid4()), logged, warehouse.lake_path)
             lake.mirror_bookkeeping(con, warehouse.lake_path)
         failed = [r for r in reports if r.status == "failed"]
         metadata = _report_metadata(reports)
@@ -170,7 +172,9 @@ def stream_source_asset(source: StreamSource) -> dg.AssetsDefinition:
             ensure_raw_table(
                 con, source.name, contract, after=source.prepare, columns=STREAM_COLUMNS
             )
-            reports = land_stream_source(con, source, folder, str(uuid.uuid4()))
+            files = source.files(folder)
+            with source_bar(source.name, len(files), "files") as advance:
+                reports = land_stream_source(con, source, folder, str(uuid.uuid4()), advance)
             if any(r.status == "loaded" for r in reports) or not lake.days_in(
                 warehouse.lake_path, source.name
             ):

@@ -178,6 +178,19 @@ def _read_clean_csv(
     except pl.exceptions.PolarsError:
         return None
     ok = rows.height == expected and rows.width == len(columns) + 1
+    # polars fills a short line's missing fields with nulls: count them as DuckDB would
+    fields = (
+        rows.select(pl.col(LINE)).with_columns(
+            pl.Series("line", numbered_text.split("\n"))
+            .str.replace_all(r'"[^"]*"', "")
+            .str.count_matches(delimiter, literal=True)
+            .alias("delimiters")
+        )
+        if ok
+        else None
+    )
+    if fields is not None and (fields["delimiters"] != len(columns)).any():
+        return None  # a line with too few fields: DuckDB names its error
     empty_is_null = [  # as DuckDB's reader: an empty field, quoted or not, is no value
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns
     ]

@@ -192,7 +192,11 @@ class Prepared:
 
 
 def land_stream_source(
-    con: duckdb.DuckDBPyConnection, source: StreamSource, sources: Path, batch_id: str
+    con: duckdb.DuckDBPyConnection,
+    source: StreamSource,
+    sources: Path,
+    batch_id: str,
+    progress: Callable[[int, int], None] = lambda files, rows: None,
 ) -> list[PartitionReport]:
     """Land what every file of the source added, in one transaction; a file that cannot
     be read fails alone (audited, named), files that add nothing are passed over."""
@@ -212,6 +216,7 @@ def land_stream_source(
             failed(path, read)
         elif read is not None:
             parsed.append(read)
+        progress(1, read[1].rows_read if isinstance(read, tuple) else 0)
     shaped = source.shape([batch for _, batch in parsed], sources / source.folder)
     ready = []
     for (landing, _), batch in zip(parsed, shaped, strict=True):
