@@ -88,3 +88,9 @@ def business_timezone() -> str:
     """The IANA zone CRM times are reported in: ACRM_TIMEZONE, else the call center's.
     Times a CRM writes with an offset or as Unix seconds are converted to it."""
     return os.environ.get("ACRM_TIMEZONE") or call_center_timezone()
+
+
+def reload_unchanged_days() -> bool:
+    """ACRM_RELOAD=1: land every daily file again, even a day whose files did not change
+    since it landed (after a contract change, say)."""
+    return (os.environ.get("ACRM_RELOAD") or "").strip().lower() in ("1", "true", "yes")

@@ -13,9 +13,10 @@ import dagster as dg
 
 from acrm.crm_map import MapError
 from acrm.crm_map import load as load_crm_map
+from acrm.settings import reload_unchanged_days
 from pipelines.ingest import lake
 from pipelines.ingest.crm import CRM_TABLES, CrmTable, extract_table
-from pipelines.ingest.daily import ensure_table, land_days
+from pipelines.ingest.daily import ensure_table, land_days, unchanged_days
 from pipelines.ingest.loader import (
     RAW_SCHEMA,
     PartitionReport,
@@ -127,6 +128,15 @@ def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
         keys = context.partition_keys
         # only the days of the run's range that have files: nothing is read for the others
         days = {key: files[d] for key in keys if (d := dt.date.fromisoformat(key)) in files}
+        with warehouse.connect() as con:
+            ensure_bookkeeping(con)
+            same = set() if reload_unchanged_days() else unchanged_days(con, source, days)
+        if same:
+            context.log.info(
+                f"{source.name}: {len(same):,} days unchanged since they landed (ACRM_RELOAD=1 "
+                "lands them again)"
+            )
+        days = {day: paths for day, paths in days.items() if day not in same}
         total, done = len(days), 0
 
         def logged(rows: int, n_days: int) -> None:
@@ -142,7 +152,8 @@ def file_source_asset(source: FileSource) -> dg.AssetsDefinition:
             lake.mirror_bookkeeping(con, warehouse.lake_path)
         failed = [r for r in reports if r.status == "failed"]
         metadata = _report_metadata(reports)
-        metadata["days_without_files"] = len(keys) - len(days)
+        metadata["days_without_files"] = len(keys) - len(days) - len(same)
+        metadata["days_unchanged"] = len(same)
         if failed and len(failed) == len(reports):
             raise LandingFailed(
                 description=f"every day with files failed: {failed[0].message}", metadata=metadata

@@ -22,6 +22,8 @@ from pipelines.ingest.contracts import EXTRA, FILE, LINE, RAW, REASON
 from pipelines.ingest.files import SourceError
 from pipelines.ingest.lines import load_lines
 from pipelines.ingest.loader import (
+    AUDIT,
+    AUDIT_COLUMNS,
     QUARANTINE,
     RAW_SCHEMA,
     PartitionReport,
@@ -38,6 +40,28 @@ DAY = "__day"
 DIGEST = "__line_md5"
 LINES = "__lines"
 FLAT = "__flat"
+
+
+def unchanged_days(con, source, days: dict[str, list[Path]]) -> set[str]:
+    """Days whose files are the ones their last good landing read (same names, sizes and
+    modification times): landing them again would change nothing."""
+    rows = con.execute(
+        f"with attempts as (select partition_key, batch_id, status, row_number() over "
+        f"(partition by partition_key order by finished_at desc) as attempt from {AUDIT} "
+        "where source = $source), latest as (select * from attempts where attempt = 1 and "
+        "status = 'loaded') "
+        f"select a.partition_key, a.file, a.file_bytes, a.file_mtime_ns from {AUDIT} a "
+        "join latest l using (partition_key, batch_id) where a.source = $source",
+        {"source": source.name},
+    ).fetchall()
+    landed: dict[str, set] = {}
+    for day, file, size, mtime in rows:
+        landed.setdefault(day, set()).add((file, size, mtime))
+    return {
+        day
+        for day, paths in days.items()
+        if landed.get(day) == {(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths}
+    }
 
 
 def batches(days: dict[str, list[Path]], limit: int = BATCH_BYTES) -> Iterator[dict]:
@@ -90,7 +114,8 @@ def land_batch(con, source, days: dict, batch_id: str, lake: Path | None) -> lis
     ]
     good = [d for d in days if d not in failed_days]
     if good:
-        reports += _land_good_days(con, source, good, day_of, batch_id, started)
+        good_paths = {d: days[d] for d in good}
+        reports += _land_good_days(con, source, good_paths, day_of, batch_id, started)
         if lake is not None:
             _write_lake(con, source, lake, good)
     run_sql(con, f"drop table if exists {LINES}; drop table if exists {FLAT}")
@@ -151,7 +176,8 @@ def _counts(frame: pl.DataFrame, name: str) -> dict[str, int]:
     return dict(frame.group_by(FILE).len(name).iter_rows()) if frame.height else {}
 
 
-def _land_good_days(con, source, days, day_of, batch_id, started) -> list[PartitionReport]:
+def _land_good_days(con, source, day_paths, day_of, batch_id, started) -> list[PartitionReport]:
+    days = list(day_paths)
     drift = sorted(
         r[0] for r in con.execute(f"select distinct unnest(__drift) from {FLAT}").fetchall()
     )
@@ -168,7 +194,7 @@ def _land_good_days(con, source, days, day_of, batch_id, started) -> list[Partit
                 f"{file}: {n} rows read but {loaded.get(file, 0)} loaded and "
                 f"{quarantined.get(file, 0)} quarantined"
             )
-    notes = _commit(con, source, days, day_of, valid, rejected, batch_id, started, read)
+    notes = _commit(con, source, days, day_of, valid, rejected, batch_id, started, read, day_paths)
     return [
         PartitionReport(
             source.name,
@@ -215,7 +241,7 @@ def _quarantine_rows(source, rejected, day_of, batch_id, started) -> pl.DataFram
     )
 
 
-def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read) -> dict:
+def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read, day_paths):
     """Replace the days' rows and quarantine, audit every file: all or nothing. Returns
     the source's audit note per day."""
     table = f"{RAW_SCHEMA}.{source.name}"
@@ -247,6 +273,7 @@ def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read)
         )
         con.unregister("rejected_rows")
         notes = source.audit_notes(con, days)
+        stats = {p.name: p.stat() for paths in day_paths.values() for p in paths}
         insert_audit(
             con,
             [
@@ -263,10 +290,13 @@ def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read)
                     started,
                     now_utc(),
                     day,
+                    stats[file].st_size,
+                    stats[file].st_mtime_ns,
                 )
                 for file, day in sorted(day_of.items())
                 if day in days
             ],
+            (*AUDIT_COLUMNS, "file_bytes", "file_mtime_ns"),
         )
         fault_point("before_commit", source.name)
         run_sql(con, "commit")

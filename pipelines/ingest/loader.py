@@ -35,6 +35,9 @@ create table if not exists {QUARANTINE} (
 -- a file stream's rows (streams.py) and what a load attempt was about: a day or a file
 alter table {QUARANTINE} add column if not exists stream varchar;
 alter table {AUDIT} add column if not exists unit varchar;
+-- a daily file's size and modification time when it landed: an unchanged day is skipped
+alter table {AUDIT} add column if not exists file_bytes bigint;
+alter table {AUDIT} add column if not exists file_mtime_ns bigint;
 """
 FAULT_ENV = "ACRM_FAULT_INJECT"  # tests: "<point>:<table>" kills the process at that point
 
@@ -134,12 +137,16 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
             con.unregister("__rows")
 
 
-def insert_audit(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    """Audit rows, tuples in AUDIT_COLUMNS' order, in one statement."""
+def insert_audit(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple], columns: tuple = AUDIT_COLUMNS
+) -> None:
+    """Audit rows, tuples in `columns`' order, in one statement."""
     frame = pl.DataFrame(
         rows,
         schema={
-            **{c: pl.String for c in AUDIT_COLUMNS},
+            **{c: pl.String for c in columns},
+            "file_bytes": pl.Int64,
+            "file_mtime_ns": pl.Int64,
             "rows_read": pl.Int64,
             "rows_loaded": pl.Int64,
             "rows_quarantined": pl.Int64,
@@ -148,7 +155,7 @@ def insert_audit(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
         },
         orient="row",
     )
-    insert_frame(con, AUDIT, frame)
+    insert_frame(con, AUDIT, frame.select(columns))
 
 
 def fold_extras(rows: pl.DataFrame, extras: list[str]) -> pl.DataFrame:

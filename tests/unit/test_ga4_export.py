@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.daily import ensure_table, land_days, read_files
+from pipelines.ingest.daily import ensure_table, land_days, read_files, unchanged_days
 from pipelines.ingest.loader import ensure_bookkeeping
 from pipelines.ingest.sources import GA4
 
@@ -133,3 +133,27 @@ def test_repeated_purchase_events_are_counted_for_the_audit(tmp_path: Path) -> N
         "2025-03-03": "1 repeated purchase events (same transaction_id), counted once",
         "2025-03-04": "1 repeated purchase events (same transaction_id), counted once",
     }
+
+
+def test_a_day_whose_files_did_not_change_is_not_landed_again(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    web.mkdir()
+    for day in ("20250303", "20250304"):
+        event = {**EVENTS[0], "event_date": day}
+        (web / f"events_{day}.json").write_text(json.dumps(event) + "\n")
+    days = {str(day): paths for day, paths in GA4.files_by_day(tmp_path).items()}
+    with duckdb.connect() as con:
+        ensure_bookkeeping(con)
+        ensure_table(con, GA4)
+        assert unchanged_days(con, GA4, days) == set()
+        land_days(con, GA4, days, "b1")
+        assert unchanged_days(con, GA4, days) == {"2025-03-03", "2025-03-04"}
+        late = web / "events_20250304.json"  # GA4 re-exports a day: its file changes
+        late.write_text(late.read_text() + json.dumps({**EVENTS[1], "event_date": "20250304"}))
+        assert unchanged_days(con, GA4, days) == {"2025-03-03"}
+        land_days(con, GA4, {"2025-03-04": days["2025-03-04"]}, "b2")
+        assert unchanged_days(con, GA4, days) == {"2025-03-03", "2025-03-04"}
+        counts = con.execute(
+            "select _partition::varchar, count(*) from raw.ga4_events group by 1 order by 1"
+        ).fetchall()
+    assert counts == [("2025-03-03", 1), ("2025-03-04", 2)]
