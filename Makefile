@@ -52,11 +52,13 @@ test-unit: setup  ## run the fast unit tests only
 	$(BIN)/python -m pytest -m unit
 
 BENCH_SCALES ?= 1 10
+RUN_BENCH_SCALES ?= 1 10
 WAREHOUSE_BENCH_SCALES ?= 1 10
 CUBE_BENCH_SCALES ?= 1 10
 
-bench: setup  ## landing, warehouse increments, cube queries: ours, naive, lower bound
+bench: setup  ## landing, whole runs, warehouse increments, cube queries: ours, naive, lower bound
 	$(BIN)/python bench/landing.py --scales $(BENCH_SCALES)
+	$(BIN)/python bench/run.py --scales $(RUN_BENCH_SCALES)
 	$(BIN)/python bench/warehouse.py --scales $(WAREHOUSE_BENCH_SCALES)
 	$(BIN)/python bench/cube.py --scales $(CUBE_BENCH_SCALES)
 
