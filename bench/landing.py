@@ -196,12 +196,18 @@ def crm(folder: Path, db: Path) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_args(doc: str) -> argparse.Namespace:
+    """--scales and --out, as every benchmark script takes them; --out exists after."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0])
     parser.add_argument("--out", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main() -> None:
+    args = bench_args(__doc__)
     results = []
     for scale in args.scales:
         folder = sources_at(scale, args.out)

@@ -15,7 +15,6 @@ Usage: python bench/run.py [--scales 1 10] [--out data/bench]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from landing import lower_bound, sources_at
+from landing import bench_args, lower_bound, sources_at
 
 from acrm.settings import DBT_PROJECT_DIR
 from pipelines.ingest.sources import AD_SPEND, CDR, GA4
@@ -138,11 +137,7 @@ def measure(scale: float, out: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0])
-    parser.add_argument("--out", type=Path, default=Path("data/bench"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = bench_args(__doc__)
     results = []
     for scale in args.scales:
         result = measure(scale, args.out)

@@ -32,6 +32,7 @@ from pipelines.ingest.loader import (
     insert_audit,
     now_utc,
     run_sql,
+    transaction,
     write_table,
 )
 
@@ -249,8 +250,7 @@ def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read,
         pl.lit(batch_id).alias("_batch_id"), pl.lit(started).alias("_loaded_at")
     )
     loaded, quarantined = _counts(valid, "n"), _counts(rejected, "n")
-    run_sql(con, "begin transaction")
-    try:
+    with transaction(con, source.name):
         write_table(con, table, rows)
         run_sql(con, f"delete from {table} where _partition::varchar in ?", [days])
         fault_point("after_delete", source.name)
@@ -298,11 +298,6 @@ def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read,
             ],
             (*AUDIT_COLUMNS, "file_bytes", "file_mtime_ns"),
         )
-        fault_point("before_commit", source.name)
-        run_sql(con, "commit")
-    except BaseException:
-        run_sql(con, "rollback")
-        raise
     return notes
 
 

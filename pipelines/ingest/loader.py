@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -51,6 +53,19 @@ def fault_point(point: str, table: str) -> None:
     """Die like a crashed machine (SIGKILL) at a named point: the crash tests' hook."""
     if os.environ.get(FAULT_ENV) == f"{point}:{table}":
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, source: str) -> Iterator[None]:
+    """All or nothing; the crash tests' `before_commit` point is just before the commit."""
+    run_sql(con, "begin transaction")
+    try:
+        yield
+        fault_point("before_commit", source)
+        run_sql(con, "commit")
+    except BaseException:
+        run_sql(con, "rollback")
+        raise
 
 
 def now_utc() -> dt.datetime:

@@ -37,6 +37,7 @@ from pipelines.ingest.loader import (
     insert_frame,
     now_utc,
     run_sql,
+    transaction,
     write_table,
 )
 
@@ -348,8 +349,7 @@ def _commit(con, source, ready: list[Prepared], batch_id: str, started) -> list[
     table = f"{RAW_SCHEMA}.{source.name}"
     valid, rejected = _gathered(source, ready)
     valid = _with_line_md5(con, valid)
-    run_sql(con, "begin transaction")
-    try:
+    with transaction(con, source.name):
         for p in ready:
             if p.landing.mode == "replace":
                 _forget_stream(con, source.name, table, p.landing.stream.stream_id)
@@ -364,11 +364,6 @@ def _commit(con, source, ready: list[Prepared], batch_id: str, started) -> list[
         _quarantine(con, source.name, rejected, batch_id, started)
         reports = _audit(con, source.name, ready, loaded, rejected, batch_id, started)
         _save_streams(con, source.name, [p.landing for p in ready])
-        fault_point("before_commit", source.name)
-        run_sql(con, "commit")
-    except BaseException:
-        run_sql(con, "rollback")
-        raise
     return reports
 
 
