@@ -33,7 +33,8 @@ from pipelines.ingest.sources import AD_SPEND, CDR, GA4
 WRAPPER = (
     "import resource, subprocess, sys, time\n"
     "started = time.monotonic()\n"
-    "done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n"
+    "done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+    'sys.stderr.write(done.stderr.decode(errors="replace")[-3000:])\n'
     "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
     "sys.stderr.write(f'{time.monotonic() - started} {peak} {done.returncode}\\n')\n"
     "sys.stdout.buffer.write(done.stdout)\n"
@@ -52,9 +53,10 @@ def acrm_run(sources: Path, warehouse: Path) -> dict:
         text=True,
         check=False,
     )
-    seconds, peak_kb, code = done.stderr.strip().splitlines()[-1].split()
+    *log, last = done.stderr.strip().splitlines()
+    seconds, peak_kb, code = last.split()
     if int(code) != 0:
-        raise RuntimeError(f"acrm run failed ({code}) on {sources}")
+        raise RuntimeError(f"acrm run failed ({code}) on {sources}:\n" + "\n".join(log[-20:]))
     report = json.loads(done.stdout)
     return {
         "seconds": round(float(seconds), 1),

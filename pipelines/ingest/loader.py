@@ -156,21 +156,17 @@ def insert_audit(
     con: duckdb.DuckDBPyConnection, rows: list[tuple], columns: tuple = AUDIT_COLUMNS
 ) -> None:
     """Audit rows, tuples in `columns`' order, in one statement."""
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            **{c: pl.String for c in columns},
-            "file_bytes": pl.Int64,
-            "file_mtime_ns": pl.Int64,
-            "rows_read": pl.Int64,
-            "rows_loaded": pl.Int64,
-            "rows_quarantined": pl.Int64,
-            "started_at": pl.Datetime("us"),
-            "finished_at": pl.Datetime("us"),
-        },
-        orient="row",
-    )
-    insert_frame(con, AUDIT, frame.select(columns))
+    types = {
+        "rows_read": pl.Int64,
+        "rows_loaded": pl.Int64,
+        "rows_quarantined": pl.Int64,
+        "started_at": pl.Datetime("us"),
+        "finished_at": pl.Datetime("us"),
+        "file_bytes": pl.Int64,
+        "file_mtime_ns": pl.Int64,
+    }
+    frame = pl.DataFrame(rows, schema={c: types.get(c, pl.String) for c in columns}, orient="row")
+    insert_frame(con, AUDIT, frame)
 
 
 def fold_extras(rows: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
