@@ -49,6 +49,8 @@ def write_days(
             target = folder / f"{PARTITION}={day}" / FILE_NAME
             if not written:
                 target.unlink(missing_ok=True)
+                if target.parent.exists() and not any(target.parent.iterdir()):
+                    target.parent.rmdir()
                 continue
             if len(written) > 1:  # one file a day, so that one rename replaces the day
                 merged = Path(staging) / f"{day}.parquet"
