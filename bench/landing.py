@@ -29,6 +29,7 @@ from pipelines.ingest.crm import CRM_TABLES, extract_table
 from pipelines.ingest.daily import ensure_table, land_days
 from pipelines.ingest.files import read_bytes
 from pipelines.ingest.lake import mirror
+from pipelines.ingest.lines import load_lines
 from pipelines.ingest.loader import ensure_bookkeeping
 from pipelines.ingest.sources import AD_SPEND, CDR, GA4
 from pipelines.ingest.streams import StreamSource, land_stream_source
@@ -118,6 +119,11 @@ def lower_bound(source, folder: Path, db: Path) -> tuple[int, float]:
             con.execute(
                 f"create table lb as select * from read_json({paths}, format = 'newline_delimited')"
             )
+        elif source is AD_SPEND:
+            # reports of many layouts (titles, totals, UTF-16, tabs): their lines, as text,
+            # are the least any reader of them must take in
+            load_lines(con, "lines", [Path(p) for p in paths])
+            con.execute("create table lb as select * from lines")
         else:
             # cp1251 and gzipped files are not readable natively: decode them first, as we do
             staged = []

@@ -125,8 +125,10 @@ def measure(scale: float, out: Path) -> dict:
     started = time.time()
     full = acrm_run(sources, warehouse)
     dbt_sql = dbt_sql_seconds(started)
+    print(f"scale {scale:g} full refresh: {full}; dbt SQL {dbt_sql:.1f} s", flush=True)
     bring_back(sources, work / "held")
     new_day = acrm_run(sources, warehouse)
+    print(f"scale {scale:g} one new day ({day}): {new_day}", flush=True)
     raw = raw_read_seconds(generated, work)
     bound = raw + dbt_sql
     return {
