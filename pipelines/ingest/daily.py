@@ -36,7 +36,7 @@ from pipelines.ingest.loader import (
     write_table,
 )
 
-BATCH_BYTES = 48 * 2**20  # files on disk per batch: GA4 gzips ~10:1, ~0.5 GB of events
+BATCH_BYTES = 16 * 2**20  # files on disk per batch: GA4 gzips ~10:1, ~160 MB of events
 DAY = "__day"
 DIGEST = "__line_md5"
 LINES = "__lines"
@@ -102,6 +102,7 @@ def land_batch(con, source, days: dict, batch_id: str, lake: Path | None) -> lis
     day_of = {p.name: day for day, paths in days.items() for p in paths}
     unreadable = load_lines(con, LINES, [p for paths in days.values() for p in paths])
     run_sql(con, f"create or replace temp table {FLAT} as {source.flatten_sql(LINES)}")
+    run_sql(con, f"drop table {LINES}")  # FLAT keeps each line's text
     broken = {file: [why] for file, why in unreadable.items()} | {
         file: [
             f"required field(s) {', '.join(missing)} missing from every line. Fix the "
@@ -150,7 +151,7 @@ def _fail_day(con, batch_id, source, day, broken, day_of, started) -> PartitionR
 def _read_frame(con, days: list[str], day_of: dict[str, str]) -> pl.DataFrame:
     files = [f for f, d in day_of.items() if d in days]
     frame = con.sql(  # the lines' text stays in DuckDB: a digest finds an identical line
-        f"select * exclude (__drift, {RAW}, {EXTRA}), md5({RAW}) as {DIGEST} from {FLAT} "
+        f"select * exclude (__drift, {RAW}), md5({RAW}) as {DIGEST} from {FLAT} "
         f"where {FILE} in ? order by {FILE}, {LINE}",
         params=[files],
     ).pl()
@@ -222,7 +223,7 @@ def _write_lake(con, source, lake: Path, days: list[str]) -> None:
         ).fetchall()
     ]
     relation = (
-        f"select {', '.join(f'r.{c}' for c in columns)}, f.{EXTRA} "
+        f"select {', '.join(f'r.{c}' for c in columns)}, f.{RAW} as {EXTRA} "
         f"from {RAW_SCHEMA}.{source.name} r "
         f"join {FLAT} f on f.{FILE} = r._source_file and f.{LINE} = r.{LINE} "
         f"where r._partition::varchar in ({', '.join(repr(d) for d in days)})"
@@ -309,7 +310,7 @@ def ensure_table(con: duckdb.DuckDBPyConnection, source) -> None:
         f"create or replace temp table {LINES} ({FILE} varchar, {LINE} bigint, {RAW} varchar)",
     )
     frame = con.sql(
-        f"select * exclude (__drift, __parse_error, {EXTRA}) from ({source.flatten_sql(LINES)})"
+        f"select * exclude (__drift, __parse_error) from ({source.flatten_sql(LINES)})"
     ).pl()
     valid, _ = source.contract().split(frame.with_columns(pl.lit(None, pl.Date).alias(DAY)))
     rows = valid.rename({FILE: "_source_file", DAY: "_partition"}).with_columns(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.ingest.contracts import EXTRA, LINE, RAW
+from pipelines.ingest.contracts import LINE, RAW
 
 GA4_REQUIRED = ("event_date", "event_timestamp", "event_name", "user_pseudo_id")
 # Top-level fields of Google's documented export schema: present or not, they are expected.
@@ -157,9 +157,9 @@ def _flat_columns(paths: list[str]) -> list[str]:
 def flatten_sql(lines: str) -> str:
     """One row per line of `lines` (__file, _line_number, _raw): the event flattened with
     its typed params and traffic source, `__drift` (top-level fields outside Google's
-    schema), `__parse_error` for a line that is no JSON object, and the whole event as
-    exported in `_extra`: rebuilding it without the flattened fields costs more than
-    parsing it (docs/DECISIONS.md), and nothing of it is lost."""
+    schema) and `__parse_error` for a line that is no JSON object. The event as exported
+    (`_raw`) is what the lake keeps as `_extra`: rebuilding it without the flattened fields
+    costs more than parsing it (docs/DECISIONS.md), and nothing of it is lost."""
     wanted = [(c,) for c in (*GA4_REQUIRED, "user_id")] + list(NESTED.values())
     wanted += [p for places in SESSION_SOURCE.values() for p in places if not isinstance(p, str)]
     paths = list(dict.fromkeys(_json_path(p) for p in wanted))
@@ -184,7 +184,6 @@ select __file, {LINE}, {RAW},
         as __parse_error,
     __drift,
     {", ".join(_flat_columns(paths))},
-    case when __object then {RAW} end as {EXTRA},
     make_timestamp(try_cast(__v[{paths.index('$."event_timestamp"') + 1}] as bigint))
         as event_at
 from valued

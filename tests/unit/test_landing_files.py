@@ -131,7 +131,7 @@ def test_ga4_params_become_typed_columns_and_the_rest_is_kept(tmp_path: Path) ->
     assert row["form_id"] is None and row["transaction_id"] is None  # absent in this export
     assert row["event_at"].microsecond == 123456
     assert row["__drift"] == ["a_new_field"]  # outside Google's schema: reported as drift
-    assert json.loads(row["_extra"]) == event  # the event as exported: nothing lost
+    assert json.loads(row["_raw"]) == event  # kept whole, as the lake's _extra: nothing lost
 
 
 def test_crm_tables_read_into_arrow_with_their_types(tmp_path: Path) -> None:
