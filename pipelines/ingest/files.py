@@ -129,9 +129,9 @@ def parse_csv_lines(
         {LINE: [n for n, _ in lines], RAW: [t for _, t in lines]},
         schema={LINE: pl.Int64, RAW: pl.String},
     )
-    fast = _read_clean_csv(numbered_text, columns, len(lines), delimiter)
+    fast = _read_clean_csv(numbered_text, raw, columns, delimiter)
     if fast is not None:  # every line parsed: the common case, ~1 ms a file
-        return RawBatch(path, len(lines), fast.join(raw, on=LINE, how="left"), _empty_rejects())
+        return RawBatch(path, len(lines), fast.with_columns(raw[RAW]), _empty_rejects())
     with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8") as numbered:
         numbered.write(numbered_text)
         numbered.flush()
@@ -162,9 +162,10 @@ def parse_csv_lines(
 
 
 def _read_clean_csv(
-    numbered_text: str, columns: list[str], expected: int, delimiter: str = ","
+    numbered_text: str, raw: pl.DataFrame, columns: list[str], delimiter: str = ","
 ) -> pl.DataFrame | None:
-    """polars' strict parse of a file with no malformed line; None sends it to DuckDB."""
+    """polars' strict parse of a file with no malformed line, in the lines' order; None
+    sends it to DuckDB."""
     try:
         rows = pl.read_csv(
             numbered_text.encode(),
@@ -177,21 +178,25 @@ def _read_clean_csv(
         )
     except pl.exceptions.PolarsError:
         return None
-    ok = rows.height == expected and rows.width == len(columns) + 1
-    # polars fills a short line's missing fields with nulls: count them as DuckDB would
-    fields = (
-        rows.select(pl.col(LINE)).with_columns(
-            pl.Series("line", numbered_text.split("\n"))
-            .str.replace_all(r'"[^"]*"', "")
-            .str.count_matches(delimiter, literal=True)
-            .alias("delimiters")
-        )
-        if ok
-        else None
-    )
-    if fields is not None and (fields["delimiters"] != len(columns)).any():
+    if rows.height != raw.height or rows.width != len(columns) + 1:
+        return None
+    if _short_lines(rows, raw, columns, delimiter):
         return None  # a line with too few fields: DuckDB names its error
     empty_is_null = [  # as DuckDB's reader: an empty field, quoted or not, is no value
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns
     ]
-    return rows.with_columns(pl.col(LINE).cast(pl.Int64), *empty_is_null) if ok else None
+    return rows.with_columns(pl.col(LINE).cast(pl.Int64), *empty_is_null)
+
+
+def _short_lines(rows: pl.DataFrame, raw: pl.DataFrame, columns: list[str], delimiter) -> bool:
+    """polars fills a short line's missing fields with nulls. Only a line whose last field
+    is null can be short; its fields are counted outside quotes, as DuckDB would."""
+    suspects = raw.filter(rows.get_column(columns[-1]).is_null())
+    if not suspects.height:
+        return False
+    delimiters = (
+        suspects.get_column(RAW)
+        .str.replace_all(r'"[^"]*"', "")
+        .str.count_matches(delimiter, literal=True)
+    )
+    return bool((delimiters != len(columns) - 1).any())
