@@ -166,8 +166,7 @@ def flatten_sql(lines: str) -> str:
     known = ", ".join(f"'{name}'" for name in sorted(GA4_FIELDS))
     return f"""
 with parsed as (
-    select *, coalesce(case when json_valid({RAW}) then json_type({RAW}) = 'OBJECT' end, false)
-        as __object
+    select *, coalesce(try(json_type({RAW})) = 'OBJECT', false) as __object
     from {lines}
 ), valued as (
     select *,
