@@ -9,8 +9,9 @@ adds nothing); a stream whose landed part changed is landed again, replacing its
 row's day (`_partition`) is the day it happened, whatever the file is called.
 
 Every line is loaded or quarantined: an exact repeat of a line already landed (another
-file holding the same record) is a duplicate; nothing else is. One transaction per file:
-rows, quarantine, audit and the stream's offset commit together, or not at all.
+file holding the same record) is a duplicate; nothing else is. One transaction per group
+of files (GROUP_BYTES on disk): their rows, quarantine, audit and offsets commit together,
+or not at all, and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ create table if not exists {STREAMS} (
 STREAM_COLUMNS = {"_stream": pl.String, "_line_md5": pl.String}  # lineage of a stream row
 LIVE_NAMES = ("Master.csv", "queue_log")  # files Asterisk appends to: a partial last line waits
 REPEAT_REASON = "exact repeat of a line already landed from {}"
+GROUP_BYTES = 48 * 2**20  # files on disk per transaction: memory stays bounded at any scale
 
 
 @dataclass(frozen=True)
@@ -199,11 +201,12 @@ def land_stream_source(
     batch_id: str,
     progress: Callable[[int, int], None] = lambda files, rows: None,
 ) -> list[PartitionReport]:
-    """Land what every file of the source added, in one transaction; a file that cannot
-    be read fails alone (audited, named), files that add nothing are passed over."""
+    """Land what every file of the source added, a group of files (GROUP_BYTES on disk)
+    per transaction; a file that cannot be read fails alone (audited, named), files that
+    add nothing are passed over."""
     ensure_streams(con)
     started = now_utc()
-    reports, parsed = [], []
+    reports: list[PartitionReport] = []
     known = known_streams(con, source.name)
 
     def failed(path: Path, message: str) -> None:
@@ -211,13 +214,37 @@ def land_stream_source(
         _audit_failure(con, batch_id, source.name, unit, message, started)
         reports.append(PartitionReport(source.name, unit, "failed", message=message))
 
-    for path in source.files(sources):
-        read = _read_new(con, source, path, sources, known)
-        if isinstance(read, str):
-            failed(path, read)
-        elif read is not None:
-            parsed.append(read)
-        progress(1, read[1].rows_read if isinstance(read, tuple) else 0)
+    for group in _groups(source.files(sources)):
+        parsed = []
+        for path in group:
+            read = _read_new(con, source, path, sources, known)
+            if isinstance(read, str):
+                failed(path, read)
+            elif read is not None:
+                parsed.append(read)
+            progress(1, read[1].rows_read if isinstance(read, tuple) else 0)
+        ready = _ready(source, parsed, sources, failed)
+        if ready:
+            reports += _commit(con, source, ready, batch_id, started)
+    return reports
+
+
+def _groups(files: list[Path], limit: int = GROUP_BYTES) -> list[list[Path]]:
+    """The files in order, in groups of at most `limit` bytes on disk (a bigger file is a
+    group of its own): what one transaction holds in memory."""
+    groups, size = [[]], 0
+    for path in files:
+        grows = path.stat().st_size
+        if groups[-1] and size + grows > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(path)
+        size += grows
+    return [g for g in groups if g]
+
+
+def _ready(source, parsed: list, sources: Path, failed) -> list[Prepared]:
+    """The parsed files shaped together and checked; a file that fails is reported."""
     shaped = source.shape([batch for _, batch in parsed], sources / source.folder)
     ready = []
     for (landing, _), batch in zip(parsed, shaped, strict=True):
@@ -226,9 +253,7 @@ def land_stream_source(
             failed(landing.path, checked)
         else:
             ready.append(checked)
-    if ready:
-        reports += _commit(con, source, ready, batch_id, started)
-    return reports
+    return ready
 
 
 def _unit(path: Path, sources: Path) -> str:
