@@ -103,6 +103,7 @@ class Landing:
     complete_lines: int
     complete_sha256: str
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # a big file lands in parts: more of it follows in this run
 
 
 def ensure_streams(con: duckdb.DuckDBPyConnection) -> None:
@@ -140,12 +141,18 @@ def known_streams(con, source: str) -> dict[str, Stream]:
 
 
 def plan_landing(
-    con, source: StreamSource, path: Path, known: dict[str, Stream] | None = None
+    con,
+    source: StreamSource,
+    path: Path,
+    known: dict[str, Stream] | None = None,
+    limit: int | None = None,
 ) -> Landing | None:
-    """What of `path` is new: None when the file adds nothing to what was landed."""
+    """What of `path` is new: None when the file adds nothing to what was landed. With a
+    `limit`, at most that many new bytes (whole lines): the landing is then `partial`."""
     data = read_bytes(path)
     complete = len(data)
-    if path.name in LIVE_NAMES and not data.endswith(b"\n"):
+    writing = path.name in LIVE_NAMES and not data.endswith(b"\n")
+    if writing:
         complete = data.rfind(b"\n") + 1  # the PBX may be writing the last line right now
     if not data[:complete].strip():
         return None
@@ -167,6 +174,10 @@ def plan_landing(
     start, mode = (stream.bytes_landed, "append") if grows else (0, "replace")
     if not stream.known:
         mode = "new"
+    whole = complete
+    if limit and complete - start > limit:
+        cut = data.rfind(b"\n", start, start + limit) + 1
+        complete = cut if cut > start else complete
     first_number = stream.lines_landed + 1 if grows else 1
     landing = Landing(
         path=path,
@@ -179,7 +190,8 @@ def plan_landing(
         complete_lines=data[:complete].count(b"\n") + (0 if data[:complete].endswith(b"\n") else 1),
         complete_sha256=hashlib.sha256(data[:complete]).hexdigest(),
     )
-    if complete < len(data):
+    landing.partial = complete < whole
+    if writing:
         landing.notes.append("its last line is still being written; it waits for the next run")
     return landing
 
@@ -214,19 +226,29 @@ def land_stream_source(
         _audit_failure(con, batch_id, source.name, unit, message, started)
         reports.append(PartitionReport(source.name, unit, "failed", message=message))
 
-    for group in _groups(source.files(sources)):
-        parsed = []
-        for path in group:
-            read = _read_new(con, source, path, sources, known)
-            if isinstance(read, str):
-                failed(path, read)
-            elif read is not None:
-                parsed.append(read)
-            progress(1, read[1].rows_read if isinstance(read, tuple) else 0)
-        ready = _ready(source, parsed, sources, failed)
-        if ready:
-            reports += _commit(con, source, ready, batch_id, started)
+    pending, seen = source.files(sources), set()
+    while pending:  # a file landed in part comes back, alone, until it is whole
+        partial = []
+        for group in _groups(pending):
+            parsed = []
+            for path in group:
+                read = _read_new(con, source, path, sources, known)
+                if isinstance(read, str):
+                    failed(path, read)
+                elif read is not None:
+                    parsed.append(read)
+                progress(0 if path in seen else 1, _rows(read))
+                seen.add(path)
+            ready = _ready(source, parsed, sources, failed)
+            if ready:
+                reports += _commit(con, source, ready, batch_id, started)
+            partial += [p.landing.path for p in ready if p.landing.partial]
+        known, pending = known_streams(con, source.name), partial
     return reports
+
+
+def _rows(read) -> int:
+    return read[1].rows_read if isinstance(read, tuple) else 0
 
 
 def _groups(files: list[Path], limit: int = GROUP_BYTES) -> list[list[Path]]:
@@ -264,7 +286,7 @@ def _read_new(con, source: StreamSource, path: Path, sources: Path, known):
     """(what the file adds, its new lines parsed), None when it adds nothing, or the
     error."""
     try:
-        landing = plan_landing(con, source, path, known)
+        landing = plan_landing(con, source, path, known, GROUP_BYTES)
         if landing is None:
             return None
         lines = numbered_lines(landing.text, landing.first_line_number)
