@@ -103,11 +103,9 @@ def land_batch(con, source, days: dict, batch_id: str, lake: Path | None) -> lis
     unreadable = load_lines(con, LINES, [p for paths in days.values() for p in paths])
     run_sql(con, f"create or replace temp table {FLAT} as {source.flatten_sql(LINES)}")
     run_sql(con, f"drop table {LINES}")  # FLAT keeps each line's text
-    broken = {file: [why] for file, why in unreadable.items()} | {
-        file: [
-            f"required field(s) {', '.join(missing)} missing from every line. Fix the "
-            f"export, or the contract of {source.name} in pipelines/ingest/sources.py"
-        ]
+    broken = unreadable | {  # file -> why it fails its day (the message names the file)
+        file: f"{file}: required field(s) {', '.join(missing)} missing from every line. Fix "
+        f"the export, or the contract of {source.name} in pipelines/ingest/sources.py"
         for file, missing in _files_missing_fields(con, source).items()
     }
     failed_days = sorted({day_of[f] for f in broken})
@@ -138,12 +136,7 @@ def _files_missing_fields(con, source) -> dict[str, list[str]]:
 
 
 def _fail_day(con, batch_id, source, day, broken, day_of, started) -> PartitionReport:
-    problems = [
-        why if why.startswith("/") else f"{file}: {why}"
-        for file, (why,) in sorted(broken.items())
-        if day_of[file] == day
-    ]
-    message = "; ".join(problems)
+    message = "; ".join(why for file, why in sorted(broken.items()) if day_of[file] == day)
     audit(con, batch_id, source.name, day, None, 0, 0, 0, "failed", message, started)
     return PartitionReport(source.name, day, "failed", message=message)
 
@@ -196,7 +189,8 @@ def _land_good_days(con, source, day_paths, day_of, batch_id, started) -> list[P
                 f"{file}: {n} rows read but {loaded.get(file, 0)} loaded and "
                 f"{quarantined.get(file, 0)} quarantined"
             )
-    notes = _commit(con, source, days, day_of, valid, rejected, batch_id, started, read, day_paths)
+    counts = {"read": read, "loaded": loaded, "quarantined": quarantined}
+    notes = _commit(con, source, day_paths, day_of, valid, rejected, batch_id, started, counts)
     return [
         PartitionReport(
             source.name,
@@ -243,14 +237,15 @@ def _quarantine_rows(source, rejected, day_of, batch_id, started) -> pl.DataFram
     )
 
 
-def _commit(con, source, days, day_of, valid, rejected, batch_id, started, read, day_paths):
-    """Replace the days' rows and quarantine, audit every file: all or nothing. Returns
-    the source's audit note per day."""
+def _commit(con, source, day_paths, day_of, valid, rejected, batch_id, started, counts):
+    """Replace the days' rows and quarantine, audit every file with its `counts` (read,
+    loaded, quarantined): all or nothing. Returns the source's audit note per day."""
     table = f"{RAW_SCHEMA}.{source.name}"
+    days = list(day_paths)
     rows = valid.rename({FILE: "_source_file", DAY: "_partition"}).with_columns(
         pl.lit(batch_id).alias("_batch_id"), pl.lit(started).alias("_loaded_at")
     )
-    loaded, quarantined = _counts(valid, "n"), _counts(rejected, "n")
+    read, loaded, quarantined = counts["read"], counts["loaded"], counts["quarantined"]
     with transaction(con, source.name):
         write_table(con, table, rows)
         run_sql(con, f"delete from {table} where _partition::varchar in ?", [days])

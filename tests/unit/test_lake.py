@@ -43,18 +43,24 @@ def web(tmp_path: Path) -> Path:
     return folder.parent
 
 
+@pytest.fixture
+def con():
+    """An in-memory warehouse with the bookkeeping and GA4's raw table."""
+    with duckdb.connect() as connection:
+        ensure_bookkeeping(connection)
+        ensure_table(connection, GA4)
+        yield connection
+
+
 def land(con, sources: Path, root: Path, only: str | None = None) -> None:
     days = {str(d): p for d, p in GA4.files_by_day(sources).items()}
     land_days(con, GA4, {d: p for d, p in days.items() if only in (None, d)}, "b", lake=root)
 
 
-def test_the_lake_holds_each_landed_day_with_the_events_as_exported(web, tmp_path) -> None:
+def test_the_lake_holds_each_landed_day_with_the_events_as_exported(con, web, tmp_path) -> None:
     root = tmp_path / "lake"
-    with duckdb.connect() as con:
-        ensure_bookkeeping(con)
-        ensure_table(con, GA4)
-        land(con, web, root)
-        lake.mirror_bookkeeping(con, root)
+    land(con, web, root)
+    lake.mirror_bookkeeping(con, root)
     assert pyarrow_counts(root, "ga4_events") == {"2025-03-03": 2, "2025-03-04": 3}
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
     assert files == [
@@ -70,15 +76,12 @@ def test_the_lake_holds_each_landed_day_with_the_events_as_exported(web, tmp_pat
     assert row[0] == "page_view" and json.loads(row[1])["device"] == {"category": "desktop"}
 
 
-def test_a_day_landed_again_replaces_its_file_and_leaves_no_staging(web, tmp_path) -> None:
+def test_a_day_landed_again_replaces_its_file_and_leaves_no_staging(con, web, tmp_path) -> None:
     root = tmp_path / "lake"
-    with duckdb.connect() as con:
-        ensure_bookkeeping(con)
-        ensure_table(con, GA4)
-        land(con, web, root)
-        path = web / "web" / "events_20250304.json"
-        path.write_text(event("20250304", "purchase", 9) + "\n")
-        land(con, web, root, only="2025-03-04")
+    land(con, web, root)
+    path = web / "web" / "events_20250304.json"
+    path.write_text(event("20250304", "purchase", 9) + "\n")
+    land(con, web, root, only="2025-03-04")
     assert pyarrow_counts(root, "ga4_events") == {"2025-03-03": 2, "2025-03-04": 1}
     leftovers = [p.name for p in (root / "raw" / "ga4_events").iterdir() if p.name[0] == "."]
     assert leftovers == []
