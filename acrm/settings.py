@@ -94,3 +94,9 @@ def reload_unchanged_days() -> bool:
     """ACRM_RELOAD=1: land every daily file again, even a day whose files did not change
     since it landed (after a contract change, say)."""
     return (os.environ.get("ACRM_RELOAD") or "").strip().lower() in ("1", "true", "yes")
+
+
+def full_build_forced() -> bool:
+    """ACRM_FULL_BUILD=1: dbt rebuilds every model, not only those downstream of the
+    sources that landed rows since the last good build."""
+    return (os.environ.get("ACRM_FULL_BUILD") or "").strip().lower() in ("1", "true", "yes")

@@ -1,7 +1,10 @@
 """Every dbt model, seed and test as Dagster assets and checks, linked to the landing assets."""
 
+import json
+import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,8 +15,36 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from acrm.settings import full_build_forced
 from pipelines.resources import WRITER_POOL, WarehouseResource
+from pipelines.warehouse.changes import (
+    kept_in_order,
+    missing_relations,
+    plan_build,
+    prune_targets,
+    save_state,
+    selected_count,
+    selected_nodes,
+    state_dir,
+)
 from pipelines.warehouse.project import dbt_project, require_manifest
+
+TARGETS = "warehouse_models"
+UNCHANGED = {
+    "rebuilt": False,
+    "why": "its inputs and code did not change since the last good build",
+}
+
+
+class SkipUnchangedChecks(logging.Filter):
+    """Dagster warns that each blocking check of a model a daily build did not rebuild
+    "emitted no result"; those tests ran when the model was last built, on the same rows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"emitted no result in step '{TARGETS}'" not in record.getMessage()
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(SkipUnchangedChecks())
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -49,9 +80,44 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    """`dbt build`: seeds, models and their tests, in dependency order.
+    """`dbt build`: seeds, models and their tests, in dependency order; on a daily run only
+    what the newly landed data touches (pipelines/warehouse/changes.py).
 
     dbt's profile reads the warehouse path from ACRM_WAREHOUSE; the resource decides it.
     """
     os.environ["ACRM_WAREHOUSE"] = warehouse.path
-    yield from dbt.cli(["build"], context=context).stream()
+    if context.is_subset:  # a hand-picked selection in the UI: exactly that, no state
+        yield from dbt.cli(["build"], context=context).stream()
+        return
+    target = Path(dbt_project.project_dir) / "target" / f"{TARGETS}-{context.run.run_id[:8]}"
+    prune_targets(target.parent, target, TARGETS)
+    fresh = dbt.cli(["source", "freshness"], target_path=target, raise_on_error=False).wait()
+    state = state_dir(warehouse.path)
+    manifest = json.loads(require_manifest().read_text())
+    with warehouse.connect() as con:
+        missing = missing_relations(con, manifest)
+    plan = plan_build(state, missing, forced=full_build_forced(), fresh=fresh.is_successful())
+    context.log.info(
+        f"dbt builds {'every node' if plan.whole else 'the changed nodes'}: {plan.why}"
+    )
+    if not plan.whole:
+        # a table kept as it is stays current, and what reads it (mining, publish) must
+        # still run: it is reported first, since nothing it depends on is rebuilt
+        kept = kept_in_order(manifest, selected_nodes(plan, target))
+        yield from kept_outputs(context, manifest, kept)
+    yield from dbt.cli(plan.args, context=context, target_path=target).stream()
+    ran = selected_count(target)
+    context.log.info(
+        "dbt ran " + (", ".join(f"{n} {kind}s" for kind, n in sorted(ran.items())) or "nothing")
+    )
+    if fresh.is_successful():
+        save_state(target, state)
+
+
+def kept_outputs(context: dg.AssetExecutionContext, manifest: dict, kept: list[str]):
+    """An output, marked as not rebuilt, for each selected model the build leaves as it is."""
+    for unique_id in kept:
+        key = translator.get_asset_key(manifest["nodes"][unique_id])
+        name = context.assets_def.get_output_name_for_asset_key(key)
+        if name in context.op_execution_context.selected_output_names:
+            yield dg.Output(None, output_name=name, metadata=UNCHANGED)
