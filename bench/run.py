@@ -85,16 +85,29 @@ def bring_back(sources: Path, held: Path) -> None:
         os.utime(target)  # it arrives now
 
 
-def dbt_sql_seconds(after: float) -> float:
-    """Seconds dbt's nodes spent executing in the newest build since `after`, per thread."""
+def newest_build(after: float) -> dict | None:
+    """run_results.json of the newest dbt build since `after`."""
     runs = [
         p for p in DBT_PROJECT_DIR.glob("target/*/run_results.json") if p.stat().st_mtime >= after
     ]
-    if not runs:
+    return json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text()) if runs else None
+
+
+def dbt_sql_seconds(after: float) -> float:
+    """Seconds dbt's nodes spent executing in the newest build since `after`, per thread."""
+    results = newest_build(after)
+    if results is None:
         return float("nan")
-    results = json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text())
     threads = results.get("args", {}).get("threads") or 2
     return sum(r.get("execution_time") or 0 for r in results["results"]) / threads
+
+
+def dbt_nodes_built(after: float) -> dict[str, int]:
+    """How many models and tests the newest dbt build since `after` ran."""
+    ran = [
+        r["unique_id"].split(".")[0] for r in (newest_build(after) or {"results": []})["results"]
+    ]
+    return {kind: ran.count(kind) for kind in ("model", "test")}
 
 
 def raw_read_seconds(folder: Path, work: Path) -> float:
@@ -126,8 +139,11 @@ def measure(scale: float, out: Path) -> dict:
     full = acrm_run(sources, warehouse)
     dbt_sql = dbt_sql_seconds(started)
     print(f"scale {scale:g} full refresh: {full}; dbt SQL {dbt_sql:.1f} s", flush=True)
+    full["dbt_nodes"] = dbt_nodes_built(started)
     bring_back(sources, work / "held")
+    second = time.time()
     new_day = acrm_run(sources, warehouse)
+    new_day["dbt_nodes"] = dbt_nodes_built(second)
     print(f"scale {scale:g} one new day ({day}): {new_day}", flush=True)
     raw = raw_read_seconds(generated, work)
     bound = raw + dbt_sql
@@ -150,7 +166,8 @@ def main() -> None:
         print(
             f"scale {scale:g}: full refresh {full['seconds']:.0f} s (peak "
             f"{full['peak_rss_gb']:.1f} GB), {result['full_refresh_vs_lower_bound']:.2f}x the "
-            f"lower bound {result['lower_bound_seconds']}; one new day {new['seconds']:.0f} s",
+            f"lower bound {result['lower_bound_seconds']}; one new day {new['seconds']:.0f} s "
+            f"(dbt built {new['dbt_nodes']} of {full['dbt_nodes']})",
             flush=True,
         )
         for phase, seconds in full["phases"].items():

@@ -83,9 +83,11 @@ def warehouse_models(
     """`dbt build`: seeds, models and their tests, in dependency order; on a daily run only
     what the newly landed data touches (pipelines/warehouse/changes.py).
 
-    dbt's profile reads the warehouse path from ACRM_WAREHOUSE; the resource decides it.
+    dbt's profile reads the warehouse path from ACRM_WAREHOUSE, and the `raw_source` macro
+    the lake's from ACRM_LAKE (when ACRM_RAW_LAYER=lake); the resource decides both.
     """
     os.environ["ACRM_WAREHOUSE"] = warehouse.path
+    os.environ["ACRM_LAKE"] = str(warehouse.lake_path)
     if context.is_subset:  # a hand-picked selection in the UI: exactly that, no state
         yield from dbt.cli(["build"], context=context).stream()
         return

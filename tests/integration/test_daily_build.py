@@ -8,7 +8,6 @@ rows of the session's warehouse, built once from all the files.
 """
 
 import json
-import math
 import os
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from acrm.pipeline import run_all
 from acrm.settings import DBT_PROJECT_DIR, Settings
 from pipelines.ingest.sources import GA4
 from pipelines.warehouse.changes import state_dir
+from tests.integration.equal_marts import differences, mart_tables
 
 
 def hold_back_last_day(sources: Path, held: Path) -> None:
@@ -71,48 +71,6 @@ def test_the_new_day_rebuilds_what_calls_and_web_feed_and_nothing_else(daily) ->
     assert not {"model.acrm.stg_ads__spend", "model.acrm.dim_customers"} & ran
     assert "seed.acrm.ad_platforms" not in ran
     assert len(ran) < len(dbt_ran(first["run_id"]))
-
-
-def mart_tables(con) -> list[str]:
-    return [
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' "
-            "and table_type = 'BASE TABLE' order by 1"
-        ).fetchall()
-    ]
-
-
-def columns(con, table: str) -> tuple[list[str], list[str]]:
-    """The table's exact columns and its floating-point ones (`loaded_at` left out)."""
-    rows = con.execute(
-        "select column_name, data_type in ('DOUBLE', 'FLOAT') from information_schema.columns "
-        "where table_schema = 'marts' and table_name = ? and column_name <> 'loaded_at' "
-        "and table_catalog = current_database() order by ordinal_position",
-        [table],
-    ).fetchall()
-    return [n for n, floating in rows if not floating], [n for n, floating in rows if floating]
-
-
-def differences(con, table: str) -> list[str]:
-    """Rows whose exact columns differ, both ways; floating-point columns by their sums,
-    to 1e-9 relative, since DuckDB's parallel sums may add in another order."""
-    exact, floating = columns(con, table)
-    cols = ", ".join(exact)
-    ours, theirs = f"select {cols} from marts.{table}", f"select {cols} from whole.marts.{table}"
-    found = con.execute(
-        f"select (select count(*) from ({ours} except all {theirs})), "
-        f"(select count(*) from ({theirs} except all {ours}))"
-    ).fetchall()[0]
-    out = [f"{found} rows differ"] if found != (0, 0) else []
-    for name in floating:
-        a, b = con.execute(
-            f"select (select sum({name}) from marts.{table}), "
-            f"(select sum({name}) from whole.marts.{table})"
-        ).fetchall()[0]
-        if (a is None) != (b is None) or (a is not None and not math.isclose(a, b, rel_tol=1e-9)):
-            out.append(f"sum({name}): {a} against {b}")
-    return out
 
 
 def test_every_mart_equals_the_build_from_all_the_files(daily, built_warehouse) -> None:

@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('ads', 'ad_spend') }}
+    select * from {{ raw_source('ads', 'ad_spend') }}
 ),
 
 ranked as (

@@ -3,7 +3,7 @@
 with
 
 source as (
-    select * from {{ source('calls', 'cdr_calls') }}
+    select * from {{ raw_source('calls', 'cdr_calls') }}
 ),
 
 renamed as (

@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('calls', 'queue_log') }}
+    select * from {{ raw_source('calls', 'queue_log') }}
 ),
 
 renamed as (

@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ latest_version(source('crm', 'crm_contacts'), 'contact_id') }}
+    {{ latest_version(raw_source('crm', 'crm_contacts'), 'contact_id') }}
 ),
 
 renamed as (

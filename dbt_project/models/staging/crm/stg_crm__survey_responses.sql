@@ -1,7 +1,7 @@
 with
 
 source as (
-    {{ latest_version(source('crm', 'crm_survey_responses'), 'survey_response_id') }}
+    {{ latest_version(raw_source('crm', 'crm_survey_responses'), 'survey_response_id') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('web', 'ga4_events') }}
+    select * from {{ raw_source('web', 'ga4_events') }}
 ),
 
 renamed as (
