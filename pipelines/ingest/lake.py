@@ -81,30 +81,70 @@ def days_in(lake: Path, table: str) -> list[str]:
     return sorted(p.name.split("=", 1)[1] for p in folder.glob(f"{PARTITION}=*") if p.is_dir())
 
 
-def mirror(con: duckdb.DuckDBPyConnection, lake: Path, table: str, by_day: bool) -> None:
-    """The warehouse's raw table `table` in the lake (every day, for a table with
-    `_partition`), then the audit and the quarantine beside it."""
-    relation = f"select * from raw.{table}"
-    if by_day:
-        landed = [
-            str(day)
-            for (day,) in con.execute(
-                f"select distinct _partition from raw.{table} where _partition is not null"
+# the column whose newest value moves whenever rows of a table are added or replaced
+STAMPS = {"_load_audit": "finished_at", "_quarantine": "quarantined_at"}
+
+
+def _signature(table: str) -> str:
+    return f"count(*), max({STAMPS.get(table, '_loaded_at')})"
+
+
+def changed_days(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> list[str]:
+    """The days whose rows in the warehouse differ from the lake's file: another count of
+    rows or another newest landing time (rows added, replaced or withdrawn)."""
+    landed = {
+        str(day): rest
+        for day, *rest in con.execute(
+            f"select _partition, {_signature(table)} from raw.{table} "
+            "where _partition is not null group by 1"
+        ).fetchall()
+    }
+    mirrored = {}
+    if days_in(lake, table):
+        pattern = str(table_folder(lake, table) / f"{PARTITION}=*" / FILE_NAME)
+        mirrored = {
+            str(day): rest
+            for day, *rest in con.execute(
+                f"select {PARTITION}, {_signature(table)} from read_parquet(?, "
+                "hive_partitioning = true) group by 1",
+                [pattern],
             ).fetchall()
-        ]
-        write_days(
-            con,
-            lake,
-            table,
-            f"{relation} where _partition is not null",
-            sorted(set(landed) | set(days_in(lake, table))),
-        )
-    else:
-        write_whole(con, lake, table, relation)
+        }
+    return sorted(
+        day for day in landed.keys() | mirrored.keys() if landed.get(day) != mirrored.get(day)
+    )
+
+
+def whole_unchanged(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> bool:
+    """The lake's file of a table without days has the warehouse table's rows."""
+    target = table_folder(lake, table) / FILE_NAME
+    if not target.exists():
+        return False
+    ours = con.execute(f"select {_signature(table)} from raw.{table}").fetchall()
+    return (
+        ours
+        == con.execute(f"select {_signature(table)} from read_parquet(?)", [str(target)]).fetchall()
+    )
+
+
+def mirror(con: duckdb.DuckDBPyConnection, lake: Path, table: str, by_day: bool) -> None:
+    """The warehouse's raw table `table` in the lake, then the audit and the quarantine
+    beside it. Only what changed is written: the days whose rows differ (for a table with
+    `_partition`), or the whole table when it differs."""
+    if by_day:
+        days = changed_days(con, lake, table)
+        if days:  # dates the warehouse wrote, 'YYYY-MM-DD': safe to inline
+            listed = ", ".join(f"date '{day}'" for day in days)
+            write_days(
+                con, lake, table, f"select * from raw.{table} where _partition in ({listed})", days
+            )
+    elif not whole_unchanged(con, lake, table):
+        write_whole(con, lake, table, f"select * from raw.{table}")
     mirror_bookkeeping(con, lake)
 
 
 def mirror_bookkeeping(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
     """The load audit and the quarantine, queryable from the lake too."""
-    for table in ("_load_audit", "_quarantine"):
-        write_whole(con, lake, table, f"select * from raw.{table}")
+    for table in STAMPS:
+        if not whole_unchanged(con, lake, table):
+            write_whole(con, lake, table, f"select * from raw.{table}")

@@ -91,10 +91,13 @@ def test_a_table_without_days_is_one_file_and_a_withdrawn_day_loses_its_file(tmp
     root = tmp_path / "lake"
     with duckdb.connect() as con:
         con.execute("create schema raw")
-        con.execute("create table raw._load_audit (x int); create table raw._quarantine (y int)")
+        con.execute(
+            "create table raw._load_audit (finished_at timestamp); "
+            "create table raw._quarantine (quarantined_at timestamp)"
+        )
         con.execute(
             "create table raw.calls as select * from (values (1, date '2025-03-03'), "
-            "(2, date '2025-03-04')) t(id, _partition)"
+            "(2, date '2025-03-04')) t(id, _partition), (select now()::timestamp as _loaded_at)"
         )
         lake.mirror(con, root, "calls", by_day=True)
         assert lake.days_in(root, "calls") == ["2025-03-03", "2025-03-04"]
@@ -105,3 +108,37 @@ def test_a_table_without_days_is_one_file_and_a_withdrawn_day_loses_its_file(tmp
     assert pyarrow_counts(root, "calls") == {"2025-03-03": 1}
     assert not (root / "raw" / "calls" / "day=2025-03-04" / "data.parquet").exists()
     assert ds.dataset(root / "raw" / "crm_deals" / "data.parquet").to_table().num_rows == 1
+
+
+def test_a_mirror_writes_only_the_days_and_tables_that_changed(tmp_path) -> None:
+    root = tmp_path / "lake"
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw._load_audit (finished_at timestamp); "
+            "create table raw._quarantine (quarantined_at timestamp); "
+            "create table raw.calls (id int, _partition date, _loaded_at timestamp); "
+            "insert into raw.calls values (1, '2025-03-03', '2025-03-05 10:00'), "
+            "(2, '2025-03-04', '2025-03-05 10:00')"
+        )
+        lake.mirror(con, root, "calls", by_day=True)
+        files = {
+            day: root / "raw" / "calls" / f"day={day}" / "data.parquet"
+            for day in ("2025-03-03", "2025-03-04")
+        }
+        audit = root / "raw" / "_load_audit" / "data.parquet"
+        before = {
+            name: path.stat().st_mtime_ns for name, path in [*files.items(), ("audit", audit)]
+        }
+        assert lake.changed_days(con, root, "calls") == []
+        # a row replaced on the 4th: same count, a later landing
+        con.execute(
+            "update raw.calls set _loaded_at = '2025-03-06 10:00' where id = 2; "
+            "insert into raw.calls values (3, '2025-03-05', '2025-03-06 10:00')"
+        )
+        assert lake.changed_days(con, root, "calls") == ["2025-03-04", "2025-03-05"]
+        lake.mirror(con, root, "calls", by_day=True)
+        after = {name: path.stat().st_mtime_ns for name, path in [*files.items(), ("audit", audit)]}
+    assert after["2025-03-03"] == before["2025-03-03"] and after["audit"] == before["audit"]
+    assert after["2025-03-04"] != before["2025-03-04"]
+    assert pyarrow_counts(root, "calls") == {"2025-03-03": 1, "2025-03-04": 1, "2025-03-05": 1}
