@@ -87,18 +87,22 @@ def test_a_day_landed_again_replaces_its_file_and_leaves_no_staging(con, web, tm
     assert leftovers == []
 
 
+def raw_calls(con) -> None:
+    """A raw schema with its bookkeeping and two days of calls landed at one time."""
+    con.execute(
+        "create schema raw; "
+        "create table raw._load_audit (finished_at timestamp); "
+        "create table raw._quarantine (quarantined_at timestamp); "
+        "create table raw.calls (id int, _partition date, _loaded_at timestamp); "
+        "insert into raw.calls values (1, '2025-03-03', '2025-03-05 10:00'), "
+        "(2, '2025-03-04', '2025-03-05 10:00')"
+    )
+
+
 def test_a_table_without_days_is_one_file_and_a_withdrawn_day_loses_its_file(tmp_path) -> None:
     root = tmp_path / "lake"
     with duckdb.connect() as con:
-        con.execute("create schema raw")
-        con.execute(
-            "create table raw._load_audit (finished_at timestamp); "
-            "create table raw._quarantine (quarantined_at timestamp)"
-        )
-        con.execute(
-            "create table raw.calls as select * from (values (1, date '2025-03-03'), "
-            "(2, date '2025-03-04')) t(id, _partition), (select now()::timestamp as _loaded_at)"
-        )
+        raw_calls(con)
         lake.mirror(con, root, "calls", by_day=True)
         assert lake.days_in(root, "calls") == ["2025-03-03", "2025-03-04"]
         con.execute("delete from raw.calls where id = 2")
@@ -113,14 +117,7 @@ def test_a_table_without_days_is_one_file_and_a_withdrawn_day_loses_its_file(tmp
 def test_a_mirror_writes_only_the_days_and_tables_that_changed(tmp_path) -> None:
     root = tmp_path / "lake"
     with duckdb.connect() as con:
-        con.execute("create schema raw")
-        con.execute(
-            "create table raw._load_audit (finished_at timestamp); "
-            "create table raw._quarantine (quarantined_at timestamp); "
-            "create table raw.calls (id int, _partition date, _loaded_at timestamp); "
-            "insert into raw.calls values (1, '2025-03-03', '2025-03-05 10:00'), "
-            "(2, '2025-03-04', '2025-03-05 10:00')"
-        )
+        raw_calls(con)
         lake.mirror(con, root, "calls", by_day=True)
         files = {
             day: root / "raw" / "calls" / f"day={day}" / "data.parquet"
