@@ -18,13 +18,13 @@ from dagster_dbt import (
 from acrm.settings import full_build_forced
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.changes import (
-    kept_in_order,
+    BUILT,
+    KeptTables,
     missing_relations,
     plan_build,
     prune_targets,
     save_state,
     selected_count,
-    selected_nodes,
     state_dir,
 )
 from pipelines.warehouse.project import dbt_project, require_manifest
@@ -102,12 +102,17 @@ def warehouse_models(
     context.log.info(
         f"dbt builds {'every node' if plan.whole else 'the changed nodes'}: {plan.why}"
     )
-    if not plan.whole:
-        # a table kept as it is stays current, and what reads it (mining, publish) must
-        # still run: it is reported first, since nothing it depends on is rebuilt
-        kept = kept_in_order(manifest, selected_nodes(plan, target))
-        yield from kept_outputs(context, manifest, kept)
-    yield from dbt.cli(plan.args, context=context, target_path=target).stream()
+    names = output_names(context, manifest)
+    # a table kept as it is stays current, and what reads it (mining, publish) must still
+    # run: it gets an output marked as not rebuilt, before anything that depends on it
+    kept = None if plan.whole else KeptTables(manifest, set(names))
+    node_of = {name: uid for uid, name in names.items()}
+    for event in dbt.cli(plan.args, context=context, target_path=target).stream():
+        if kept is not None and isinstance(event, dg.Output) and event.output_name in node_of:
+            yield from unchanged(names, kept.before(node_of[event.output_name]))
+        yield event
+    if kept is not None:
+        yield from unchanged(names, kept.rest())
     ran = selected_count(target)
     context.log.info(
         "dbt ran " + (", ".join(f"{n} {kind}s" for kind, n in sorted(ran.items())) or "nothing")
@@ -116,10 +121,21 @@ def warehouse_models(
         save_state(target, state)
 
 
-def kept_outputs(context: dg.AssetExecutionContext, manifest: dict, kept: list[str]):
-    """An output, marked as not rebuilt, for each selected model the build leaves as it is."""
+def output_names(context: dg.AssetExecutionContext, manifest: dict) -> dict[str, str]:
+    """The dbt nodes with an output selected in this step: unique id -> output name."""
+    selected = context.op_execution_context.selected_output_names
+    names = {}
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] not in BUILT:
+            continue
+        key = translator.get_asset_key(node)
+        if key in context.assets_def.keys:
+            name = context.assets_def.get_output_name_for_asset_key(key)
+            if name in selected:
+                names[unique_id] = name
+    return names
+
+
+def unchanged(names: dict[str, str], kept: list[str]):
     for unique_id in kept:
-        key = translator.get_asset_key(manifest["nodes"][unique_id])
-        name = context.assets_def.get_output_name_for_asset_key(key)
-        if name in context.op_execution_context.selected_output_names:
-            yield dg.Output(None, output_name=name, metadata=UNCHANGED)
+        yield dg.Output(None, output_name=names[unique_id], metadata=UNCHANGED)

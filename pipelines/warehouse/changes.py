@@ -11,16 +11,12 @@ ACRM_FULL_BUILD=1 gets the whole build.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
-
-from pipelines.warehouse.project import dbt_command
 
 SELECTOR = "changed_data"
 STATE_FILES = ("sources.json", "manifest.json")
@@ -112,39 +108,40 @@ def prune_targets(root: Path, keep: Path, prefix: str, last: int = 3) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def selected_nodes(plan: BuildPlan, target: Path) -> set[str]:
-    """The unique ids of the models, seeds and snapshots the plan's build will run:
-    `dbt ls` with the same selection, writing into the build's own target folder."""
-    done = subprocess.run(
-        dbt_command(
-            "ls",
-            *plan.args[1:],
-            "--resource-type",
-            *BUILT,
-            "--output",
-            "json",
-            "--output-keys",
-            "unique_id",
-        ),
-        env={**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {
-        json.loads(line)["unique_id"] for line in done.stdout.splitlines() if line.startswith("{")
-    }
+class KeptTables:
+    """The built nodes a selective build leaves as they are, handed out upstream first:
+    those a rebuilt node depends on just before that node, the others at the end. A kept
+    node is never downstream of a rebuilt one (the selection takes every descendant), so
+    everything a rebuilt node depends on is either rebuilt before it or kept."""
 
+    def __init__(self, manifest: dict, outputs: set[str]):
+        self.parents = {
+            uid: set(node.get("depends_on", {}).get("nodes", []))
+            for uid, node in manifest["nodes"].items()
+        }
+        self.outputs = outputs  # the nodes with an output in this step
+        self.done: set[str] = set()
+        self._ancestors: dict[str, set[str]] = {}
 
-def kept_in_order(manifest: dict, chosen: set[str]) -> list[str]:
-    """The built nodes a build leaves as they are, upstream before downstream."""
-    nodes = {
-        uid: node
-        for uid, node in manifest["nodes"].items()
-        if node["resource_type"] in BUILT and uid not in chosen
-    }
-    graph = {
-        uid: set(node.get("depends_on", {}).get("nodes", [])) & nodes.keys()
-        for uid, node in nodes.items()
-    }
-    return list(TopologicalSorter(graph).static_order())
+    def ancestors(self, uid: str) -> set[str]:
+        if uid not in self._ancestors:
+            found = set()
+            for parent in self.parents.get(uid, ()):
+                found |= {parent} | self.ancestors(parent)
+            self._ancestors[uid] = found
+        return self._ancestors[uid]
+
+    def _hand_out(self, uids: set[str]) -> list[str]:
+        wanted = (uids & self.outputs) - self.done
+        graph = {uid: self.ancestors(uid) & wanted for uid in wanted}
+        self.done |= wanted
+        return list(TopologicalSorter(graph).static_order())
+
+    def before(self, built: str) -> list[str]:
+        """The kept nodes `built` depends on that were not handed out yet."""
+        self.done.add(built)
+        return self._hand_out(self.ancestors(built))
+
+    def rest(self) -> list[str]:
+        """Every node not rebuilt and not handed out yet."""
+        return self._hand_out(self.outputs)

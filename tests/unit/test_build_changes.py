@@ -9,7 +9,7 @@ from acrm.settings import DBT_PROJECT_DIR
 from pipelines.identity.assets import LANDED
 from pipelines.warehouse.changes import (
     SELECTOR,
-    kept_in_order,
+    KeptTables,
     missing_relations,
     plan_build,
     prune_targets,
@@ -83,10 +83,28 @@ def test_missing_relations_are_the_built_nodes_the_warehouse_lacks() -> None:
     assert missing_relations(con, MANIFEST) == ["marts.rpt", "reference.codes"]
 
 
-def test_kept_nodes_come_upstream_first_and_exclude_the_chosen_and_tests() -> None:
-    kept = kept_in_order(MANIFEST, chosen={"model.a.stg"})
-    assert set(kept) == {"seed.a.codes", "model.a.eph", "model.a.fct", "model.a.rpt"}
-    assert kept.index("seed.a.codes") < kept.index("model.a.fct") < kept.index("model.a.rpt")
+def test_kept_tables_come_just_before_what_depends_on_them_then_the_rest() -> None:
+    outputs = {"seed.a.codes", "model.a.stg", "model.a.fct", "model.a.rpt"}
+    kept = KeptTables(MANIFEST, outputs)
+    # stg was rebuilt; fct is rebuilt next: the seed it reads (kept) must come first
+    assert kept.before("model.a.stg") == []
+    assert kept.before("model.a.fct") == ["seed.a.codes"]
+    assert kept.rest() == ["model.a.rpt"]
+    assert kept.rest() == []
+
+
+def test_kept_tables_are_ordered_through_nodes_without_outputs() -> None:
+    manifest = {
+        "nodes": {
+            "model.a.base": node("model", "s", "base"),
+            "model.a.eph": node("model", "s", "eph", ["model.a.base"], "ephemeral"),
+            "model.a.mid": node("model", "s", "mid", ["model.a.eph"]),
+            "model.a.top": node("model", "s", "top", ["model.a.mid"]),
+        }
+    }
+    kept = KeptTables(manifest, {"model.a.base", "model.a.mid", "model.a.top"})
+    assert kept.before("model.a.top") == ["model.a.base", "model.a.mid"]
+    assert kept.rest() == []
 
 
 def test_saving_the_state_replaces_it_whole(tmp_path) -> None:
