@@ -27,8 +27,16 @@ import polars as pl
 
 from acrm.formats import AD_SPEND_COLUMNS
 from acrm.settings import fx_rates_setting, reporting_currency
-from pipelines.ingest.contracts import LINE, RAW
-from pipelines.ingest.files import RawBatch, SourceError, decode, parse_csv_lines, read_bytes
+from pipelines.ingest.contracts import FILE, LINE, RAW
+from pipelines.ingest.files import (
+    NewText,
+    RawBatch,
+    SourceError,
+    decode,
+    parse_files,
+    read_bytes,
+    texts_lines,
+)
 
 HEAD_LINES = 12  # a report's header is within its first lines
 SHAPED = frozenset((*AD_SPEND_COLUMNS, "spend_original", "currency_original", LINE, RAW))
@@ -169,23 +177,60 @@ def _currency_in_header(names: list[str]) -> str | None:
     return None
 
 
-def read_ad_report(
-    path: Path, lines: list[tuple[int, str]], first_line: str, folder: Path
-) -> RawBatch:
-    """An ad report's rows (those in `lines`) in the report's own columns, as text; its
-    layout and header currency in `meta` for shape_ad_reports."""
-    head = numbered_head(path)
-    header_line, delimiter, names, layout = _header(path, head)
+def read_ad_reports(texts: list[NewText], folder: Path) -> list[RawBatch | str]:
+    """Many ad reports' rows (of all a report, or what it added) in each report's own
+    columns, as text, the reports of one header parsed together; each report's layout and
+    header currency in `meta` for shape_ad_reports. A report with no known header gets its
+    error."""
+    headers, errors = {}, {}
+    for i, text in enumerate(texts):
+        try:
+            headers[i] = _header(text.path, _head(text))
+        except SourceError as exc:
+            errors[i] = str(exc)
+    lines = texts_lines(texts).filter(pl.col(FILE).is_in(list(headers)))
+    header_line = pl.col(FILE).replace_strict(
+        {i: h[0] for i, h in headers.items()}, default=0, return_dtype=pl.Int64
+    )
+    lines = lines.with_columns(
+        ((pl.col(LINE) <= header_line) | _total_line(headers)).alias("__skip")
+    )
+    skipped = dict(lines.group_by(FILE).agg(pl.col("__skip").sum()).iter_rows())
+    batches = parse_files(
+        [t.path for t in texts],
+        lines.filter(~pl.col("__skip")).drop("__skip"),
+        {i: (tuple(_keys(names)), delimiter) for i, (_, delimiter, names, _) in headers.items()},
+    )
+    for i, (_, _, names, layout) in headers.items():
+        batches[i].layout = layout.name
+        batches[i].skipped = int(skipped.get(i, 0))
+        batches[i].meta = {"layout": layout, "currency": _currency_in_header(names)}
+    return [errors[i] if i in errors else batches[i] for i in range(len(texts))]
+
+
+def _head(text: NewText) -> list[tuple[int, str]]:
+    """The report's first lines, numbered: from the text when it starts at line 1."""
+    if text.first_number != 1:
+        return numbered_head(text.path)
+    head = text.text[: 2**16].splitlines()[:HEAD_LINES]
+    return [(n, t) for n, t in enumerate(head, 1) if t.strip()]
+
+
+def _keys(names: list[str]) -> list[str]:
     keys = [_key(n) for n in names]
-    keys = ["amount_spent" if k.startswith("amount_spent") else k for k in keys]
-    rows = [(n, t) for n, t in lines if n > header_line]
-    skipped = [(n, t) for n, t in rows if any(re.search(p, t) for p in layout.skip)]
-    rows = [r for r in rows if r not in skipped]
-    batch = parse_csv_lines(path, rows, keys, delimiter)
-    batch.layout = layout.name
-    batch.skipped = len(skipped) + sum(1 for n, _ in lines if n <= header_line)
-    batch.meta = {"layout": layout, "currency": _currency_in_header(names)}
-    return batch
+    return ["amount_spent" if k.startswith("amount_spent") else k for k in keys]
+
+
+def _total_line(headers: dict) -> pl.Expr:
+    """A line that is a layout's total, not a row (Google's `Total:`, Yandex's `Total
+    rows:`), for the reports of that layout."""
+    found = pl.lit(False)
+    layouts = {h[3].name: h[3] for h in headers.values()}
+    for name, layout in layouts.items():
+        files = [i for i, h in headers.items() if h[3].name == name]
+        for pattern in layout.skip:
+            found = found | (pl.col(FILE).is_in(files) & pl.col(RAW).str.contains(pattern))
+    return found
 
 
 def shape_ad_reports(batches: list[RawBatch], folder: Path) -> list[RawBatch | str]:

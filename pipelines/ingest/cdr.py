@@ -17,8 +17,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 from acrm.formats import CDR_ALL_COLUMNS, CDR_HEADER_ALIASES, CDR_LAYOUTS
-from pipelines.ingest.files import RawBatch, SourceError, parse_csv_lines
+from pipelines.ingest.contracts import FILE, LINE
+from pipelines.ingest.files import NewText, RawBatch, SourceError, parse_files, texts_lines
 
 CUSTOM_MAPPING = "cdr_custom.conf"
 _CDR_FIELD = re.compile(r"\$\{CDR\(([A-Za-z_]+)[^)]*\)\}")
@@ -91,13 +94,27 @@ def detect_layout(path: Path, first_line: str, custom: CdrLayout | None) -> CdrL
     )
 
 
-def read_cdr_lines(
-    path: Path, lines: list[tuple[int, str]], first_line: str, custom: CdrLayout | None
-) -> RawBatch:
-    """The CDR lines of one file (all of them, or those added since the last run)."""
-    layout = detect_layout(path, first_line, custom)
-    if layout.has_header:
-        lines = [(n, text) for n, text in lines if n != 1]
-    batch = parse_csv_lines(path, lines, list(layout.columns), layout.delimiter)
-    batch.layout = layout.name
-    return batch
+def read_cdr_files(texts: list[NewText], folder: Path) -> list[RawBatch | str]:
+    """The CDR lines of many files (all of a file, or what it added since the last run), the
+    files of one layout parsed together; a file of no known layout gets its error."""
+    try:
+        custom = custom_layout(folder)
+    except SourceError as exc:
+        return [str(exc)] * len(texts)
+    layouts: dict[int, CdrLayout] = {}
+    errors: dict[int, str] = {}
+    for i, text in enumerate(texts):
+        try:
+            layouts[i] = detect_layout(text.path, text.first_line, custom)
+        except SourceError as exc:
+            errors[i] = str(exc)
+    headed = [i for i, layout in layouts.items() if layout.has_header]
+    lines = texts_lines(texts).filter(~(pl.col(FILE).is_in(headed) & (pl.col(LINE) == 1)))
+    batches = parse_files(
+        [t.path for t in texts],
+        lines,
+        {i: (layout.columns, layout.delimiter) for i, layout in layouts.items()},
+    )
+    for i, layout in layouts.items():
+        batches[i].layout = layout.name
+    return [errors[i] if i in errors else batches[i] for i in range(len(texts))]

@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 
 from acrm.settings import call_center_timezone
-from pipelines.ingest.contracts import LINE, RAW, REASON
-from pipelines.ingest.files import RawBatch
+from pipelines.ingest.contracts import FILE, LINE, RAW, REASON
+from pipelines.ingest.files import NewText, RawBatch, per_file, texts_lines
 
 QUEUE_LOG_COLUMNS = (
     "time",
@@ -31,26 +31,25 @@ QUEUE_LOG_COLUMNS = (
 )
 
 
-def read_queue_log(
-    path: Path, lines: list[tuple[int, str]], first_line: str, folder: Path
-) -> RawBatch:
-    """queue_log lines as text columns; a line with fewer than five fields is a reject."""
-    raw = pl.DataFrame(
-        {LINE: [n for n, _ in lines], RAW: [t for _, t in lines]},
-        schema={LINE: pl.Int64, RAW: pl.String},
-    )
+def read_queue_logs(texts: list[NewText], folder: Path) -> list[RawBatch]:
+    """queue_log lines of many files as text columns, split together; a line with fewer
+    than five fields is a reject."""
+    lines = texts_lines(texts)
     parts = pl.col(RAW).str.splitn("|", len(QUEUE_LOG_COLUMNS))
-    split = raw.with_columns(parts.alias("_parts")).unnest("_parts")
-    split = split.rename(dict(zip(split.columns[2:], QUEUE_LOG_COLUMNS, strict=False)))
+    split = lines.with_columns(parts.alias("_parts")).unnest("_parts")
+    split = split.rename(dict(zip(split.columns[3:], QUEUE_LOG_COLUMNS, strict=False)))
     for column in QUEUE_LOG_COLUMNS:
         if column not in split.columns:
             split = split.with_columns(pl.lit(None, pl.String).alias(column))
     short = split["event"].is_null()
     rejects = split.filter(short).select(
-        LINE, RAW, pl.lit("malformed queue_log line: fewer than 5 fields").alias(REASON)
+        FILE, LINE, RAW, pl.lit("malformed queue_log line: fewer than 5 fields").alias(REASON)
     )
-    rows = split.filter(~short).select(*QUEUE_LOG_COLUMNS, LINE, RAW)
-    return RawBatch(path, raw.height, rows, rejects, layout="queue_log")
+    rows = split.filter(~short).select(FILE, *QUEUE_LOG_COLUMNS, LINE, RAW)
+    batches = per_file(dict(enumerate(t.path for t in texts)), lines, rows, rejects)
+    for batch in batches.values():
+        batch.layout = "queue_log"
+    return list(batches.values())
 
 
 def queue_log_local_time(rows: pl.DataFrame) -> pl.DataFrame:

@@ -13,15 +13,14 @@ import polars as pl
 
 from acrm.formats import AD_SPEND_COLUMNS, CDR_ALL_COLUMNS
 from acrm.settings import call_center_timezone, cdr_times_in_utc
-from pipelines.ingest.ads import read_ad_report, shape_ad_reports
-from pipelines.ingest.cdr import custom_layout, read_cdr_lines
+from pipelines.ingest.ads import read_ad_reports, shape_ad_reports
+from pipelines.ingest.cdr import read_cdr_files
 from pipelines.ingest.contracts import RAW, Column, Contract, Rule
-from pipelines.ingest.files import RawBatch
 from pipelines.ingest.ga4 import GA4_REQUIRED, flatten_sql
 from pipelines.ingest.queue_log import (
     QUEUE_LOG_COLUMNS,
     queue_log_local_time,
-    read_queue_log,
+    read_queue_logs,
 )
 from pipelines.ingest.streams import StreamSource
 
@@ -124,10 +123,6 @@ def cdr_local_times(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_cdr(path: Path, lines: list[tuple[int, str]], first_line: str, folder: Path) -> RawBatch:
-    return read_cdr_lines(path, lines, first_line, custom_layout(folder))
-
-
 def ad_spend_contract() -> Contract:
     return Contract(
         "ad_spend",
@@ -174,7 +169,7 @@ CDR = StreamSource(
     # daily files, one growing Master.csv, logrotate's Master.csv.1 / Master.csv-20250101,
     # gzipped or not, account files (cdr_csv's accountlogs) and cdr_custom's Master.csv
     patterns=("*.csv", "*.csv.*", "*.csv-*", "**/*.csv", "**/*.csv.*", "**/*.csv-*"),
-    parse=read_cdr,
+    parse=read_cdr_files,
     contract=cdr_contract,
     day=lambda: pl.col("start").dt.date(),
     prepare=cdr_local_times,
@@ -230,7 +225,7 @@ AD_SPEND = StreamSource(
     folder="ads",
     # ads/<platform>/<report>: Google Ads, Meta Ads, Yandex Direct reports or ACRM's CSV
     patterns=("*/*.csv", "*/*.tsv", "*/*.txt", "*/*.csv.gz", "*/*.tsv.gz"),
-    parse=read_ad_report,
+    parse=read_ad_reports,
     shape=shape_ad_reports,
     contract=ad_spend_contract,
     day=lambda: pl.col("date"),
@@ -260,7 +255,7 @@ QUEUE_LOG = StreamSource(
     folder="calls",
     # /var/log/asterisk/queue_log, and logrotate's copies
     patterns=("queue_log", "queue_log.*", "queue_log-*", "**/queue_log", "**/queue_log.*"),
-    parse=read_queue_log,
+    parse=read_queue_logs,
     contract=queue_log_contract,
     day=lambda: pl.col("event_at").dt.date(),
     prepare=queue_log_local_time,

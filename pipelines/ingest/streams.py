@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.contracts import LINE, RAW, REASON, Contract, ContractError
-from pipelines.ingest.files import RawBatch, SourceError, decode, numbered_lines, read_bytes
+from pipelines.ingest.files import NewText, RawBatch, SourceError, decode, read_bytes
 from pipelines.ingest.loader import (
     AUDIT,
     QUARANTINE,
@@ -60,8 +60,9 @@ class StreamSource:
     name: str  # the raw table
     folder: str
     patterns: tuple[str, ...]
-    # (path, numbered new lines, the file's first line, the source folder) -> parsed rows
-    parse: Callable[[Path, list[tuple[int, str]], str, Path], RawBatch]
+    # (what each file of a group added, the source folder) -> each parsed, or its error:
+    # the files of one layout are parsed together, in one native read
+    parse: Callable[[list[NewText], Path], list[RawBatch | str]]
     contract: Callable[[], Contract]
     day: Callable[[], pl.Expr]  # the day a valid, typed row belongs to
     prepare: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame  # after typing
@@ -230,15 +231,9 @@ def land_stream_source(
     while pending:  # a file landed in part comes back, alone, until it is whole
         partial = []
         for group in _groups(pending):
-            parsed = []
-            for path in group:
-                read = _read_new(con, source, path, sources, known)
-                if isinstance(read, str):
-                    failed(path, read)
-                elif read is not None:
-                    parsed.append(read)
-                progress(0 if path in seen else 1, _rows(read))
-                seen.add(path)
+            parsed = _read_group(con, source, group, sources, known, failed)
+            progress(len(set(group) - seen), sum(batch.rows_read for _, batch in parsed))
+            seen |= set(group)
             ready = _ready(source, parsed, sources, failed)
             if ready:
                 reports += _commit(con, source, ready, batch_id, started)
@@ -247,8 +242,31 @@ def land_stream_source(
     return reports
 
 
-def _rows(read) -> int:
-    return read[1].rows_read if isinstance(read, tuple) else 0
+def _read_group(con, source, group: list[Path], sources: Path, known, failed) -> list:
+    """(what each file adds, its new lines parsed) for the files of a group that add
+    something: the new lines of all of them parsed together; a file that cannot be read
+    is reported through `failed`."""
+    landings = []
+    for path in group:
+        try:
+            landing = plan_landing(con, source, path, known, GROUP_BYTES)
+        except (SourceError, OSError) as exc:
+            failed(path, str(exc))
+            continue
+        if landing is not None:
+            landings.append(landing)
+    texts = [NewText(x.path, x.text, x.first_line, x.first_line_number) for x in landings]
+    try:
+        read = source.parse(texts, sources / source.folder) if texts else []
+    except (SourceError, ContractError) as exc:
+        read = [str(exc)] * len(texts)
+    parsed = []
+    for landing, batch in zip(landings, read, strict=True):
+        if isinstance(batch, str):
+            failed(landing.path, batch)
+        else:
+            parsed.append((landing, batch))
+    return parsed
 
 
 def _groups(files: list[Path], limit: int = GROUP_BYTES) -> list[list[Path]]:
@@ -268,9 +286,11 @@ def _groups(files: list[Path], limit: int = GROUP_BYTES) -> list[list[Path]]:
 def _ready(source, parsed: list, sources: Path, failed) -> list[Prepared]:
     """The parsed files shaped together and checked; a file that fails is reported."""
     shaped = source.shape([batch for _, batch in parsed], sources / source.folder)
-    ready = []
+    contract, ready = source.contract(), []
     for (landing, _), batch in zip(parsed, shaped, strict=True):
-        checked = batch if isinstance(batch, str) else _checked(source, landing, batch, sources)
+        checked = (
+            batch if isinstance(batch, str) else _checked(source, contract, landing, batch, sources)
+        )
         if isinstance(checked, str):
             failed(landing.path, checked)
         else:
@@ -282,24 +302,11 @@ def _unit(path: Path, sources: Path) -> str:
     return str(path.relative_to(sources)) if path.is_relative_to(sources) else path.name
 
 
-def _read_new(con, source: StreamSource, path: Path, sources: Path, known):
-    """(what the file adds, its new lines parsed), None when it adds nothing, or the
-    error."""
-    try:
-        landing = plan_landing(con, source, path, known, GROUP_BYTES)
-        if landing is None:
-            return None
-        lines = numbered_lines(landing.text, landing.first_line_number)
-        return landing, source.parse(path, lines, landing.first_line, sources / source.folder)
-    except (SourceError, ContractError, OSError) as exc:
-        return str(exc)
-
-
-def _checked(source, landing: Landing, batch: RawBatch, sources: Path) -> Prepared | str:
+def _checked(source, contract, landing: Landing, batch: RawBatch, sources: Path) -> Prepared | str:
     """The file's shaped rows with their columns checked, or the error."""
     present = [c for c in batch.rows.columns if c not in (LINE, RAW)]
     try:
-        source.contract().check_columns(present, str(batch.file))
+        contract.check_columns(present, str(batch.file))
     except ContractError as exc:
         return str(exc)
     drift = [c for c in present if c not in source.known_columns]
@@ -332,16 +339,16 @@ def _audit_failure(con, batch_id, source, unit, message, started) -> None:
 def _gathered(source: StreamSource, ready: list[Prepared]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every file's valid rows (with lineage and a row id) and rejected rows, together:
     one contract pass over all the files."""
-    rows, parse_rejects = [], []
-    for i, p in enumerate(ready):
-        tags = [
-            pl.lit(i).alias("__file"),
-            pl.lit(p.landing.path.name).alias("_source_file"),
-            pl.lit(p.landing.stream.stream_id).alias("_stream"),
-        ]
-        rows.append(p.batch.rows.with_columns(tags))
-        parse_rejects.append(p.batch.rejects.select(LINE, RAW, REASON).with_columns(tags))
-    text = pl.concat(rows, how="diagonal_relaxed")
+    tags = pl.DataFrame(
+        {
+            "__file": range(len(ready)),
+            "_source_file": [p.landing.path.name for p in ready],
+            "_stream": [p.landing.stream.stream_id for p in ready],
+        },
+        schema={"__file": pl.Int32, "_source_file": pl.String, "_stream": pl.String},
+    )
+    text = _tagged([p.batch.rows for p in ready], tags)
+    parse_rejects = _tagged([p.batch.rejects.select(LINE, RAW, REASON) for p in ready], tags)
     if text.height:
         valid, rejected = _split(source, text)
     else:
@@ -349,10 +356,20 @@ def _gathered(source: StreamSource, ready: list[Prepared]) -> tuple[pl.DataFrame
         rejected = text.select(LINE, RAW, "__file", "_source_file", "_stream").with_columns(
             pl.lit(None, pl.String).alias(REASON)
         )
-    rejected = pl.concat([rejected, *parse_rejects], how="diagonal_relaxed").with_columns(
+    rejected = pl.concat([rejected, parse_rejects], how="diagonal_relaxed").with_columns(
         pl.lit(None, pl.Date).alias("_partition")
     )
     return valid.with_row_index("__row"), rejected
+
+
+def _tagged(frames: list[pl.DataFrame], tags: pl.DataFrame) -> pl.DataFrame:
+    """The files' frames as one, each row with its file's `tags` (the k-th frame's row
+    gets the k-th tag row): one concatenation, no per-file work."""
+    heights = pl.Series([len(f) for f in frames], dtype=pl.UInt32)
+    index = pl.int_range(len(frames), dtype=pl.Int32, eager=True).repeat_by(heights)
+    whole = pl.concat(frames, how="diagonal_relaxed")  # an empty frame's index is a null:
+    whole = whole.with_columns(index.explode().drop_nulls().alias("__file"))
+    return whole.join(tags, on="__file", how="left", maintain_order="left")
 
 
 def _with_line_md5(con, valid: pl.DataFrame) -> pl.DataFrame:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ingest.files import SourceError, decode, numbered_lines, read_bytes
+from pipelines.ingest.files import SourceError
 from pipelines.ingest.sources import AD_SPEND
+from tests.readers import read_whole
 
 GOOGLE_UI = """Campaign report
 "March 1, 2025 - March 2, 2025"
@@ -39,8 +40,7 @@ def land_rows(tmp_path: Path, platform: str, name: str, text: str, encoding: str
     path = tmp_path / "ads" / platform / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
-    lines = numbered_lines(decode(path, read_bytes(path)))
-    batch = AD_SPEND.parse(path, lines, lines[0][1], tmp_path / "ads")
+    batch = read_whole(AD_SPEND, path, tmp_path / "ads")
     (batch,) = AD_SPEND.shape([batch], tmp_path / "ads")
     if isinstance(batch, str):
         raise SourceError(batch)

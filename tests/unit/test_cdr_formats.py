@@ -12,8 +12,9 @@ import pytest
 
 from pipelines.ingest.cdr import custom_layout, detect_layout
 from pipelines.ingest.contracts import LINE
-from pipelines.ingest.files import SourceError, decode, numbered_lines, read_bytes
+from pipelines.ingest.files import SourceError
 from pipelines.ingest.sources import CDR
+from tests.readers import read_whole
 
 # One queue call that rang two agents (Asterisk 12+: a CDR per agent dialled), 21 fields.
 QUEUE_CALL_21 = [
@@ -68,8 +69,7 @@ CUSTOM_LINE = (
 def read(folder: Path, name: str, lines: list[str]):
     path = folder / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    text = decode(path, read_bytes(path))
-    batch = CDR.parse(path, numbered_lines(text), text.splitlines()[0], folder)
+    batch = read_whole(CDR, path, folder)
     valid, rejected = CDR.contract().split(batch.rows, keep_raw=True)
     return batch, valid, rejected
 

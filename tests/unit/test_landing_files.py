@@ -14,18 +14,15 @@ from pipelines.ingest.crm_source import DatabaseSource, redact
 from pipelines.ingest.daily import read_files
 from pipelines.ingest.files import (
     SourceError,
-    decode,
-    numbered_lines,
-    read_bytes,
     read_csv_batch,
 )
 from pipelines.ingest.sources import CDR, GA4
+from tests.readers import read_whole
 
 
 def read_cdr_file(path: Path):
     """A whole CDR file through the CDR source's reader, as a run reads a new file."""
-    text = decode(path, read_bytes(path))
-    return CDR.parse(path, numbered_lines(text), text.splitlines()[0], path.parent)
+    return read_whole(CDR, path, path.parent)
 
 
 CDR_ROW = (

@@ -3,8 +3,8 @@ single data field), read into events with their local time."""
 
 from pathlib import Path
 
-from pipelines.ingest.files import numbered_lines
 from pipelines.ingest.sources import QUEUE_LOG
+from tests.readers import read_whole
 
 QUEUE_LOG_LINES = """1741000000|NONE|sales|PJSIP/101|ADDMEMBER|
 1741000800|1741000800.16|sales|NONE|ENTERQUEUE||79161234567|1
@@ -19,8 +19,7 @@ garbage line
 def test_queue_events_split_into_fields_and_local_time(tmp_path: Path) -> None:
     path = tmp_path / "queue_log"
     path.write_text(QUEUE_LOG_LINES)
-    lines = numbered_lines(path.read_text())
-    batch = QUEUE_LOG.parse(path, lines, lines[0][1], tmp_path)
+    batch = read_whole(QUEUE_LOG, path, tmp_path)
     assert batch.rows_read == 7 and batch.rejects["_line_number"].to_list() == [7]
     valid, rejected = QUEUE_LOG.contract().split(batch.rows, keep_raw=True)
     assert rejected.height == 0
