@@ -1,8 +1,9 @@
 """Read source files line by line into text columns, keeping every line accounted for.
 
 A physical line is a row read. Each becomes either a row (with its line number and raw
-text) or a reject (malformed CSV, invalid JSON) with the reason. Parsing is native: DuckDB's
-CSV reader with reject capture, polars' NDJSON reader; Python only numbers the lines.
+text) or a reject (malformed CSV, invalid JSON) with the reason. Parsing is native and in
+bulk: the lines of many files are split and numbered by polars, and the files of one layout
+are one polars CSV read (DuckDB's reader with reject capture when a line is malformed).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pipelines.ingest.contracts import FILE, LINE, RAW, REASON
 
 _parser = threading.local()
 _HIGH_BYTES = bytes(range(0x80, 0x100))
-ID = "__id"
-UNREAD = "malformed CSV line: no field of it could be read"  # a line's place in a batch of many files' lines, while they are parsed
+ID = "__id"  # a line's place in a batch of many files' lines, while they are parsed
+UNREAD = "malformed CSV line: no field of it could be read"
 # where str.splitlines() ends a line: so a file's lines are numbered the same everywhere
 LINE_BREAKS = "\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 

@@ -52,6 +52,7 @@ create table if not exists {STREAMS} (
 STREAM_COLUMNS = {"_stream": pl.String, "_line_md5": pl.String}  # lineage of a stream row
 LIVE_NAMES = ("Master.csv", "queue_log")  # files Asterisk appends to: a partial last line waits
 REPEAT_REASON = "exact repeat of a line already landed from {}"
+VALID = "__valid_rows"  # a group's valid rows, staged in DuckDB until they are inserted
 GROUP_BYTES = 48 * 2**20  # files on disk per transaction: memory stays bounded at any scale
 
 
@@ -372,75 +373,90 @@ def _tagged(frames: list[pl.DataFrame], tags: pl.DataFrame) -> pl.DataFrame:
     return whole.join(tags, on="__file", how="left", maintain_order="left")
 
 
-def _with_line_md5(con, valid: pl.DataFrame) -> pl.DataFrame:
-    """Each line's MD5 (of its text without surrounding blanks): how a repeat is found."""
-    con.register("new_lines", valid.select("__row", RAW).to_arrow())
+def _stage(con, valid: pl.DataFrame) -> None:
+    """The valid rows into DuckDB once (temp table VALID), each with its line's MD5 (of its
+    text without surrounding blanks): how a repeat is found, in this run and later ones."""
+    con.register("valid_rows", valid.drop("__file").to_arrow())
     try:
-        digests = con.sql("select __row, md5(trim(_raw)) as _line_md5 from new_lines").pl()
-    finally:
-        con.unregister("new_lines")
-    return valid.join(digests, on="__row", how="left")
-
-
-def _repeats(con, table: str, valid: pl.DataFrame) -> pl.DataFrame:
-    """(__row, first_file) of lines that repeat, to the letter, a line landed before: in
-    the table (a repeat has the same day, so only the batch's days are read), or in a file
-    earlier in this run."""
-    earlier = (
-        valid.with_columns(
-            pl.col("_source_file").first().over("_line_md5").alias("first_file"),  # in row order
-            (pl.col("__row") != pl.col("__row").min().over("_line_md5")).alias("__again"),
+        run_sql(
+            con,
+            f"create or replace temp table {VALID} as select * exclude ({RAW}), "
+            f"md5(trim({RAW})) as _line_md5 from valid_rows",
         )
-        .filter("__again")
-        .select("__row", "first_file")
+    finally:
+        con.unregister("valid_rows")
+
+
+def _repeats(con, table: str) -> pl.DataFrame:
+    """(__row, first_file) of the staged lines that repeat, to the letter, a line landed
+    before: in the table (a repeat has the same day, so only the batch's days are read),
+    or in a file earlier in this run."""
+    earlier = (
+        "select __row, first_file from (select __row, first_value(_source_file) over w as "
+        "first_file, __row <> min(__row) over w as again from "
+        f"{VALID} window w as (partition by _line_md5 order by __row)) where again"
     )
     if not _table_exists(con, table):
-        return earlier
-    con.register("candidate_lines", valid.select("__row", "_line_md5", "_partition").to_arrow())
-    try:
-        landed = con.sql(
-            "select c.__row, min(t._source_file) as first_file from candidate_lines c "
-            f"join {table} t using (_line_md5) where t._partition between "
-            "(select min(_partition) from candidate_lines) and "
-            "(select max(_partition) from candidate_lines) group by c.__row"
-        ).pl()
-    finally:
-        con.unregister("candidate_lines")
-    return pl.concat([landed, earlier.join(landed, on="__row", how="anti")])
+        return con.sql(earlier).pl()
+    landed = (
+        f"select v.__row, min(t._source_file) as first_file from {VALID} v join {table} t "
+        f"using (_line_md5) where t._partition between (select min(_partition) from {VALID}) "
+        f"and (select max(_partition) from {VALID}) group by v.__row"
+    )
+    return con.sql(
+        f"with landed as ({landed}) select * from landed union all "
+        f"select * from ({earlier}) where __row not in (select __row from landed)"
+    ).pl()
 
 
 def _commit(con, source, ready: list[Prepared], batch_id: str, started) -> list[PartitionReport]:
     table = f"{RAW_SCHEMA}.{source.name}"
     valid, rejected = _gathered(source, ready)
-    valid = _with_line_md5(con, valid)
+    _stage(con, valid)
     with transaction(con, source.name):
         for p in ready:
             if p.landing.mode == "replace":
                 _forget_stream(con, source.name, table, p.landing.stream.stream_id)
         fault_point("after_delete", source.name)
-        repeats = _repeats(con, table, valid)
+        repeats = _repeats(con, table).with_columns(pl.col("__row").cast(pl.UInt32))
         dup = valid.join(repeats, on="__row", how="inner").with_columns(
             pl.format(REPEAT_REASON, pl.col("first_file")).alias(REASON)
         )
         rejected = pl.concat([rejected, dup.select(rejected.columns)], how="diagonal_relaxed")
         loaded = valid.join(repeats, on="__row", how="anti")
-        _insert(con, table, loaded, batch_id, started)
+        _insert(con, table, loaded, repeats, batch_id, started)
         _quarantine(con, source.name, rejected, batch_id, started)
         reports = _audit(con, source.name, ready, loaded, rejected, batch_id, started)
         _save_streams(con, source.name, [p.landing for p in ready])
+    run_sql(con, f"drop table if exists {VALID}")
     return reports
 
 
-def _insert(con, table: str, loaded: pl.DataFrame, batch_id: str, started) -> None:
-    rows = (
-        loaded.drop(RAW, "__row", "__file")
-        .rename({LINE: "_line_number"})
-        .with_columns(pl.lit(batch_id).alias("_batch_id"), pl.lit(started).alias("_loaded_at"))
+def _insert(con, table: str, loaded: pl.DataFrame, repeats, batch_id: str, started) -> None:
+    """The staged rows that are no repeat into the table, with their batch and time."""
+    if not loaded.height:
+        return
+    shape = (
+        loaded.head(0)
+        .drop(RAW, "__row", "__file")
+        .with_columns(
+            pl.lit(None, pl.String).alias("_line_md5"),
+            pl.lit(None, pl.String).alias("_batch_id"),
+            pl.lit(None, pl.Datetime("us")).alias("_loaded_at"),
+        )
     )
-    if rows.height:
-        write_table(con, table, rows)
-        run_sql(con, f"insert into {table} by name select * from incoming")
-        con.unregister("incoming")
+    write_table(con, table, shape)  # the table, with any column this batch brings
+    con.unregister("incoming")
+    con.register("repeat_rows", repeats.select("__row").to_arrow())
+    try:
+        run_sql(
+            con,
+            f"insert into {table} by name select * exclude (__row), ?::varchar as _batch_id, "
+            f"?::timestamp as _loaded_at from {VALID} anti join repeat_rows using (__row)",
+            [batch_id, started],
+        )
+    finally:
+        con.unregister("repeat_rows")
 
 
 def _table_exists(con, table: str) -> bool:
