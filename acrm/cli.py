@@ -204,21 +204,41 @@ def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8765,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A name clients reach the server by, besides loopback's (repeatable)"),
+    ] = None,
+    allow_anonymous: Annotated[
+        bool, typer.Option(help="Listen beyond loopback without ACRM_API_TOKEN")
+    ] = False,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Serve the cube's HTTP API (OpenAPI at /docs and /openapi.json), the web pivot at /
-    and the report at /report, from the published warehouse. Set ACRM_API_TOKEN to require
-    `Authorization: Bearer <token>` on /api/."""
+    """Serve the cube's HTTP API (pages at /docs, schema at /openapi.json), the web pivot at
+    / and the report at /report, from the published warehouse. With ACRM_API_TOKEN set,
+    everything but /health and the pivot page needs `Authorization: Bearer <token>`."""
     import uvicorn
 
-    from serving.api import TOKEN_ENV, create_app
+    from acrm.settings import ServeSettings
+    from serving.api import create_app
+    from serving.security import LOOPBACK_HOSTS
 
     settings = Settings.load(warehouse)
+    try:
+        limits = ServeSettings.load()
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     if not settings.published.exists():
         raise fail(f"no published warehouse at {settings.published}: run `acrm run` first")
-    auth = "token required" if os.environ.get(TOKEN_ENV) else f"no token ({TOKEN_ENV} unset)"
+    if host not in LOOPBACK_HOSTS and not limits.token and not allow_anonymous:
+        raise fail(
+            f"--host {host} serves the data beyond this machine, and ACRM_API_TOKEN is not set: "
+            "set a token, or pass --allow-anonymous if everyone who can reach it may see it"
+        )
+    auth = "token required" if limits.token else "no token (ACRM_API_TOKEN unset)"
     progress(f"serving {settings.published} at http://{host}:{port}/  ({auth}; Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    names = [*(allowed_host or ()), *([host] if host not in ("0.0.0.0", "::") else [])]
+    app = create_app(settings, limits, tuple(names))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @app.command()

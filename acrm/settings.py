@@ -100,3 +100,66 @@ def full_build_forced() -> bool:
     """ACRM_FULL_BUILD=1: dbt rebuilds every model, not only those downstream of the
     sources that landed rows since the last good build."""
     return (os.environ.get("ACRM_FULL_BUILD") or "").strip().lower() in ("1", "true", "yes")
+
+
+def _number(name: str, default: float, kind: type = int, low: float = 1) -> float:
+    """A numeric setting; a value that is no number, or below `low`, is an error naming it."""
+    text = (os.environ.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(
+            f"{name}={text!r} is not a number; unset it or give e.g. {default}"
+        ) from None
+    if value < low:
+        raise ValueError(f"{name}={text!r} must be at least {low}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What `acrm serve` allows one request and the whole server (each a 4xx or 503 that
+    names the setting when crossed), and how it protects the published data."""
+
+    token: str = ""  # ACRM_API_TOKEN: every route but /health, / and /static needs it
+    max_cells: int = 2_000_000  # cells (rows x columns) in one answer
+    max_filters: int = 50  # filters in one query
+    max_filter_values: int = 1_000  # values in one filter
+    max_body_bytes: int = 65_536  # a POST body
+    memory_limit: str = "2GB"  # DuckDB's, for all queries together
+    threads: int = 2  # DuckDB's threads
+    statement_seconds: float = 30.0  # a query running longer is interrupted
+    connections: int = 3  # read-only connections: queries running at once
+    cache_bytes: int = 256 * 2**20  # answers kept for repeated queries
+    min_cell_customers: int = 5  # a cell of fewer customers hides its customer measures
+
+    @classmethod
+    def load(cls) -> ServeSettings:
+        return cls(
+            token=os.environ.get("ACRM_API_TOKEN") or "",
+            max_cells=_number("ACRM_SERVE_MAX_CELLS", cls.max_cells),
+            max_filters=_number("ACRM_SERVE_MAX_FILTERS", cls.max_filters),
+            max_filter_values=_number("ACRM_SERVE_MAX_FILTER_VALUES", cls.max_filter_values),
+            max_body_bytes=_number("ACRM_SERVE_MAX_BODY_BYTES", cls.max_body_bytes),
+            memory_limit=os.environ.get("ACRM_SERVE_MEMORY_LIMIT") or cls.memory_limit,
+            threads=_number("ACRM_SERVE_THREADS", cls.threads),
+            statement_seconds=_number("ACRM_SERVE_TIMEOUT", cls.statement_seconds, float, 0.1),
+            connections=_number("ACRM_SERVE_CONNECTIONS", cls.connections),
+            cache_bytes=_number("ACRM_SERVE_CACHE_MB", cls.cache_bytes // 2**20, int, 0) * 2**20,
+            min_cell_customers=_number("ACRM_MIN_CELL_CUSTOMERS", cls.min_cell_customers),
+        )
+
+
+def publish_key() -> bytes:
+    """The key of the published copy's customer-id hashes (HMAC-SHA256): ACRM_PUBLISH_KEY,
+    or a random key kept beside the warehouse (publisher), so hashes are stable across
+    builds and unknown to readers."""
+    return (os.environ.get("ACRM_PUBLISH_KEY") or "").encode()
+
+
+def published_builds() -> int:
+    """Parquet build folders the publisher keeps: this build's and the ones before, for
+    readers still in them (ACRM_PUBLISHED_BUILDS, at least 1)."""
+    return int(_number("ACRM_PUBLISHED_BUILDS", 2))

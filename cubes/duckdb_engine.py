@@ -11,6 +11,7 @@ come from the model only; user values travel as bound parameters.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Container
@@ -21,7 +22,16 @@ import duckdb
 import pyarrow as pa
 
 from cubes.model import GROWTH_OF, Aggregate, Cube, Difference, Ratio, fact_projection
-from cubes.query import Filter, Query, check_level, finest_date_level, split_measure, validate
+from cubes.query import (
+    Filter,
+    Query,
+    TooLargeError,
+    TooSlowError,
+    check_level,
+    finest_date_level,
+    split_measure,
+    validate,
+)
 
 GROUPING_COLUMN = "_grouping"  # bitmask: bit i set = level i is rolled up (a subtotal row)
 _UNIT = {"date.year": "year", "date.quarter": "quarter", "date.month": "month", "date.day": "day"}
@@ -658,29 +668,64 @@ def run_arrow(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict | None 
 
 
 class ResultCache:
-    """Answers by (published file, SQL, parameters); emptied when a new build is published."""
+    """Answers by (published file, SQL, parameters), bounded in entries and in bytes;
+    emptied when a new build is published. Safe to share between threads."""
 
-    def __init__(self, capacity: int = 256):
+    def __init__(self, capacity: int = 256, max_bytes: int | None = None):
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[tuple, pa.Table] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def get(self, key: tuple) -> pa.Table | None:
-        table = self._entries.get(key)
-        if table is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._entries.move_to_end(key)
-        return table
+        with self._lock:
+            table = self._entries.get(key)
+            if table is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return table
 
     def put(self, key: tuple, table: pa.Table) -> None:
-        self._entries[key] = table
-        if len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        if self.max_bytes is not None and table.nbytes > self.max_bytes:
+            return  # bigger than the whole cache: not kept
+        with self._lock:
+            if key in self._entries:
+                self._bytes -= self._entries.pop(key).nbytes
+            self._entries[key] = table
+            self._bytes += table.nbytes
+            while len(self._entries) > self.capacity or (
+                self.max_bytes is not None and self._bytes > self.max_bytes
+            ):
+                self._bytes -= self._entries.popitem(last=False)[1].nbytes
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one engine allows: DuckDB's memory and threads, a statement's seconds, and
+    the cells of one answer (None: no bound)."""
+
+    memory_limit: str | None = None
+    threads: int | None = None
+    statement_seconds: float | None = None
+    max_cells: int | None = None
+
+    @property
+    def config(self) -> dict[str, str]:
+        config = {"memory_limit": self.memory_limit, "threads": self.threads}
+        return {k: str(v) for k, v in config.items() if v is not None}
 
 
 class DuckDBEngine:
@@ -688,10 +733,17 @@ class DuckDBEngine:
 
     It keeps one read-only connection and a result cache. The publisher swaps in a new file
     by rename, so a new inode means a new build: the connection is reopened and the cache
-    emptied before the next answer.
+    emptied before the next answer. `bounds` limit its memory, threads, statement time and
+    answer size (TooLargeError, TooSlowError).
     """
 
-    def __init__(self, cube: Cube, database: Path, cache: ResultCache | None = None):
+    def __init__(
+        self,
+        cube: Cube,
+        database: Path,
+        cache: ResultCache | None = None,
+        bounds: Bounds | None = None,
+    ):
         if not Path(database).exists():
             raise FileNotFoundError(
                 f"no published warehouse at {database}: run `acrm run` (or `make demo`) first"
@@ -699,6 +751,7 @@ class DuckDBEngine:
         self.cube = cube
         self.database = Path(database)
         self.cache = cache if cache is not None else ResultCache()
+        self.bounds = bounds or Bounds()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._build: tuple[int, int, int] | None = None
 
@@ -709,19 +762,61 @@ class DuckDBEngine:
             if self._con is not None:
                 self._con.close()
             self.cache.clear()
-            self._con = duckdb.connect(str(self.database), read_only=True)
+            self._con = duckdb.connect(
+                str(self.database), read_only=True, config=self.bounds.config
+            )
             self._build = build
         return self._con
 
-    def query(self, query: Query) -> pa.Table:
-        compiled = compile_query(self.cube, query)
+    def query(self, query: Query, cube: Cube | None = None) -> pa.Table:
+        """The answer; `cube` answers it from a cube extending the engine's (privacy's
+        population counts)."""
+        compiled = compile_query(cube or self.cube, query)
+        sql, limit = compiled.sql, self._row_limit(query)
+        if limit is not None:  # one row more than allowed tells that it is too many
+            sql = f"select * from ({sql}) limit {limit + 1}"
         con = self._connection()
-        key = (self._build, compiled.sql, tuple(sorted(compiled.parameters.items(), key=str)))
+        key = (self._build, sql, tuple(sorted(compiled.parameters.items(), key=str)))
         table = self.cache.get(key)
         if table is None:
-            table = run_arrow(con, compiled.sql, compiled.parameters)
+            table = self._run(con, sql, compiled.parameters)
             self.cache.put(key, table)
+        if limit is not None and table.num_rows > limit:
+            raise TooLargeError(
+                f"the answer has more than {self.bounds.max_cells:,} cells (rows x columns, "
+                "ACRM_SERVE_MAX_CELLS): filter it, or put fewer or coarser levels on rows and "
+                "columns"
+            )
         return table
+
+    def _row_limit(self, query: Query) -> int | None:
+        if self.bounds.max_cells is None:
+            return None
+        columns = len(query.levels) + len(query.measures) + 1
+        return max(1, self.bounds.max_cells // columns)
+
+    def _run(self, con, sql: str, parameters: dict | None = None) -> pa.Table:
+        """run_arrow, interrupted after the statement time limit."""
+        seconds = self.bounds.statement_seconds
+        if not seconds:
+            return run_arrow(con, sql, parameters)
+        timer = threading.Timer(seconds, con.interrupt)
+        timer.start()
+        try:
+            return run_arrow(con, sql, parameters)
+        except duckdb.InterruptException:
+            raise TooSlowError(
+                f"the query ran over {seconds:g} s (ACRM_SERVE_TIMEOUT) and was stopped: filter "
+                "it, or put fewer or coarser levels on rows and columns"
+            ) from None
+        except duckdb.OutOfMemoryException:
+            raise TooLargeError(
+                f"the query needs more memory than the server allows ({self.bounds.memory_limit},"
+                " ACRM_SERVE_MEMORY_LIMIT): filter it, or put fewer or coarser levels on rows "
+                "and columns"
+            ) from None
+        finally:
+            timer.cancel()
 
     def members(self, level: str, limit: int = 1000) -> list[object]:
         """The members of a level (a checked name), in the level's order, at most `limit`."""
@@ -735,7 +830,7 @@ class DuckDBEngine:
         key = (self._build, sql, ())
         table = self.cache.get(key)
         if table is None:
-            table = run_arrow(con, sql)
+            table = self._run(con, sql)
             self.cache.put(key, table)
         return table.column(0).to_pylist()
 

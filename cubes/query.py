@@ -8,6 +8,7 @@ Top-N keeps the N members of a level with the highest (or lowest) value of a mea
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -16,6 +17,20 @@ from cubes.model import TIME_FUNCTIONS, Cube
 
 class QueryError(ValueError):
     """A query names something the cube does not have, or is malformed."""
+
+    status = 400  # the HTTP status a server answers it with
+
+
+class TooLargeError(QueryError):
+    """The answer would cross a limit of the server (cells, memory)."""
+
+    status = 413
+
+
+class TooSlowError(QueryError):
+    """The query ran over the statement time limit and was interrupted."""
+
+    status = 400
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,9 @@ class Query:
         return frozenset(
             name.split(".")[0] for name in self.levels + tuple(f.level for f in self.filters)
         )
+
+
+MAX_TOP = 100_000  # a top N beyond this is no ranking: ask for the level without one
 
 
 def split_measure(name: str) -> tuple[str, str | None]:
@@ -140,6 +158,11 @@ def validate(cube: Cube, query: Query) -> Query:
     axis_date = finest_date_level(cube, query.levels)
     for name in query.measures:
         measure, function = split_measure(name)
+        if name.endswith(":"):
+            raise QueryError(
+                f"measure {name!r}: name a time function after ':' "
+                f"({', '.join(TIME_FUNCTIONS)}) or leave the ':' out"
+            )
         if measure not in cube.measure_names:
             raise unknown_name("measure", measure, cube.measure_names)
         if function is None:
@@ -198,8 +221,13 @@ def _check_time_filters(cube: Cube, query: Query, name: str, axis_date: str) -> 
 def parse_top(cube: Cube, text: str, rows: list[str], lowest: bool = False) -> TopN:
     """`N:MEASURE[:LEVEL]`; the level defaults to the last row level."""
     parts = [p.strip() for p in text.split(":")]
-    if len(parts) not in (2, 3) or not parts[0].isdigit():
-        raise QueryError(f"top-N {text!r}: write N:MEASURE or N:MEASURE:LEVEL, e.g. 5:revenue")
+    if len(parts) not in (2, 3) or not re.fullmatch(r"[0-9]{1,6}", parts[0]):
+        raise QueryError(
+            f"top-N {text!r}: write N:MEASURE or N:MEASURE:LEVEL with N from 1 to {MAX_TOP:,}, "
+            "e.g. 5:revenue"
+        )
+    if not 1 <= int(parts[0]) <= MAX_TOP:
+        raise QueryError(f"top-N {text!r}: N must be from 1 to {MAX_TOP:,}")
     level = parts[2] if len(parts) == 3 else (rows[-1] if rows else None)
     if level is None:
         raise QueryError(f"top-N {text!r}: name the level (N:MEASURE:LEVEL) or put one on rows")
@@ -277,6 +305,18 @@ def split_names(text: str | list[str] | None) -> list[str]:
     return [name.strip() for part in parts for name in part.split(",") if name.strip()]
 
 
+def _check_text(value: str | list[str] | None) -> None:
+    """Text a request gives must be encodable: a lone surrogate (`\\ud800`) is no text."""
+    for text in [value] if isinstance(value, str) else list(value or []):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise QueryError(
+                f"{text.encode('utf-8', 'backslashreplace').decode()!r} is not valid text "
+                f"({exc.reason} at position {exc.start}); send UTF-8"
+            ) from None
+
+
 def parse_request(
     cube: Cube,
     measures: str | list[str],
@@ -295,6 +335,8 @@ def parse_request(
     Raises QueryError naming the bad part and the valid choices."""
     if top and bottom:
         raise QueryError("give top or bottom, not both")
+    for part in (measures, rows, cols, filters, top, bottom, open_member, close_level):
+        _check_text(part)
     row_names = split_names(rows)
     ranking = None
     if top or bottom:

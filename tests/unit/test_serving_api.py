@@ -28,7 +28,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture
 def client(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(
+        create_app(settings, allowed_hosts=("testserver",)), raise_server_exceptions=False
+    )
 
 
 def test_a_query_answers_what_the_cube_answers(client: TestClient) -> None:
@@ -163,7 +165,7 @@ def test_a_token_is_required_when_one_is_configured(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, "s3cret")
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(settings, allowed_hosts=("testserver",)))
     params = {"measures": "revenue"}
     denied = client.get("/api/query", params=params)
     assert denied.status_code == 401 and TOKEN_ENV in denied.json()["detail"]
@@ -175,7 +177,9 @@ def test_a_token_is_required_when_one_is_configured(
 
 
 def test_without_a_publication_the_api_says_what_to_run(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings.load(tmp_path / "acrm.duckdb")))
+    client = TestClient(
+        create_app(Settings.load(tmp_path / "acrm.duckdb"), allowed_hosts=("testserver",))
+    )
     response = client.get("/api/query", params={"measures": "revenue"})
     assert response.status_code == 503 and "acrm run" in response.json()["detail"]
     assert client.get("/api/freshness").status_code == 503
