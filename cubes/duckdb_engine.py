@@ -834,6 +834,11 @@ class DuckDBEngine:
             self.cache.put(key, table)
         return table.column(0).to_pylist()
 
+    def read[T](self, reader: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`reader` run on the connection to the newest publication (fixed SQL of ours,
+        e.g. the build record; user input goes through `query`)."""
+        return reader(self._connection())
+
     @property
     def build(self) -> tuple[int, int, int] | None:
         """(inode, mtime, size) of the published file the last answer came from."""

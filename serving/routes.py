@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+import duckdb
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -19,7 +20,7 @@ from cubes.model import TIME_FUNCTIONS
 from cubes.privacy import SUPPRESSED, breaks_down_customers, population_query, suppress
 from cubes.query import Query as CubeQuery
 from cubes.query import QueryError, format_filter, parse_request
-from pipelines.publish.publisher import read_manifest
+from pipelines.publish.publisher import PARQUET_LINK, read_build, read_manifest
 from serving.answers import csv_response, json_response
 from serving.report import report_path
 
@@ -253,8 +254,15 @@ def members(
 
 @router.get("/api/freshness", tags=["catalogue"], responses=_errors(401, 503))
 def freshness(request: Request) -> dict:
-    """The published build the answers come from: id, time, age and rows per table."""
-    manifest = read_manifest(request.app.state.settings.published)
+    """The published build the answers come from: id, time, age and rows per table (read
+    from the copy the answers come from, so it never names another build)."""
+    published = request.app.state.settings.published
+    with request.app.state.pool.engine() as engine:
+        try:
+            build = engine.read(read_build)
+        except duckdb.CatalogException:  # a copy published before ops.build existed
+            build = read_manifest(published)
+    manifest = {**build, "warehouse": published.name, "parquet": f"{PARQUET_LINK}/"}
     built = dt.datetime.fromisoformat(manifest["built_at"])
     age = (dt.datetime.now(dt.UTC) - built).total_seconds()
     return manifest | {"age_seconds": round(age, 1)}

@@ -27,8 +27,9 @@ def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     source = Path(warehouse.path)
-    target = Settings.load(warehouse=source).published
-    publish(source, target)
+    settings = Settings.load(warehouse=source)
+    target = settings.published
+    publish(source, target, settings.sources)
     manifest = read_manifest(target)
     context.log.info(f"published {target} (build {manifest['build_id']})")
     return dg.MaterializeResult(
