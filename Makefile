@@ -56,11 +56,12 @@ RUN_BENCH_SCALES ?= 1 10
 WAREHOUSE_BENCH_SCALES ?= 1 10
 CUBE_BENCH_SCALES ?= 1 10
 
-bench: setup  ## landing, whole runs, warehouse increments, cube queries: ours, naive, lower bound
+bench: setup  ## landing, whole runs, warehouse increments, cube queries, serving under load: ours, naive, lower bound
 	$(BIN)/python bench/landing.py --scales $(BENCH_SCALES)
 	$(BIN)/python bench/run.py --scales $(RUN_BENCH_SCALES)
 	$(BIN)/python bench/warehouse.py --scales $(WAREHOUSE_BENCH_SCALES)
 	$(BIN)/python bench/cube.py --scales $(CUBE_BENCH_SCALES)
+	$(BIN)/python bench/serve.py --scales $(CUBE_BENCH_SCALES)
 
 lint: setup  ## ruff and SQLFluff (dbt templater)
 	$(BIN)/ruff check .

@@ -33,6 +33,9 @@ from cubes.query import (
     validate,
 )
 
+# run_arrow's copy is chosen (its docstring); warnings.catch_warnings is not thread-safe,
+# and the server answers from several threads, so the warning is filtered once, here
+warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
 GROUPING_COLUMN = "_grouping"  # bitmask: bit i set = level i is rolled up (a subtotal row)
 _UNIT = {"date.year": "year", "date.quarter": "quarter", "date.month": "month", "date.day": "day"}
 
@@ -662,9 +665,7 @@ def run_arrow(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict | None 
     millisecond for a compiled cube query, a fifth of a small answer's time. The price is a
     copy of the rows, which DuckDB warns of: nothing for aggregated cells, about a fifth
     more for half a million rows (docs/DECISIONS.md)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-        return con.execute(sql, parameters or None).to_arrow_table()
+    return con.execute(sql, parameters or None).to_arrow_table()
 
 
 class ResultCache:

@@ -3,34 +3,32 @@ so a big answer does not stall the server's other requests."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
-import math
-from decimal import Decimal
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from fastapi.responses import Response
 
 
-def _plain(value: object) -> object:
-    """A cell as JSON has it: dates as ISO text, decimals as numbers, NaN and ±inf as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    return value
+def records_json(table: pa.Table) -> str:
+    """The rows as a JSON array of objects, written by polars (natively, without holding the
+    interpreter): dates as ISO text, decimals as numbers, NaN and infinities as null."""
+    frame = pl.from_arrow(table)
+    frame = frame.with_columns(
+        pl.col(pl.Decimal).cast(pl.Float64),
+        pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.f"),
+    )
+    return frame.write_json()
 
 
 def json_response(body: dict, records: pa.Table | None = None) -> Response:
     """The answer as JSON bytes, made here (in the request's worker thread), not on the
     event loop: a big answer does not stall the server's other requests."""
+    content = json.dumps(body, ensure_ascii=False, allow_nan=False)
     if records is not None:
-        body["records"] = [{k: _plain(v) for k, v in row.items()} for row in records.to_pylist()]
-    content = json.dumps(body, ensure_ascii=False, allow_nan=False, default=str)
+        content = f'{content[:-1]}, "records": {records_json(records)}}}'
     return Response(content.encode(), media_type="application/json")
 
 

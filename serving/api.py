@@ -26,7 +26,6 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,7 +36,7 @@ from cubes.query import QueryError
 from serving import routes
 from serving.pool import BusyError, EnginePool
 from serving.report import report_path
-from serving.security import Guard, SecurityHeaders
+from serving.security import Guard, SecurityHeaders, is_open
 
 TOKEN_ENV = "ACRM_API_TOKEN"
 STATIC = Path(__file__).parent / "static"
@@ -63,11 +62,42 @@ def create_app(
     app.state.pool = EnginePool(ACRM_CUBE, settings.published, serve)
     app.include_router(routes.router)
     _handle_errors(app, settings)
+    if serve.token:
+        _document_token(app)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(Guard, token=serve.token, max_body=serve.max_body_bytes, hosts=allowed_hosts)
+    app.add_middleware(
+        Guard,
+        token=serve.token,
+        max_body=serve.max_body_bytes,
+        hosts=allowed_hosts,
+        serves=lambda path, method: method in routes.allowed_methods(app, path),
+    )
     app.add_middleware(SecurityHeaders, report=lambda: report_path(settings.published))
     return app
+
+
+def _document_token(app: FastAPI) -> None:
+    """The schema says which operations need the token, and how to send it (the docs page
+    then offers to take it)."""
+    make = app.openapi
+
+    def with_security() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = make()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "token": {"type": "http", "scheme": "bearer", "description": "ACRM_API_TOKEN"},
+            "basic": {"type": "http", "scheme": "basic", "description": "the token as password"},
+        }
+        for path, operations in schema["paths"].items():
+            if not is_open(path):
+                for operation in operations.values():
+                    operation["security"] = [{"token": []}, {"basic": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = with_security
 
 
 def _handle_errors(app: FastAPI, settings: Settings) -> None:
@@ -89,14 +119,6 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(FileNotFoundError)
     async def unpublished(_: Request, exc: FileNotFoundError) -> JSONResponse:
         return problem(503, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
-            for e in exc.errors()
-        ]
-        return problem(422, "; ".join(errors) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

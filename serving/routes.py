@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import duckdb
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import Match
 
 from acrm.settings import ServeSettings
@@ -62,6 +62,8 @@ router = APIRouter()
 class QueryRequest(BaseModel):
     """A cube query in the words of `acrm cube query`."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")  # `"totals": 0` or `"filter"`: 422
+
     measures: list[Annotated[str, Field(json_schema_extra=MEASURE_NAME)]] = Field(
         examples=[["revenue", "win_rate"]], min_length=1
     )
@@ -75,7 +77,7 @@ class QueryRequest(BaseModel):
     totals: bool = False
     top: str | None = Field(None, examples=["5:revenue"])
     bottom: str | None = None
-    drill_down: str | None = Field(None, examples=["channel.channel=Email"])
+    drill_down: str | None = Field(None, description="LEVEL=MEMBER: open a member")
     drill_up: Annotated[str, Field(json_schema_extra=LEVEL_NAME)] | None = None
 
 

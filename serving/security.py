@@ -3,9 +3,10 @@ body size, and the headers every answer carries.
 
 - The token (ACRM_API_TOKEN) guards every route but OPEN_PATHS: the health check and the
   pivot page with its static files, which hold no data (the pivot gets its data through
-  the guarded API). It is `Authorization: Bearer <token>`, or HTTP Basic with the token as
-  the password, which a browser asks for by itself on /report and /docs. Compared as bytes,
-  in constant time.
+  the guarded API). A method or path no route serves gets its 405 or 404, token or not.
+  The token is `Authorization: Bearer <token>`, or HTTP Basic with the token as the
+  password, which a browser asks for by itself on /report and /docs. Compared as bytes, in
+  constant time.
 - The Host header must name this server (loopback names, and `--allowed-host`): a page on
   another site that rebinds its DNS name to 127.0.0.1 gets 400, not the data.
 - A body over the limit gets 413 before it is read.
@@ -91,8 +92,15 @@ def _header(scope: Scope, name: bytes) -> str:
 class Guard:
     """ASGI middleware: Host check, body limit and token, before any route runs."""
 
-    def __init__(self, app: App, token: str, max_body: int, hosts: tuple[str, ...]):
-        self.app, self.token, self.max_body = app, token, max_body
+    def __init__(
+        self,
+        app: App,
+        token: str,
+        max_body: int,
+        hosts: tuple[str, ...],
+        serves: Callable[[str, str], bool] = lambda path, method: True,
+    ):
+        self.app, self.token, self.max_body, self.serves = app, token, max_body, serves
         self.hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *hosts)}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
@@ -109,7 +117,8 @@ class Guard:
             )
         path = scope["path"]
         authorised = token_matches(_header(scope, b"authorization"), self.token)
-        if self.token and not is_open(path) and not authorised:
+        guarded = not is_open(path) and self.serves(path, scope["method"])  # else 404/405
+        if self.token and guarded and not authorised:
             challenge = b'Basic realm="acrm"' if path in BROWSER_PAGES else b"Bearer"
             return await send_json(
                 send,

@@ -90,7 +90,9 @@ async function run(extra) {
     state.cols = last.query.cols;
     state.filters = last.query.filters;
     showError("");
-    $("status").textContent = `${last.records.length} rows`;
+    $("status").textContent =
+      `${last.records.length} rows` +
+      (last.suppressed ? " · blank cells hold too few customers to show" : "");
     renderControls();
     render();
   } catch (error) {
