@@ -37,6 +37,7 @@ from pipelines.ingest.loader import (
     insert_audit,
     insert_frame,
     now_utc,
+    registered,
     run_sql,
     transaction,
     write_table,
@@ -376,15 +377,12 @@ def _tagged(frames: list[pl.DataFrame], tags: pl.DataFrame) -> pl.DataFrame:
 def _stage(con, valid: pl.DataFrame) -> None:
     """The valid rows into DuckDB once (temp table VALID), each with its line's MD5 (of its
     text without surrounding blanks): how a repeat is found, in this run and later ones."""
-    con.register("valid_rows", valid.drop("__file").to_arrow())
-    try:
+    with registered(con, "valid_rows", valid.drop("__file")):
         run_sql(
             con,
             f"create or replace temp table {VALID} as select * exclude ({RAW}), "
             f"md5(trim({RAW})) as _line_md5 from valid_rows",
         )
-    finally:
-        con.unregister("valid_rows")
 
 
 def _repeats(con, table: str) -> pl.DataFrame:
@@ -447,16 +445,13 @@ def _insert(con, table: str, loaded: pl.DataFrame, repeats, batch_id: str, start
     )
     write_table(con, table, shape)  # the table, with any column this batch brings
     con.unregister("incoming")
-    con.register("repeat_rows", repeats.select("__row").to_arrow())
-    try:
+    with registered(con, "repeat_rows", repeats.select("__row")):
         run_sql(
             con,
             f"insert into {table} by name select * exclude (__row), ?::varchar as _batch_id, "
             f"?::timestamp as _loaded_at from {VALID} anti join repeat_rows using (__row)",
             [batch_id, started],
         )
-    finally:
-        con.unregister("repeat_rows")
 
 
 def _table_exists(con, table: str) -> bool:
