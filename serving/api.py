@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -111,6 +112,13 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(QueryError)
     async def query_error(_: Request, exc: QueryError) -> JSONResponse:
         return problem(exc.status, str(exc))
+
+    @app.exception_handler(duckdb.ConversionException)
+    @app.exception_handler(duckdb.OutOfRangeException)
+    @app.exception_handler(duckdb.InvalidInputException)
+    @app.exception_handler(ValueError)
+    async def bad_value(_: Request, exc: Exception) -> JSONResponse:  # a value DuckDB refuses
+        return problem(400, f"a value in the request cannot be used: {exc}")
 
     @app.exception_handler(BusyError)
     async def busy(_: Request, exc: BusyError) -> JSONResponse:

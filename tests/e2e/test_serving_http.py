@@ -202,3 +202,18 @@ def test_the_schema_fuzzer_finds_no_5xx_and_nothing_undocumented(
         )
         assert result.returncode == 0, result.stdout[-4000:]
         assert "passed" in result.stdout, (time.monotonic() - started, result.stdout[-2000:])
+
+
+def test_serving_beyond_loopback_without_a_token_refuses_to_start(built_warehouse) -> None:
+    env = {**os.environ, "ACRM_WAREHOUSE": str(built_warehouse.warehouse)}
+    env.pop("ACRM_API_TOKEN", None)
+    result = subprocess.run(
+        [ACRM, "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ACRM_API_TOKEN" in result.stderr and "--allow-anonymous" in result.stderr

@@ -182,5 +182,6 @@ def test_without_a_publication_the_api_says_what_to_run(tmp_path: Path) -> None:
     )
     response = client.get("/api/query", params={"measures": "revenue"})
     assert response.status_code == 503 and "acrm run" in response.json()["detail"]
+    assert str(tmp_path) not in response.json()["detail"]  # named relative to the warehouse
     assert client.get("/api/freshness").status_code == 503
     assert client.get("/report").status_code == 404
