@@ -13,7 +13,7 @@ import typer
 from acrm.crm_cli import crm_app
 from acrm.mine_cli import mine_app
 from acrm.output import Format, print_frame, print_json, progress, stderr, stdout_to_stderr
-from acrm.settings import DEFAULT_SOURCES, Settings
+from core.settings import DEFAULT_SOURCES, Settings
 
 app = typer.Typer(
     help="ACRM: analytical CRM warehouse.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -218,7 +218,7 @@ def serve(
     everything but /health and the pivot page needs `Authorization: Bearer <token>`."""
     import uvicorn
 
-    from acrm.settings import ServeSettings
+    from core.settings import ServeSettings
     from serving.api import create_app
     from serving.security import LOOPBACK_HOSTS
 
@@ -250,7 +250,7 @@ def report(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Write the directors' report: one self-contained HTML file with what to act on."""
-    from serving.report import report_path, write_report
+    from cubes.report import report_path, write_report
 
     settings = Settings.load(warehouse)
     target = out or report_path(settings.published)

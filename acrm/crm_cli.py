@@ -22,7 +22,7 @@ def _fail(message: str) -> typer.Exit:
 @crm_app.command("maps")
 def maps(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table):
     """The shipped maps: use one with ACRM_CRM_MAP=<name>, or start yours from it."""
-    from acrm.crm_map import load, shipped_maps
+    from core.crm_map import load, shipped_maps
 
     rows = []
     for name in shipped_maps():
@@ -40,7 +40,7 @@ def init(
     from_: Annotated[str, typer.Option("--from", help="The shipped map to start from")] = "csv",
 ) -> None:
     """Print a starting map: `acrm crm init --from hubspot > my.yml`, then edit and check it."""
-    from acrm.crm_map import MapError, init_text
+    from core.crm_map import MapError, init_text
 
     try:
         typer.echo(init_text(from_), nl=False)
@@ -65,8 +65,8 @@ def check(
 ) -> None:
     """Validate a map against its source: rows per entity, what is absent, and the marts
     and cube measures that will be empty. Nothing is landed."""
-    from acrm.crm_map import MapError, load, map_reference
-    from acrm.settings import Settings, crm_url
+    from core.crm_map import MapError, load, map_reference
+    from core.settings import Settings, crm_url
     from cubes.acrm import measures_without
     from pipelines.ingest.crm_coverage import coverage
     from pipelines.ingest.files import SourceError

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from acrm.settings import Settings
+from core.settings import Settings
 
 MAIN_JOB = "acrm_full_refresh"
 
@@ -125,8 +125,8 @@ def phase_seconds(instance, run_id: str, started: float) -> dict[str, float]:
 
 def check_crm_map(settings: Settings) -> None:
     """A map is validated before anything lands: its error names the file and the key."""
-    from acrm.crm_map import MapError, load, map_reference
-    from acrm.settings import crm_url
+    from core.crm_map import MapError, load, map_reference
+    from core.settings import crm_url
 
     try:
         load(map_reference(crm_url(settings)))
@@ -136,8 +136,8 @@ def check_crm_map(settings: Settings) -> None:
 
 def source_inventory(sources) -> dict[str, str]:
     """What each source folder holds: how many files, or that it is absent."""
-    from acrm.crm_map import map_reference
-    from acrm.settings import crm_url
+    from core.crm_map import map_reference
+    from core.settings import crm_url
     from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
 
     where = "ACRM_CRM_URL" if os.environ.get("ACRM_CRM_URL") else "crm/crm.sqlite"

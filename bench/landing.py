@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from acrm.generator import generate
+from core.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from pipelines.ingest.crm import CRM_TABLES, extract_table
 from pipelines.ingest.daily import ensure_table, land_days
 from pipelines.ingest.files import read_bytes

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from landing import bench_args, lower_bound, sources_at
 
-from acrm.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 from pipelines.ingest.sources import AD_SPEND, CDR, GA4
 
 WRAPPER = (

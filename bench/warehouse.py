@@ -27,7 +27,7 @@ import duckdb
 from landing import sources_at  # bench/landing.py: the same generated sources
 
 from acrm.pipeline import run_all
-from acrm.settings import Settings
+from core.settings import Settings
 from pipelines.warehouse.project import run_dbt
 
 INCREMENTAL = ["fct_calls", "fct_web_events", "fct_order_lines"]

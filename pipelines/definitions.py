@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from acrm.settings import Settings
+from core.settings import Settings
 from pipelines import jobs
 from pipelines.identity.assets import customer_identity_map
 from pipelines.ingest.assets import landing_assets

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from acrm.settings import Settings
+from core.settings import Settings
 
 # DuckDB allows one writer process: every asset that writes the warehouse takes this pool,
 # whose limit is 1 in the instance's dagster.yaml (tools/dagster.yaml).
@@ -41,7 +41,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 class SourcesResource(dg.ConfigurableResource):
     """Where the operational sources are: a folder of files, the CRM's URL and its map
-    (a shipped map's name or a path: acrm.crm_map)."""
+    (a shipped map's name or a path: core.crm_map)."""
 
     folder: str
     crm_url: str
@@ -49,8 +49,8 @@ class SourcesResource(dg.ConfigurableResource):
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    from acrm.crm_map import map_reference
-    from acrm.settings import crm_url
+    from core.crm_map import map_reference
+    from core.settings import crm_url
 
     url = crm_url(settings)
     return {

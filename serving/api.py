@@ -31,12 +31,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from acrm.settings import ServeSettings, Settings
+from core.settings import ServeSettings, Settings
 from cubes import ACRM_CUBE
 from cubes.query import QueryError
+from cubes.report import report_path
 from serving import routes
 from serving.pool import BusyError, EnginePool
-from serving.report import report_path
 from serving.security import Guard, SecurityHeaders, is_open
 
 TOKEN_ENV = "ACRM_API_TOKEN"

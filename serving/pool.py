@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from acrm.settings import ServeSettings
+from core.settings import ServeSettings
 from cubes.duckdb_engine import Bounds, DuckDBEngine, ResultCache
 from cubes.model import Cube
 

@@ -14,15 +14,15 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import Match
 
-from acrm.settings import ServeSettings
+from core.publication import PARQUET_LINK, read_build, read_manifest
+from core.settings import ServeSettings
 from cubes import ACRM_CUBE, GROUPING_COLUMN
 from cubes.model import TIME_FUNCTIONS
 from cubes.privacy import SUPPRESSED, breaks_down_customers, population_query, suppress
 from cubes.query import Query as CubeQuery
 from cubes.query import QueryError, format_filter, parse_request
-from pipelines.publish.publisher import PARQUET_LINK, read_build, read_manifest
+from cubes.report import report_path
 from serving.answers import csv_response, json_response
-from serving.report import report_path
 
 STATIC = Path(__file__).parent / "static"
 _MEASURE = (

@@ -50,7 +50,7 @@ def truth(small_sources: Path) -> dict:
 def built_warehouse(small_sources: Path, tmp_path_factory: pytest.TempPathFactory):
     """The whole pipeline run once on the small sources; yields its Settings."""
     from acrm.pipeline import run_all
-    from acrm.settings import Settings
+    from core.settings import Settings
 
     settings = Settings.load(tmp_path_factory.mktemp("warehouse") / "acrm.duckdb", small_sources)
     run_all(settings, progress=lambda _: None)
@@ -62,7 +62,7 @@ def churn_warehouse(tmp_path_factory: pytest.TempPathFactory):
     """The whole pipeline on sources at CHURN_SCALE; yields (Settings, truth)."""
     from acrm.generator import generate
     from acrm.pipeline import run_all
-    from acrm.settings import Settings
+    from core.settings import Settings
 
     sources = tmp_path_factory.mktemp("churn-sources")
     generate(sources, scale=CHURN_SCALE, seed=SEED, start=START, days=365)

@@ -11,9 +11,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from acrm.formats import AD_SPEND_SCHEMA
 from acrm.generator import spec
 from acrm.generator.calendar import Window
+from core.formats import AD_SPEND_SCHEMA
 
 CTR = {"Paid Search": 0.045, "Paid Social": 0.009, "Display": 0.003, "Email": 0.12}
 

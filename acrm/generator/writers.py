@@ -11,10 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import AD_SPEND_SCHEMA, CDR_COLUMNS, CDR_NEW_COLUMNS
 from acrm.generator import spec
 from acrm.generator.calendar import MOSCOW_UTC_OFFSET_HOURS, Window
 from acrm.generator.web import WebEvents
+from core.formats import AD_SPEND_SCHEMA, CDR_COLUMNS, CDR_NEW_COLUMNS
 
 # The CRM's DDL: what an operational database declares (keys, types, references).
 CRM_DDL = {

@@ -11,7 +11,7 @@
 - ACRM's own CSV (one row per day and campaign, the sample generator's).
 
 A file's layout is told by its header; the rows come out with the columns of
-acrm.formats.AD_SPEND_COLUMNS, spend in the file's currency (converted in staging).
+core.formats.AD_SPEND_COLUMNS, spend in the file's currency (converted in staging).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import AD_SPEND_COLUMNS
-from acrm.settings import fx_rates_setting, reporting_currency
-from pipelines.ingest.contracts import FILE, LINE, RAW
+from core.contracts import FILE, LINE, RAW
+from core.formats import AD_SPEND_COLUMNS
+from core.settings import fx_rates_setting, reporting_currency
 from pipelines.ingest.files import (
     NewText,
     RawBatch,

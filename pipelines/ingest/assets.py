@@ -11,9 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from acrm.crm_map import MapError
-from acrm.crm_map import load as load_crm_map
-from acrm.settings import reload_unchanged_days
+from core.crm_map import MapError
+from core.crm_map import load as load_crm_map
+from core.settings import reload_unchanged_days
 from pipelines.ingest import lake
 from pipelines.ingest.crm import CRM_TABLES, CrmTable, extract_table
 from pipelines.ingest.daily import ensure_table, land_days, unchanged_days

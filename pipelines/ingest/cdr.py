@@ -1,7 +1,7 @@
 """Asterisk CDR files in the layouts PBXs really write, told apart by header and field count.
 
 - cdr_csv (`Master.csv`): no header, 16 to 21 fields depending on `loguniqueid`,
-  `loguserfield` and `newcdrcolumns` (acrm.formats.CDR_LAYOUTS);
+  `loguserfield` and `newcdrcolumns` (core.formats.CDR_LAYOUTS);
 - cdr_custom: the columns a PBX's `cdr_custom.conf` mapping declares, in its order and with
   its delimiter; put that file beside the CDR files (`calls/cdr_custom.conf`);
 - a PBX web interface's CDR download: a header line, names as the cdr database table
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import CDR_ALL_COLUMNS, CDR_HEADER_ALIASES, CDR_LAYOUTS
-from pipelines.ingest.contracts import FILE, LINE
+from core.contracts import FILE, LINE
+from core.formats import CDR_ALL_COLUMNS, CDR_HEADER_ALIASES, CDR_LAYOUTS
 from pipelines.ingest.files import NewText, RawBatch, SourceError, parse_files, texts_lines
 
 CUSTOM_MAPPING = "cdr_custom.conf"

@@ -1,4 +1,4 @@
-"""Incremental extraction from the operational CRM, through its CRM map (acrm.crm_map).
+"""Incremental extraction from the operational CRM, through its CRM map (core.crm_map).
 
 Each run reads every entity through the map (`updated_at >= cursor` pushed down to a
 database when the map names a cursor) and appends the versions not yet landed: a row whose
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from acrm import crm_map as maps
-from acrm.crm_schema import ENTITIES, NEEDED_BY, UPDATED_AT, Entity
-from pipelines.ingest.contracts import EXTRA, RAW, REASON, Column, Contract, ContractError, Rule
+from core import crm_map as maps
+from core.contracts import EXTRA, RAW, REASON, Column, Contract, ContractError, Rule
+from core.crm_schema import ENTITIES, NEEDED_BY, UPDATED_AT, Entity
 from pipelines.ingest.crm_source import EntityRows, open_source, read_entity
 from pipelines.ingest.files import SourceError
 from pipelines.ingest.loader import (
@@ -58,7 +58,7 @@ def _column(entity: Entity, name: str, kind: str) -> Column:
 @dataclass(frozen=True)
 class CrmTable:
     """A canonical entity's landing contract: every column typed by its kind
-    (acrm.crm_schema), with the entity's own stricter columns and row rules."""
+    (core.crm_schema), with the entity's own stricter columns and row rules."""
 
     name: str
     stricter: tuple[Column, ...] = ()

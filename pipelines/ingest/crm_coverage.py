@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from acrm.crm_map import CrmMap, MapError
-from acrm.crm_schema import ENTITIES, NEEDED_BY
+from core.crm_map import CrmMap, MapError
+from core.crm_schema import ENTITIES, NEEDED_BY
 from pipelines.ingest.crm_source import open_source, read_entity
 from pipelines.ingest.files import SourceError
 

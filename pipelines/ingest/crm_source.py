@@ -22,9 +22,9 @@ import connectorx as cx
 import duckdb
 import polars as pl
 
-from acrm.crm_map import CrmMap, EntityMap, MapError, canonical_select, check_columns, quote
-from acrm.crm_schema import UPDATED_AT
-from acrm.settings import business_timezone
+from core.crm_map import CrmMap, EntityMap, MapError, canonical_select, check_columns, quote
+from core.crm_schema import UPDATED_AT
+from core.settings import business_timezone
 from pipelines.ingest.files import SourceError
 
 # Local date formats CRM exports write, after ISO 8601: day first with dots (Russian,
@@ -47,7 +47,7 @@ def redact(url: str) -> str:
 
 
 def _macros(con: duckdb.DuckDBPyConnection) -> None:
-    """The kind normalisers canonical_select uses (acrm.crm_schema explains each kind)."""
+    """The kind normalisers canonical_select uses (core.crm_schema explains each kind)."""
     tz = business_timezone().replace("'", "")
     text = "trim(cast(x as varchar))"
     con.execute(

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core.contracts import EXTRA, FILE, LINE, RAW, REASON
 from pipelines.ingest import lake as lake_files
-from pipelines.ingest.contracts import EXTRA, FILE, LINE, RAW, REASON
 from pipelines.ingest.files import SourceError
 from pipelines.ingest.lines import load_lines
 from pipelines.ingest.loader import (

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.contracts import FILE, LINE, RAW, REASON
+from core.contracts import FILE, LINE, RAW, REASON
 
 _parser = threading.local()
 _HIGH_BYTES = bytes(range(0x80, 0x100))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.ingest.contracts import LINE, RAW
+from core.contracts import LINE, RAW
 
 GA4_REQUIRED = ("event_date", "event_timestamp", "event_name", "user_pseudo_id")
 # Top-level fields of Google's documented export schema: present or not, they are expected.

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.ingest.contracts import LINE, RAW
+from core.contracts import LINE, RAW
 from pipelines.ingest.files import SourceError, decode, read_bytes
 
 FILE = "__file"

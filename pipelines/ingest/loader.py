@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from pipelines.ingest.contracts import EXTRA, LINE, RAW
+from core.contracts import EXTRA, LINE, RAW
 
 RAW_SCHEMA = "raw"
 AUDIT = f"{RAW_SCHEMA}._load_audit"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.settings import call_center_timezone
-from pipelines.ingest.contracts import FILE, LINE, RAW, REASON
+from core.contracts import FILE, LINE, RAW, REASON
+from core.settings import call_center_timezone
 from pipelines.ingest.files import NewText, RawBatch, per_file, texts_lines
 
 QUEUE_LOG_COLUMNS = (

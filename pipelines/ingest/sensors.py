@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from acrm.settings import Settings
+from core.settings import Settings
 from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
 from pipelines.jobs import day_range_tags, full_refresh_job
 

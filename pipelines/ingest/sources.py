@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
-from acrm.formats import AD_SPEND_COLUMNS, CDR_ALL_COLUMNS
-from acrm.settings import call_center_timezone, cdr_times_in_utc
+from core.contracts import RAW, Column, Contract, Rule
+from core.formats import AD_SPEND_COLUMNS, CDR_ALL_COLUMNS
+from core.settings import call_center_timezone, cdr_times_in_utc
 from pipelines.ingest.ads import read_ad_reports, shape_ad_reports
 from pipelines.ingest.cdr import read_cdr_files
-from pipelines.ingest.contracts import RAW, Column, Contract, Rule
 from pipelines.ingest.ga4 import GA4_REQUIRED, flatten_sql
 from pipelines.ingest.queue_log import (
     QUEUE_LOG_COLUMNS,

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.contracts import LINE, RAW, REASON, Contract, ContractError
+from core.contracts import LINE, RAW, REASON, Contract, ContractError
 from pipelines.ingest.files import NewText, RawBatch, SourceError, decode, read_bytes
 from pipelines.ingest.loader import (
     AUDIT,

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from acrm.settings import Settings
+from core.publication import read_manifest
+from core.settings import Settings
 from pipelines.mining.assets import mining_assets
-from pipelines.publish.publisher import publish, read_manifest
+from pipelines.publish.publisher import publish
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.assets import warehouse_models
 
@@ -53,7 +54,7 @@ def published_warehouse(
     "each view names what to act on. Built from the publication, so it needs no writer.",
 )
 def report(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from serving.report import report_path, write_report
+    from cubes.report import report_path, write_report
 
     published = Settings.load(warehouse=Path(warehouse.path)).published
     views = write_report(published, report_path(published))

@@ -37,11 +37,11 @@ from pathlib import Path
 
 import duckdb
 
-from acrm.settings import publish_key, published_builds
+from core.publication import BUILD_TABLE, MANIFEST, PARQUET_LINK
+from core.settings import publish_key, published_builds
 
 PUBLISHED_SCHEMAS = ("marts", "mining")
 PSEUDONYMISED = ("customer_id", "user_pseudo_id")  # replaced by keyed hashes
-BUILD_TABLE = "ops.build"  # build_id, built_at, tables (JSON rows per table): in the copy
 ELIDED = "'\u2026'"  # a quoted value in a quarantine reason, as published
 # operational bookkeeping readers may see: (published name, query over the warehouse)
 OPS_TABLES = {
@@ -51,8 +51,6 @@ OPS_TABLES = {
     "'''[^'']*''', $elided, 'g') as reason, count(*) as quarantined_rows, "
     "max(quarantined_at) as last_quarantined_at from raw._quarantine group by all",
 }
-MANIFEST = "build.json"
-PARQUET_LINK = "parquet"
 KEY_SUFFIX = ".publish-key"
 
 
@@ -271,21 +269,3 @@ def publish(warehouse: Path, published: Path, sources: Path | None = None) -> Pa
 
     _replace_atomically(write_manifest, published.parent / MANIFEST, ".json.tmp")
     return published
-
-
-def read_build(con: duckdb.DuckDBPyConnection) -> dict:
-    """The build a published copy holds (ops.build), as the manifest names it."""
-    build_id, built_at, tables = con.execute(
-        f"select build_id, built_at, tables from {BUILD_TABLE}"
-    ).fetchall()[0]
-    return {"build_id": build_id, "built_at": built_at, "tables": json.loads(tables)}
-
-
-def read_manifest(published: Path) -> dict:
-    """What the last publication holds (build.json beside the published copy)."""
-    path = published.parent / MANIFEST
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no publication at {published.parent}: run `acrm run` (or `make demo`) first"
-        )
-    return json.loads(path.read_text())

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from acrm.settings import EXPECTATIONS_DIR
+from core.settings import EXPECTATIONS_DIR
 from pipelines.ingest.loader import RAW_SCHEMA
 from pipelines.resources import WRITER_POOL, WarehouseResource
 

@@ -15,7 +15,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from acrm.settings import full_build_forced
+from core.settings import full_build_forced
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.changes import (
     BUILT,

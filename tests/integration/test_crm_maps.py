@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from acrm.pipeline import run_all, summarize
-from acrm.settings import Settings
+from core.settings import Settings
 from cubes import CubeSession
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from acrm.pipeline import run_all
-from acrm.settings import DBT_PROJECT_DIR, Settings
+from core.settings import DBT_PROJECT_DIR, Settings
 from pipelines.ingest.sources import GA4
 from pipelines.warehouse.changes import state_dir
 from tests.integration.equal_marts import differences, mart_tables

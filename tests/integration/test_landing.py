@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from acrm.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
+from core.formats import CDR_COLUMNS, CDR_NEW_COLUMNS
 from pipelines.ingest.crm import TABLES_BY_NAME, extract_table
 from pipelines.ingest.daily import ensure_table, land_days
 from pipelines.ingest.loader import ensure_bookkeeping
@@ -320,9 +320,10 @@ def test_a_severe_expectation_failure_blocks_the_build_and_publication(
 
     import dagster as dg
 
-    from acrm.settings import Settings
+    from core.publication import read_manifest
+    from core.settings import Settings
     from pipelines.definitions import build_definitions
-    from pipelines.publish.publisher import publish, read_manifest
+    from pipelines.publish.publisher import publish
 
     ga4 = sources / "web" / f"events_{DAYS[0].replace('-', '')}.ndjson.gz"
     lines = gzip.decompress(ga4.read_bytes()).decode().splitlines()

@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from acrm.pipeline import run_all, summarize
-from acrm.settings import Settings
-from serving.report import build_views
+from core.settings import Settings
+from cubes.report import build_views
 
 
 def run_with(small_sources: Path, tmp_path: Path, folders: tuple[str, ...]) -> Settings:

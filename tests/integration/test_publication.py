@@ -12,8 +12,8 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from acrm.settings import Settings
-from pipelines.publish.publisher import read_manifest
+from core.publication import read_manifest
+from core.settings import Settings
 
 ACRM = str(Path(sys.executable).with_name("acrm"))
 

@@ -4,7 +4,7 @@ import re
 
 import duckdb
 
-from serving.report import build_views, report_path
+from cubes.report import build_views, report_path
 
 
 def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from acrm.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 from pipelines.identity.assets import LANDED
 from pipelines.warehouse.changes import (
     SELECTOR,

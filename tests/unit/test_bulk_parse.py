@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.contracts import FILE, LINE, RAW
+from core.contracts import FILE, LINE, RAW
 from pipelines.ingest.files import NewText, lines_frame, numbered_lines
 from pipelines.ingest.sources import AD_SPEND, CDR
 from tests.unit.test_ad_reports import GOOGLE_API, META_API, YANDEX

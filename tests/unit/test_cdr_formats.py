@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.contracts import LINE
 from pipelines.ingest.cdr import custom_layout, detect_layout
-from pipelines.ingest.contracts import LINE
 from pipelines.ingest.files import SourceError
 from pipelines.ingest.sources import CDR
 from tests.readers import read_whole

@@ -4,7 +4,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.ingest.contracts import Column, Contract, Rule
+from core.contracts import Column, Contract, Rule
 from pipelines.ingest.sources import ad_spend_contract, cdr_contract
 
 NOW = dt.datetime(2025, 6, 1)

@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from acrm.crm_map import MapError, init_text, load, shipped_maps
-from acrm.crm_schema import ENTITIES
+from core.crm_map import MapError, init_text, load, shipped_maps
+from core.crm_schema import ENTITIES
 from cubes.acrm import measures_without
 from pipelines.ingest.crm import TABLES_BY_NAME, extract_table
 from pipelines.ingest.crm_source import open_source, read_entity, records_of, scratch

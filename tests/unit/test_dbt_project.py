@@ -2,7 +2,7 @@
 
 import yaml
 
-from acrm.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 from cubes.acrm import ACRM_CUBE
 
 

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from acrm.formats import CDR_COLUMNS
+from core.formats import CDR_COLUMNS
 from pipelines.ingest.crm_source import DatabaseSource, redact
 from pipelines.ingest.daily import read_files
 from pipelines.ingest.files import (

@@ -9,9 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.publication import PARQUET_LINK, read_build, read_manifest
 from pipelines.ingest.loader import ensure_bookkeeping
 from pipelines.publish import publisher
-from pipelines.publish.publisher import PARQUET_LINK, publish, read_build, read_manifest
+from pipelines.publish.publisher import publish
 
 
 def warehouse_at(folder: Path, sources: Path) -> Path:

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from acrm.settings import EXPECTATIONS_DIR
+from core.settings import EXPECTATIONS_DIR
 from pipelines.definitions import defs
 from pipelines.quality.checks import validate
 

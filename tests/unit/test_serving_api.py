@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from acrm.settings import Settings
+from core.settings import Settings
 from pipelines.publish.publisher import publish
 from serving.api import TOKEN_ENV, create_app
 from tests.unit.test_cube_engine import STAR

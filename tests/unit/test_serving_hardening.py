@@ -9,7 +9,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from acrm.settings import ServeSettings, Settings
+from core.settings import ServeSettings, Settings
 from cubes import ACRM_CUBE as CUBE
 from cubes.duckdb_engine import Bounds, DuckDBEngine, ResultCache
 from cubes.query import TooSlowError

@@ -1,6 +1,6 @@
 """ACRM's canonical CRM: the entities every CRM map lands into, their keys and columns.
 
-One definition, used by the map validator (acrm.crm_map), the landing contracts
+One definition, used by the map validator (core.crm_map), the landing contracts
 (pipelines.ingest.crm) and the staging models' sources (dbt_project/models/staging/crm).
 A column's kind says how a map's value is normalised before the contract checks it:
 

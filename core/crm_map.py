@@ -1,7 +1,7 @@
 """CRM maps: a YAML file that says how one CRM's tables become ACRM's canonical entities.
 
 A map is validated before anything lands: every error names the map file, the key and the
-problem, and suggests the nearest valid name. The shipped maps are in acrm/crm_maps/; a
+problem, and suggests the nearest valid name. The shipped maps are in core/crm_maps/; a
 map of one's own is any path (ACRM_CRM_MAP=path/to/map.yml). See README, "Bring your own
 CRM", and `acrm crm init --from hubspot` for a starting point.
 
@@ -40,7 +40,7 @@ with warnings.catch_warnings():  # sqlglot's optional Rust tokenizer announces i
     import sqlglot
     from sqlglot import exp
 
-from acrm.crm_schema import ENTITIES, UPDATED_AT, Entity
+from core.crm_schema import ENTITIES, UPDATED_AT, Entity
 
 MAPS_DIR = Path(__file__).resolve().parent / "crm_maps"
 TOP_KEYS = ("name", "description", "tables", "entities")
@@ -356,7 +356,7 @@ def canonical_select(mapped: EntityMap, available: list[str]) -> str:
     """The SELECT over the source relation `src` that yields the entity's canonical rows.
 
     Columns the map leaves out come from the source column of the same name, or are null.
-    Each is normalised by its kind (see acrm.crm_schema); `_gone` marks a deleted row,
+    Each is normalised by its kind (see core.crm_schema); `_gone` marks a deleted row,
     `_cursor_raw` carries the cursor as the source wrote it, `_note` the audit note.
     """
     lowered = {c.lower() for c in available}
