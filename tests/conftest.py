@@ -17,6 +17,14 @@ SEED = 7
 START = dt.date(2025, 1, 1)
 
 
+def missing_tool(reason: str) -> None:
+    """A test's tool (PostgreSQL, Chromium, Spark) is not on this machine: it skips, saying
+    why, except in CI (CI=true), whose machine the project's setup must have equipped."""
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason}; CI=true, so this is a failure, not a skip")
+    pytest.skip(reason)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         kind = Path(item.fspath).parent.name

@@ -12,15 +12,18 @@ from pathlib import Path
 import pytest
 
 from cubes import CubeSession
+from tests.conftest import missing_tool
 from tests.e2e.servers import free_port, running
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 ACRM = str(Path(sys.executable).with_name("acrm"))
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="no chromium/chromedriver: `make test` installs Debian's (tools/ensure-apt)",
-)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium() -> None:
+    if not (CHROMIUM and CHROMEDRIVER):
+        missing_tool("no chromium/chromedriver: `make test` installs Debian's (tools/ensure-apt)")
 
 
 @pytest.fixture(scope="module")

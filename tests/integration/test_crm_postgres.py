@@ -8,7 +8,6 @@ import glob
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -21,6 +20,7 @@ import pytest
 from pipelines.ingest.crm import CRM_TABLES, TABLES_BY_NAME, extract_table
 from pipelines.ingest.crm_source import DatabaseSource
 from pipelines.ingest.loader import ensure_bookkeeping
+from tests.conftest import missing_tool
 
 INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 
@@ -38,9 +38,9 @@ def as_postgres(*command: str) -> list[str]:
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory):
     if not INITDB:
-        pytest.skip("no PostgreSQL server binaries (tools/ensure-apt installs Debian's)")
+        missing_tool("no PostgreSQL server binaries (tools/ensure-apt installs Debian's)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+        missing_tool("running as root without runuser: cannot start PostgreSQL as postgres")
     bin_dir = Path(INITDB[-1]).parent
     # not under pytest's folder: that one is private to the user running the tests
     data = Path(tempfile.mkdtemp(prefix="acrm-pg-"))
@@ -152,7 +152,11 @@ def test_a_change_in_postgresql_lands_as_one_new_version(
         time.sleep(0.01)
         psql(port, "update deals set status = 'lost', updated_at = now() where deal_id = 5")
         again = extract_table(con, crm_in_postgres, deals, "b2")
+        versions = con.execute(
+            "select _batch_id, status from raw.crm_deals where deal_id = 5 order by updated_at"
+        ).fetchall()
     assert again.rows_loaded == 1
+    assert versions[-1] == ("b2", "lost") and len(versions) == 2
 
 
 def test_a_wrong_password_or_host_is_a_clear_error(tmp_path: Path) -> None:
@@ -166,14 +170,3 @@ def test_a_wrong_password_or_host_is_a_clear_error(tmp_path: Path) -> None:
         "cannot read the list of tables from postgresql://acrm:***@127.0.0.1:1/crm: "
     )
     assert "secret" not in report.message
-
-
-def test_sqlite_is_untouched(small_sources: Path) -> None:
-    with sqlite3.connect(small_sources / "crm" / "crm.sqlite") as con:
-        assert (
-            con.execute(
-                "select count(*) from deals where deal_id = 5 and status = 'lost' "
-                "and updated_at > '2026-01-01'"
-            ).fetchall()[0][0]
-            == 0
-        )

@@ -43,6 +43,7 @@ def test_the_asset_graph_matches_its_snapshot(graph: dg.Definitions) -> None:
     current = describe(graph)
     if os.environ.get("ACRM_UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+        pytest.skip(f"snapshot rewritten: {SNAPSHOT}; review its diff, then run without it")
     assert current == json.loads(SNAPSHOT.read_text())
 
 

@@ -2,6 +2,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -105,7 +106,10 @@ def test_sources_have_their_real_world_shapes(small_sources: Path, truth: dict) 
     yandex = next((small_sources / "ads" / "yandex_direct").glob("*2025-03.tsv")).read_text()
     assert yandex.splitlines()[-1].startswith("Total rows: ")
     assert "account_currency" in next((small_sources / "ads" / "meta_ads").glob("*")).read_text()
-    assert cdr[0].read_bytes().decode("cp1251")  # the old PBX wrote cp1251
+    old_pbx = cdr[0].read_bytes()  # the old PBX wrote cp1251: Cyrillic, and no UTF-8
+    with pytest.raises(UnicodeDecodeError):
+        old_pbx.decode("utf-8")
+    assert re.search("[\u0410-\u044f\u0401\u0451]{3,}", old_pbx.decode("cp1251"))  # Cyrillic
     import gzip
 
     event = json.loads(gzip.decompress(web[100].read_bytes()).splitlines()[0])

@@ -38,7 +38,7 @@ def test_an_error_failure_blocks_and_a_warning_only_reports() -> None:
 
     calls = pd.DataFrame(
         {
-            "uniqueid": ["a", "b"],
+            "uniqueid": ["a", None],  # cdr_csv without loguniqueid: a warning
             "disposition": ["ANSWERED"] * 2,
             "billsec": [1, 2],
             "duration": [3, 4],
@@ -48,9 +48,10 @@ def test_an_error_failure_blocks_and_a_warning_only_reports() -> None:
             "src": ["1", "1"],
         }
     )
-    errors_pass, all_pass, _ = validate(EXPECTATIONS_DIR / "cdr_calls.json", calls)
-    assert errors_pass  # the one failure (too few distinct callers) is a warning
-    del all_pass
+    errors_pass, all_pass, rows = validate(EXPECTATIONS_DIR / "cdr_calls.json", calls)
+    assert errors_pass and not all_pass  # it failed, and only a warning failed
+    failed = [(r["column"], r["severity"], r["unexpected"]) for r in rows if not r["success"]]
+    assert failed == [("uniqueid", "warning", 1)]
 
 
 def test_the_checks_block_what_is_downstream() -> None:
