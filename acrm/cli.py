@@ -12,7 +12,15 @@ import typer
 
 from acrm.crm_cli import crm_app
 from acrm.mine_cli import mine_app
-from acrm.output import Format, print_frame, print_json, progress, stderr, stdout_to_stderr
+from acrm.output import (
+    Format,
+    fail,
+    print_frame,
+    print_json,
+    progress,
+    stderr,
+    stdout_to_stderr,
+)
 from core.settings import DEFAULT_SOURCES, Settings
 
 app = typer.Typer(
@@ -37,11 +45,6 @@ SourcesOption = Annotated[
     ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
-
-
-def fail(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(code=2)
 
 
 @app.command()

@@ -7,16 +7,11 @@ from typing import Annotated
 
 import typer
 
-from acrm.output import Format, print_frame, print_json, stderr
+from acrm.output import Format, fail, print_frame, print_json, stderr
 
 crm_app = typer.Typer(
     help="CRM maps: how your CRM's tables become ACRM's entities.", no_args_is_help=True
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(code=2)
 
 
 @crm_app.command("maps")
@@ -45,7 +40,7 @@ def init(
     try:
         typer.echo(init_text(from_), nl=False)
     except MapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @crm_app.command("check")
@@ -76,7 +71,7 @@ def check(
         loaded = load(crm_map or map_reference(url))
         found = coverage(loaded, url)
     except (MapError, SourceError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     missing = {c.entity for c in found if c.empty}
     empty_marts = sorted({mart for c in found for mart in c.empties})
     measures = measures_without(missing)

@@ -8,14 +8,9 @@ from typing import Annotated
 
 import typer
 
-from acrm.output import Format, print_json, progress, stderr
+from acrm.output import Format, fail, print_frame, print_json, progress, stderr
 
 mine_app = typer.Typer(help="Data mining on a transactions file (CSV).", no_args_is_help=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(code=2)
 
 
 def read_transactions(path: Path, columns: list[str]):
@@ -23,14 +18,14 @@ def read_transactions(path: Path, columns: list[str]):
     import pandas as pd
 
     if not path.exists():
-        raise _fail(f"--transactions {path}: no such file")
+        raise fail(f"--transactions {path}: no such file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise _fail(f"--transactions {path}: not a readable CSV ({exc})") from None
+        raise fail(f"--transactions {path}: not a readable CSV ({exc})") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise _fail(
+        raise fail(
             f"--transactions {path}: no column {', '.join(map(repr, missing))}; "
             f"the columns are: {', '.join(frame.columns)}"
         )
@@ -59,14 +54,14 @@ def clv(
     try:
         end = dt.date.fromisoformat(observation_end)
     except ValueError:
-        raise _fail(f"--observation-end {observation_end!r}: write a date as YYYY-MM-DD") from None
+        raise fail(f"--observation-end {observation_end!r}: write a date as YYYY-MM-DD") from None
     frame = read_transactions(transactions, [customer_col, date_col, amount_col])
     progress(f"{len(frame):,} transactions read from {transactions}")
     try:
         summary = summarise(frame, customer_col, date_col, amount_col, end, time_unit)
         result = customer_lifetime_value(summary, horizon, time_unit, discount_rate, margin)
     except ClvInputError as exc:
-        raise _fail(f"--transactions {transactions}: {exc}") from None
+        raise fail(f"--transactions {transactions}: {exc}") from None
     path = out or transactions.with_name(f"{transactions.stem}.clv.csv")
     result.customers.to_csv(path, index=False)
     document = {
@@ -105,7 +100,6 @@ def rules(
     leverage and conviction, strongest lift first."""
     import pyarrow as pa
 
-    from acrm.output import print_frame
     from mining.basket import BasketInputError, association_rules, frequent_itemsets
 
     frame = read_transactions(transactions, [transaction_col, item_col])
@@ -113,7 +107,7 @@ def rules(
         itemsets, n = frequent_itemsets(frame, transaction_col, item_col, min_support, max_len)
         found = association_rules(itemsets, min_confidence)
     except BasketInputError as exc:
-        raise _fail(f"--transactions {transactions}: {exc}") from None
+        raise fail(f"--transactions {transactions}: {exc}") from None
     progress(f"{n:,} transactions, {len(itemsets):,} frequent itemsets, {len(found):,} rules")
     found["antecedent"] = found["antecedent"].map(list)
     found["consequent"] = found["consequent"].map(list)

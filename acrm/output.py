@@ -11,11 +11,18 @@ from enum import StrEnum
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import typer
 from rich.console import Console
 from rich.table import Table
 
 stderr = Console(stderr=True, soft_wrap=True)  # never break a message mid-line
 GROUPING_COLUMN = "_grouping"  # the cube's subtotal bitmask (cubes.duckdb_engine)
+
+
+def fail(message: str) -> typer.Exit:
+    """The error every command prints to stderr, and the exit (code 2) it raises."""
+    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    return typer.Exit(code=2)
 
 
 class Format(StrEnum):

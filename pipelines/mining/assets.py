@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.rules import churn_horizon_days
 from mining.basket import association_rules, frequent_itemsets
 from mining.churn import train
 from mining.clv import customer_lifetime_value, summarise
@@ -21,7 +22,6 @@ SCHEMA = "mining"
 CLV_HORIZON_WEEKS = 52
 MONTHLY_DISCOUNT = 0.01
 CHURN_WINDOW_DAYS = 90
-ACTIVE_DAYS = 180  # the churn horizon of dbt_project (var churn_horizon_days)
 
 
 def bands(values: pd.Series, labels: list[str]) -> pd.Series:
@@ -158,7 +158,7 @@ def customer_churn(warehouse: WarehouseResource) -> dg.MaterializeResult:
         end = observation_end(con)
         if end is None:
             return nothing_to_mine(con, NO_ORDERS, "customer_churn", "churn_drivers")
-        model, scored = train(con, end, CHURN_WINDOW_DAYS, ACTIVE_DAYS)
+        model, scored = train(con, end, CHURN_WINDOW_DAYS, churn_horizon_days())
         scored["churn_risk_band"] = bands(scored["churn_probability"], ["High", "Medium", "Low"])
         scored["observation_end"] = end
         write(con, "customer_churn", scored)
