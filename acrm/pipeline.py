@@ -21,42 +21,11 @@ class PipelineError(RuntimeError):
 
 def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
     """Materialize every asset of the main job with the same definitions as `dagster dev`."""
-    if not (settings.sources / "crm" / "crm.sqlite").exists() and not os.environ.get(
-        "ACRM_CRM_URL"
-    ):
-        raise PipelineError(
-            f"no sources in {settings.sources}: run `acrm generate` first, or point "
-            "--sources / ACRM_SOURCES at your exports"
-        )
-    check_crm_map(settings)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import dagster as dg
-
-    from pipelines.definitions import build_definitions
-    from pipelines.jobs import day_range_tags
-
+    _check_sources(settings)
     started = time.monotonic()
-    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
     found = source_inventory(settings.sources)
     progress("sources: " + "; ".join(f"{name}: {what}" for name, what in found.items()))
-    first, last = day_range(settings.sources)
-    tags = day_range_tags(first.isoformat(), last.isoformat())
-    progress(f"days {first} to {last} of daily web and ad files")
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
-    progress(f"running job {MAIN_JOB}: sources {settings.sources} -> {settings.warehouse}")
-    with instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-        phases = phase_seconds(instance, result.run_id, started)
-    logging.getLogger("dagster").handlers.clear()
+    result, phases = _execute(settings, progress, started)
     if not result.success:
         failures = [
             f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
@@ -83,6 +52,49 @@ def run_all(settings: Settings, progress: Callable[[str], None]) -> dict:
         "phases": phases,
         "sources": found,
     }
+
+
+def _check_sources(settings: Settings) -> None:
+    if not (settings.sources / "crm" / "crm.sqlite").exists() and not os.environ.get(
+        "ACRM_CRM_URL"
+    ):
+        raise PipelineError(
+            f"no sources in {settings.sources}: run `acrm generate` first, or point "
+            "--sources / ACRM_SOURCES at your exports"
+        )
+    check_crm_map(settings)
+
+
+def _execute(settings: Settings, progress: Callable[[str], None], started: float):
+    """The main job run in this process over the days that have files: (its result, the
+    seconds per phase)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # Dagster and the definitions are imported here, on purpose: `acrm cube ...` and the
+    # other commands that never run the pipeline do not pay for importing them
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import day_range_tags
+
+    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
+    first, last = day_range(settings.sources)
+    progress(f"days {first} to {last} of daily web and ad files")
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    progress(f"running job {MAIN_JOB}: sources {settings.sources} -> {settings.warehouse}")
+    with instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags=day_range_tags(first.isoformat(), last.isoformat()),
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+        phases = phase_seconds(instance, result.run_id, started)
+    logging.getLogger("dagster").handlers.clear()
+    return result, phases
 
 
 # a step's phase: the first prefix its key starts with

@@ -107,58 +107,65 @@ class Contract:
             [pl.col(c.name).alias(f"__raw_{c.name}") for c in self.columns]
         ).with_columns([c.typed(frame.schema[c.name]) for c in self.columns])
         now = self.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        reasons: list[pl.Expr] = []
-        for c in self.columns:
-            raw, value = pl.col(f"__raw_{c.name}"), pl.col(c.name)
-            present = raw.is_not_null() & (raw.cast(pl.String).str.strip_chars() != "")
-            if not c.nullable:
-                reasons.append(pl.when(~present).then(pl.lit(f"{c.name} is missing")))
-            type_name = "timestamp" if c.timestamp_format else str(c.dtype).lower()
-            reasons.append(
-                pl.when(present & value.is_null()).then(
-                    pl.format(
-                        "{}: '{}' is not a valid {}",
-                        pl.lit(c.name),
-                        raw.cast(pl.String),
-                        pl.lit(type_name),
-                    )
-                )
-            )
-            if c.allowed:
-                reasons.append(
-                    pl.when(value.is_not_null() & ~value.is_in(list(c.allowed))).then(
-                        pl.format(
-                            "{}: unknown value '{}' (expected one of {})",
-                            pl.lit(c.name),
-                            value,
-                            pl.lit(", ".join(c.allowed)),
-                        )
-                    )
-                )
-            if c.non_negative:
-                reasons.append(pl.when(value < 0).then(pl.lit(f"{c.name} is negative")))
-            if c.not_in_future:
-                limit = now + FUTURE_TOLERANCE
-                bound = limit.date() if isinstance(c.dtype, pl.Date) else limit
-                reasons.append(pl.when(value > bound).then(pl.lit(f"{c.name} is in the future")))
+        reasons = [r for c in self.columns for r in _column_reasons(c, now)]
         reasons += [pl.when(rule.violated).then(pl.lit(rule.reason)) for rule in self.rules]
-        checked = typed.with_columns(
-            pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)
-        ).with_columns(
-            pl.when(pl.col(REASON) == "").then(None).otherwise(pl.col(REASON)).alias(REASON)
-        )
-        if self.unique_key and all(k in checked.columns for k in self.unique_key):
-            # the second valid row with a key is the duplicate (an invalid first copy is not)
-            valid_so_far = pl.col(REASON).is_null().cast(pl.Int64).cum_sum()
-            later = valid_so_far.over(list(self.unique_key)) > 1
-            checked = checked.with_columns(
-                pl.when(pl.col(REASON).is_null() & later)
-                .then(pl.lit(DUPLICATE_REASON))
-                .otherwise(pl.col(REASON))
-                .alias(REASON)
+        checked = self._duplicates(
+            typed.with_columns(
+                pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)
+            ).with_columns(
+                pl.when(pl.col(REASON) == "").then(None).otherwise(pl.col(REASON)).alias(REASON)
             )
+        )
         extras = [c for c in frame.columns if c not in self.names and (keep_raw or c != RAW)]
         valid = checked.filter(pl.col(REASON).is_null()).select(*self.names, *extras)
         bad = checked.filter(pl.col(REASON).is_not_null())
         rejected = bad.select(*[c for c in (LINE, RAW, FILE) if c in bad.columns], REASON)
         return valid, rejected
+
+    def _duplicates(self, checked: pl.DataFrame) -> pl.DataFrame:
+        """The second valid row with a key is the duplicate (an invalid first copy is not)."""
+        if not self.unique_key or not all(k in checked.columns for k in self.unique_key):
+            return checked
+        valid_so_far = pl.col(REASON).is_null().cast(pl.Int64).cum_sum()
+        later = valid_so_far.over(list(self.unique_key)) > 1
+        return checked.with_columns(
+            pl.when(pl.col(REASON).is_null() & later)
+            .then(pl.lit(DUPLICATE_REASON))
+            .otherwise(pl.col(REASON))
+            .alias(REASON)
+        )
+
+
+def _column_reasons(c: Column, now: dt.datetime) -> list[pl.Expr]:
+    """Why a row's value of column `c` breaks the contract (each null when it does not)."""
+    raw, value = pl.col(f"__raw_{c.name}"), pl.col(c.name)
+    present = raw.is_not_null() & (raw.cast(pl.String).str.strip_chars() != "")
+    type_name = "timestamp" if c.timestamp_format else str(c.dtype).lower()
+    reasons = [
+        pl.when(present & value.is_null()).then(
+            pl.format(
+                "{}: '{}' is not a valid {}", pl.lit(c.name), raw.cast(pl.String), pl.lit(type_name)
+            )
+        )
+    ]
+    if not c.nullable:
+        reasons.insert(0, pl.when(~present).then(pl.lit(f"{c.name} is missing")))
+    if c.allowed:
+        unknown = value.is_not_null() & ~value.is_in(list(c.allowed))
+        reasons.append(
+            pl.when(unknown).then(
+                pl.format(
+                    "{}: unknown value '{}' (expected one of {})",
+                    pl.lit(c.name),
+                    value,
+                    pl.lit(", ".join(c.allowed)),
+                )
+            )
+        )
+    if c.non_negative:
+        reasons.append(pl.when(value < 0).then(pl.lit(f"{c.name} is negative")))
+    if c.not_in_future:
+        limit = now + FUTURE_TOLERANCE
+        bound = limit.date() if isinstance(c.dtype, pl.Date) else limit
+        reasons.append(pl.when(value > bound).then(pl.lit(f"{c.name} is in the future")))
+    return reasons

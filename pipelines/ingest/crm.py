@@ -248,10 +248,7 @@ def _land(con, table: CrmTable, read: EntityRows, batch_id, window, started) -> 
     valid, rejected = (
         table.contract().split(live.drop("_gone"))
         if live.height
-        else (
-            live.drop("_gone", RAW),
-            live.drop("_gone"),
-        )
+        else (live.drop("_gone", RAW), live.drop("_gone"))
     )
     valid = valid.with_columns(
         pl.lit(window).alias("_cursor_window"),
@@ -267,29 +264,9 @@ def _land(con, table: CrmTable, read: EntityRows, batch_id, window, started) -> 
         )
         fault_point("before_commit", target)
         quarantined = _quarantine(con, target, window, rejected, batch_id, started)
-        notes = [f"{note} ({_rows(count)})" for note, count in sorted(read.notes.items())]
-        notes += [f"{deleted} deleted"] if deleted else []
-        notes += _reference_gaps(con, table)
-        message = "; ".join(notes)
-        audit(
-            con,
-            batch_id,
-            target,
-            window,
-            f"crm:{table.name}",
-            live.height,
-            loaded,
-            quarantined,
-            "loaded",
-            message,
-            started,
-            unchanged=live.height - loaded - quarantined,
-        )
-        run_sql(
-            con,
-            f"insert or replace into {CURSORS} values (?, ?, ?)",
-            [table.name, read.cursor, started],
-        )
+        message = _notes(con, table, read, deleted)
+        counts = (live.height, loaded, quarantined)
+        _audit_and_cursor(con, table, read, batch_id, window, started, counts, message)
         run_sql(con, "commit")
     except BaseException:
         run_sql(con, "rollback")
@@ -302,6 +279,38 @@ def _land(con, table: CrmTable, read: EntityRows, batch_id, window, started) -> 
         rows_loaded=loaded,
         rows_quarantined=quarantined,
         message=message,
+    )
+
+
+def _notes(con, table: CrmTable, read: EntityRows, deleted: int) -> str:
+    """The audit's note: what the map noted, deletions, references to missing rows."""
+    notes = [f"{note} ({_rows(count)})" for note, count in sorted(read.notes.items())]
+    notes += [f"{deleted} deleted"] if deleted else []
+    notes += _reference_gaps(con, table)
+    return "; ".join(notes)
+
+
+def _audit_and_cursor(con, table, read, batch_id, window, started, counts, message) -> None:
+    """The window's audit row (read, loaded, quarantined) and the table's new cursor."""
+    read_rows, loaded, quarantined = counts
+    audit(
+        con,
+        batch_id,
+        f"crm_{table.name}",
+        window,
+        f"crm:{table.name}",
+        read_rows,
+        loaded,
+        quarantined,
+        "loaded",
+        message,
+        started,
+        unchanged=read_rows - loaded - quarantined,
+    )
+    run_sql(
+        con,
+        f"insert or replace into {CURSORS} values (?, ?, ?)",
+        [table.name, read.cursor, started],
     )
 
 
