@@ -66,6 +66,42 @@ def funnel_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     )
 
 
+def _optional(fmt: str):
+    return lambda v: "" if pd.isna(v) else fmt.format(v)
+
+
+# the scorecard's columns: (header, column, how a value is written)
+SCORECARD = (
+    ("manager", "manager_name", None),
+    ("team", "team_name", None),
+    ("deals", "deals", None),
+    ("win rate", "win_rate", "{:.1%}".format),
+    ("revenue", "revenue", "{:,.0f}".format),
+    ("avg check", "avg_check", "{:,.0f}".format),
+    ("missed calls", "missed_calls", None),
+    ("missed rings", "missed_rings", None),
+    ("call-back, min", "avg_callback_minutes", _optional("{:,.0f}")),
+    ("CSAT", "avg_csat", _optional("{:.2f}")),
+    ("weakest stage", "weakest_stage", None),
+    ("conversion there", "weakest_stage_conversion", "{:.1%}".format),
+    ("peers there", "weakest_stage_peer_conversion", "{:.1%}".format),
+)
+
+
+def _scorecard_table(scorecard: pd.DataFrame) -> go.Figure:
+    cells = [
+        scorecard[column] if write is None else scorecard[column].map(write)
+        for _, column, write in SCORECARD
+    ]
+    figure = go.Figure(
+        go.Table(header={"values": [h for h, _, _ in SCORECARD]}, cells={"values": cells})
+    )
+    figure.update_layout(
+        title="Manager scorecard, lowest win rate first", height=160 + 44 * len(scorecard)
+    )
+    return figure
+
+
 def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     scorecard = con.sql(
         "select manager_name, team_name, deals, win_rate, revenue::double as revenue, "
@@ -75,49 +111,6 @@ def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
         "from marts.rpt_manager_scorecard where manager_key <> -1 order by win_rate"
     ).df()
     weakest = scorecard.sort_values("weakest_stage_gap").iloc[0]
-    figure = go.Figure(
-        go.Table(
-            header={
-                "values": [
-                    "manager",
-                    "team",
-                    "deals",
-                    "win rate",
-                    "revenue",
-                    "avg check",
-                    "missed calls",
-                    "missed rings",
-                    "call-back, min",
-                    "CSAT",
-                    "weakest stage",
-                    "conversion there",
-                    "peers there",
-                ]
-            },
-            cells={
-                "values": [
-                    scorecard["manager_name"],
-                    scorecard["team_name"],
-                    scorecard["deals"],
-                    scorecard["win_rate"].map("{:.1%}".format),
-                    scorecard["revenue"].map("{:,.0f}".format),
-                    scorecard["avg_check"].map("{:,.0f}".format),
-                    scorecard["missed_calls"],
-                    scorecard["missed_rings"],
-                    scorecard["avg_callback_minutes"].map(
-                        lambda v: "" if pd.isna(v) else f"{v:,.0f}"
-                    ),
-                    scorecard["avg_csat"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
-                    scorecard["weakest_stage"],
-                    scorecard["weakest_stage_conversion"].map("{:.1%}".format),
-                    scorecard["weakest_stage_peer_conversion"].map("{:.1%}".format),
-                ]
-            },
-        )
-    )
-    figure.update_layout(
-        title="Manager scorecard, lowest win rate first", height=160 + 44 * len(scorecard)
-    )
     missing = scorecard.sort_values(["missed_calls", "missed_rings"], ascending=False).iloc[0]
     calls = (
         f" {missing['manager_name']} misses the most calls: {missing['missed_calls']:,} inbound "
@@ -133,7 +126,7 @@ def manager_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
         f"{weakest['weakest_stage']}: {weakest['weakest_stage_conversion']:.0%} of deals move "
         f"on against {weakest['weakest_stage_peer_conversion']:.0%} for the other managers. "
         "Coach that step, or move those deals to a stronger colleague." + calls,
-        figure,
+        _scorecard_table(scorecard),
         {
             "weakest_manager": weakest["manager_name"],
             "weakest_stage": weakest["weakest_stage"],
