@@ -388,9 +388,35 @@ def _evaluate(crm_map, mapped: EntityMap, source: CrmSource, con, cursor) -> Ent
         else None
     )
     push = bool(source.pushes_down() and mapped.table and mapped.cursor and cursor and key_column)
+    _load_tables(crm_map, mapped, source, con, cursor if push else None)
+    if any(
+        con.execute(f"select count(*) = 0 from {quote(t)}").fetchall()[0][0]
+        and "_no_records" in _columns(con, quote(t))
+        for t in mapped.tables()
+    ):
+        # an export page with no records: the CRM has none of this entity now
+        keys = pl.DataFrame(schema={mapped.entity.key: pl.Int64})
+        return EntityRows(pl.DataFrame(), keys if mapped.deletes == "absent" else None, cursor)
+    rows = _canonical_rows(crm_map, mapped, con)
+    keys = None
+    if mapped.deletes == "absent":
+        keys = _all_keys(source, mapped, key_column) if push else rows.select(mapped.entity.key)
+    notes = rows.filter(pl.col("_note").is_not_null()).group_by("_note").len()
+    highest = rows["_cursor_raw"].drop_nulls().max() if rows.height else None
+    return EntityRows(
+        rows.drop("_note", "_cursor_raw"),
+        keys,
+        str(highest) if highest is not None else cursor,
+        notes=dict(notes.iter_rows()),
+    )
+
+
+def _load_tables(crm_map, mapped: EntityMap, source: CrmSource, con, cursor) -> None:
+    """The entity's source tables into the scratch DuckDB (from `cursor` on, when given); a
+    declared table the CRM lacks is empty, with its columns."""
     present = source.tables()
     for table in mapped.tables():
-        where = f"{quote(mapped.cursor)} >= {_literal(cursor)}" if push else None
+        where = f"{quote(mapped.cursor)} >= {_literal(cursor)}" if cursor else None
         declared = crm_map.tables.get(table)
         if table not in present and declared:  # optional: empty, with its columns
             columns = ", ".join(f"{quote(c)} varchar" for c in declared.columns or ("_none",))
@@ -403,14 +429,10 @@ def _evaluate(crm_map, mapped: EntityMap, source: CrmSource, con, cursor) -> Ent
             con.execute(
                 f"alter table {quote(table)} add column if not exists {quote(column)} varchar"
             )
-    if any(
-        con.execute(f"select count(*) = 0 from {quote(t)}").fetchall()[0][0]
-        and "_no_records" in _columns(con, quote(t))
-        for t in mapped.tables()
-    ):
-        # an export page with no records: the CRM has none of this entity now
-        keys = pl.DataFrame(schema={mapped.entity.key: pl.Int64})
-        return EntityRows(pl.DataFrame(), keys if mapped.deletes == "absent" else None, cursor)
+
+
+def _canonical_rows(crm_map, mapped: EntityMap, con) -> pl.DataFrame:
+    """The entity's rows in canonical columns, each with the hash of its content."""
     condition = f" where {mapped.filter}" if mapped.filter else ""
     _sql(
         con,
@@ -430,17 +452,7 @@ def _evaluate(crm_map, mapped: EntityMap, source: CrmSource, con, cursor) -> Ent
     )
     rows = pl.from_arrow(_sql(con, crm_map, mapped, select).to_arrow_table())
     assert isinstance(rows, pl.DataFrame)
-    keys = None
-    if mapped.deletes == "absent":
-        keys = _all_keys(source, mapped, key_column) if push else rows.select(mapped.entity.key)
-    notes = rows.filter(pl.col("_note").is_not_null()).group_by("_note").len()
-    highest = rows["_cursor_raw"].drop_nulls().max() if rows.height else None
-    return EntityRows(
-        rows.drop("_note", "_cursor_raw"),
-        keys,
-        str(highest) if highest is not None else cursor,
-        notes=dict(notes.iter_rows()),
-    )
+    return rows
 
 
 def _all_keys(source: CrmSource, mapped: EntityMap, key_column: str) -> pl.DataFrame:
