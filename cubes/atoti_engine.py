@@ -7,7 +7,8 @@ hierarchies and measures. Queries go through cubes.frame_engine, which asks each
 atoti cube for its aggregates and adds totals, the merge across facts, ratios and top-N.
 
 atoti 6.2's community edition must reach ActiveViam's license server when it starts; with
-no network it never starts. `start_session` turns that into AtotiUnavailableError with the
+no network it never starts, and sometimes it hangs. `start_session` first tries a session
+in a child process with a deadline, and turns a failure into AtotiUnavailableError with the
 reason, so callers (the CLI, the conformance tests) can say so instead of hanging or
 pretending.
 """
@@ -15,6 +16,9 @@ pretending.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -36,8 +40,44 @@ LICENSE_HINT = (
 START_FAILURES = ("could not retrieve the port", "timed out", "license")
 
 
+PROBE_SECONDS = 240.0  # atoti's own wait for its server is 120 s
+PROBE = (
+    "import atoti as tt, sys\n"
+    "try:\n"
+    "    tt.Session.start().close()\n"
+    "except RuntimeError as exc:\n"
+    "    print(str(exc).strip().splitlines()[0], file=sys.stderr); sys.exit(3)\n"
+)
+
+
 class AtotiUnavailableError(RuntimeError):
     """atoti is not installed or its session cannot start here."""
+
+
+def _probe(seconds: float = PROBE_SECONDS) -> None:
+    """Start and stop a session in a child process first, its Java server in the same
+    process group, all killed after `seconds`: atoti's start can also hang for good (the
+    server up, the client waiting), and a test or the CLI must not hang with it."""
+    with subprocess.Popen(
+        [sys.executable, "-c", PROBE],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as child:
+        try:
+            _, err = child.communicate(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise AtotiUnavailableError(
+                f"atoti did not start within {seconds:.0f} s. {LICENSE_HINT}"
+            ) from None
+    if child.returncode != 0:
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        raise AtotiUnavailableError(
+            f"atoti could not start: {lines[-1] if lines else 'no message'}. {LICENSE_HINT}"
+        )
 
 
 def start_session():
@@ -49,6 +89,7 @@ def start_session():
         raise AtotiUnavailableError(
             f"atoti is not installed ({exc}): pip install 'acrm[atoti]'"
         ) from exc
+    _probe()
     try:
         return tt.Session.start()
     except RuntimeError as exc:  # atoti appends the server's log to the message

@@ -581,3 +581,30 @@ def test_bad_queries_name_the_bad_part_and_the_choices(kwargs: dict, message: st
 def test_a_missing_published_warehouse_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="acrm run"):
         CubeSession(tmp_path / "nothing.duckdb")
+
+
+def test_a_hanging_atoti_start_is_cut_short_with_its_server(tmp_path: Path, monkeypatch) -> None:
+    import os
+    import time
+
+    from cubes import atoti_engine
+
+    pid_file = tmp_path / "server.pid"
+    monkeypatch.setattr(  # a "server" child that never answers, and a client that waits
+        atoti_engine,
+        "PROBE",
+        "import subprocess, time\n"
+        f"server = subprocess.Popen(['sleep', '300'])\nopen({str(pid_file)!r}, 'w')"
+        ".write(str(server.pid))\ntime.sleep(300)\n",
+    )
+    with pytest.raises(atoti_engine.AtotiUnavailableError, match="did not start within 2 s"):
+        atoti_engine._probe(seconds=2)
+    server = int(pid_file.read_text())
+    for _ in range(50):  # killed with its group; init reaps it
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the probe's server {server} outlived it")
