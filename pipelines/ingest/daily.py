@@ -19,7 +19,6 @@ import polars as pl
 
 from core.contracts import EXTRA, FILE, LINE, RAW, REASON
 from pipelines.ingest import lake as lake_files
-from pipelines.ingest.files import SourceError
 from pipelines.ingest.lines import load_lines
 from pipelines.ingest.loader import (
     AUDIT,
@@ -315,15 +314,3 @@ def ensure_table(con: duckdb.DuckDBPyConnection, source) -> None:
     write_table(con, f"{RAW_SCHEMA}.{source.name}", rows)
     con.unregister("incoming")
     run_sql(con, f"drop table {LINES}")
-
-
-def read_files(con: duckdb.DuckDBPyConnection, source, paths: list[Path]) -> pl.DataFrame:
-    """Files read and flattened as a landing reads them, before the contract: a row per
-    non-blank line with `__parse_error` and `__drift` (for checks and tests)."""
-    failed = load_lines(con, LINES, paths)
-    if failed:
-        raise SourceError("; ".join(failed.values()))
-    try:
-        return con.sql(f"select * from ({source.flatten_sql(LINES)}) order by {FILE}, {LINE}").pl()
-    finally:
-        run_sql(con, f"drop table if exists {LINES}")

@@ -8,7 +8,6 @@ are one polars CSV read (DuckDB's reader with reject capture when a line is malf
 
 from __future__ import annotations
 
-import csv
 import gzip
 import re
 import tempfile
@@ -109,16 +108,6 @@ def decode(path: Path, data: bytes) -> str:
         ) from exc
 
 
-def _lines(text: str, first: int = 1) -> list[tuple[int, str]]:
-    """(line number, text) of the non-blank lines; numbers count from `first`."""
-    return [(n, line) for n, line in enumerate(text.splitlines(), first) if line.strip()]
-
-
-def numbered_lines(text: str, first: int = 1) -> list[tuple[int, str]]:
-    """The non-blank lines of a text with their physical line numbers, from `first`."""
-    return _lines(text, first)
-
-
 def lines_frame(texts: list[str], firsts: list[int]) -> pl.DataFrame:
     """FILE (the text's index), LINE, RAW: the non-blank lines of many texts at once, each
     numbered from its `firsts`, split where Python's `str.splitlines` splits."""
@@ -137,32 +126,6 @@ def lines_frame(texts: list[str], firsts: list[int]) -> pl.DataFrame:
 
 def _empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema={LINE: pl.Int64, RAW: pl.String, REASON: pl.String})
-
-
-def read_csv_batch(path: Path, columns: list[str] | None = None) -> RawBatch:
-    """A CSV file as text columns. `columns=None`: the first line is the header."""
-    lines = _lines(decode(path, read_bytes(path)))
-    if columns is None:
-        if not lines:
-            raise SourceError(f"{path}: empty file, not even a header line")
-        header = next(csv.reader([lines[0][1]]))
-        columns, lines = [h.strip() for h in header], lines[1:]
-    elif lines:  # a header-less file with more fields than expected: keep them, as drift
-        width = len(next(csv.reader([lines[0][1]])))
-        columns = columns + [f"extra_{i}" for i in range(1, width - len(columns) + 1)]
-    return parse_csv_lines(path, lines, columns)
-
-
-def parse_csv_lines(
-    path: Path, lines: list[tuple[int, str]], columns: list[str], delimiter: str = ","
-) -> RawBatch:
-    """Numbered lines of one CSV dialect as text columns; malformed lines are rejects."""
-    frame = pl.DataFrame(
-        {LINE: [n for n, _ in lines], RAW: [t for _, t in lines]},
-        schema={LINE: pl.Int64, RAW: pl.String},
-    )
-    rows, rejects = parse_csv_frame(frame, columns, delimiter)
-    return RawBatch(path, frame.height, rows, rejects)
 
 
 def parse_files(

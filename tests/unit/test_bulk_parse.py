@@ -6,8 +6,9 @@ from pathlib import Path
 import polars as pl
 
 from core.contracts import FILE, LINE, RAW
-from pipelines.ingest.files import NewText, lines_frame, numbered_lines
+from pipelines.ingest.files import NewText, lines_frame
 from pipelines.ingest.sources import AD_SPEND, CDR
+from tests.readers import numbered_lines
 from tests.unit.test_ad_reports import GOOGLE_API, META_API, YANDEX
 from tests.unit.test_cdr_formats import QUEUE_CALL_21, RINGALL_18
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.daily import ensure_table, land_days, read_files, unchanged_days
+from pipelines.ingest.daily import ensure_table, land_days, unchanged_days
 from pipelines.ingest.loader import ensure_bookkeeping
 from pipelines.ingest.sources import GA4
+from tests.readers import read_files
 
 
 def param(key: str, **value) -> dict:

@@ -11,13 +11,11 @@ import pytest
 
 from core.formats import CDR_COLUMNS
 from pipelines.ingest.crm_source import DatabaseSource, redact
-from pipelines.ingest.daily import read_files
 from pipelines.ingest.files import (
     SourceError,
-    read_csv_batch,
 )
 from pipelines.ingest.sources import CDR, GA4
-from tests.readers import read_whole
+from tests.readers import read_csv_batch, read_files, read_whole
 
 
 def read_cdr_file(path: Path):
