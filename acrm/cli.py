@@ -21,7 +21,7 @@ from acrm.output import (
     stderr,
     stdout_to_stderr,
 )
-from core.settings import DEFAULT_SOURCES, Settings
+from core.settings import DEFAULT_SOURCES, ServeSettings, Settings
 
 app = typer.Typer(
     help="ACRM: analytical CRM warehouse.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -74,6 +74,7 @@ def generate(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Write sample operational sources (CRM, calls, web, ads) with planted truths."""
+    # lazy on purpose: numpy and the generator are only for `acrm generate`
     from acrm.generator import generate as run_generator
     from acrm.generator.truth import PlantingError
 
@@ -112,6 +113,7 @@ def run(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Land every source, build the warehouse with dbt and publish it (the main job)."""
+    # lazy on purpose: Dagster and the definitions take seconds to import
     from acrm import pipeline
 
     settings = Settings.load(warehouse, sources)
@@ -165,6 +167,7 @@ def print_sources(landed: dict[str, int], crm_notes: dict[str, str]) -> None:
 @app.command()
 def summary(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table) -> None:
     """Key numbers from the published warehouse, and where to look next."""
+    # lazy on purpose: Dagster and the definitions take seconds to import
     from acrm import pipeline
 
     settings = Settings.load(warehouse)
@@ -219,9 +222,9 @@ def serve(
     """Serve the cube's HTTP API (pages at /docs, schema at /openapi.json), the web pivot at
     / and the report at /report, from the published warehouse. With ACRM_API_TOKEN set,
     everything but /health and the pivot page needs `Authorization: Bearer <token>`."""
+    # lazy on purpose: FastAPI and uvicorn are only for `acrm serve`
     import uvicorn
 
-    from core.settings import ServeSettings
     from serving.api import create_app
     from serving.security import LOOPBACK_HOSTS
 
@@ -253,6 +256,7 @@ def report(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Write the directors' report: one self-contained HTML file with what to act on."""
+    # lazy on purpose: plotly and the cube are only for `acrm report`
     from cubes.report import report_path, write_report
 
     settings = Settings.load(warehouse)
@@ -273,6 +277,7 @@ def report(
 def dbt_prepare() -> None:
     """Parse the dbt project into its manifest (make setup runs this)."""
     os.environ.setdefault("ACRM_WAREHOUSE", str(Settings.load().warehouse))
+    # lazy on purpose: Dagster and the definitions take seconds to import
     from pipelines.warehouse.project import prepare_manifest
 
     path = prepare_manifest()
@@ -314,6 +319,7 @@ def cube_query(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Slice the cube: measures by row and column levels, with filters, top-N and drills."""
+    # lazy on purpose: DuckDB and the cube model are only for the cube commands
     from cubes import QueryError, default_cube, open_engine
     from cubes.atoti_engine import AtotiUnavailableError
     from cubes.query import parse_request
@@ -334,6 +340,7 @@ def cube_query(
 @cube_app.command("ui")
 def cube_ui(warehouse: WarehouseOption = None) -> None:
     """Load the published warehouse into atoti and serve the Atoti UI until Ctrl-C."""
+    # lazy on purpose: DuckDB and the cube model are only for the cube commands
     from cubes import ACRM_CUBE
     from cubes.atoti_engine import AtotiEngine, AtotiUnavailableError
 
@@ -353,6 +360,7 @@ def cube_ui(warehouse: WarehouseOption = None) -> None:
 @cube_app.command("levels")
 def cube_levels(fmt: FormatOption = Format.table) -> None:
     """List the cube's levels (dimension.level), coarse to fine in each hierarchy."""
+    # lazy on purpose: DuckDB and the cube model are only for the cube commands
     import pyarrow as pa
 
     from cubes import default_cube
@@ -365,6 +373,7 @@ def cube_levels(fmt: FormatOption = Format.table) -> None:
 @cube_app.command("measures")
 def cube_measures(fmt: FormatOption = Format.table) -> None:
     """List the cube's measures with their definitions."""
+    # lazy on purpose: DuckDB and the cube model are only for the cube commands
     import pyarrow as pa
 
     from cubes import default_cube

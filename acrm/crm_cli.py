@@ -17,6 +17,7 @@ crm_app = typer.Typer(
 @crm_app.command("maps")
 def maps(fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table):
     """The shipped maps: use one with ACRM_CRM_MAP=<name>, or start yours from it."""
+    # lazy on purpose: the CRM maps pull in sqlglot and YAML
     from core.crm_map import load, shipped_maps
 
     rows = []
@@ -25,6 +26,7 @@ def maps(fmt: Annotated[Format, typer.Option("--format", help="Output format.")]
         rows.append(
             {"map": name, "entities": len(crm_map.entities), "description": crm_map.description}
         )
+    # lazy on purpose: only this output needs it
     import pyarrow as pa
 
     print_frame(pa.Table.from_pylist(rows), fmt, title="CRM maps (ACRM_CRM_MAP)")
@@ -35,6 +37,7 @@ def init(
     from_: Annotated[str, typer.Option("--from", help="The shipped map to start from")] = "csv",
 ) -> None:
     """Print a starting map: `acrm crm init --from hubspot > my.yml`, then edit and check it."""
+    # lazy on purpose: the CRM maps pull in sqlglot and YAML
     from core.crm_map import MapError, init_text
 
     try:
@@ -60,6 +63,7 @@ def check(
 ) -> None:
     """Validate a map against its source: rows per entity, what is absent, and the marts
     and cube measures that will be empty. Nothing is landed."""
+    # lazy on purpose: Dagster and the definitions take seconds to import
     from core.crm_map import MapError, load, map_reference
     from core.settings import Settings, crm_url
     from cubes.acrm import measures_without
@@ -92,6 +96,7 @@ def check(
 
 
 def _print_check(loaded, found, empty_marts, measures) -> None:
+    # lazy on purpose: only this output needs it
     import pyarrow as pa
 
     print_frame(

@@ -15,6 +15,7 @@ mine_app = typer.Typer(help="Data mining on a transactions file (CSV).", no_args
 
 def read_transactions(path: Path, columns: list[str]):
     """A CSV of transactions as a DataFrame, with a clear error when it cannot be read."""
+    # lazy on purpose: only this output needs it
     import pandas as pd
 
     if not path.exists():
@@ -49,6 +50,7 @@ def clv(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma; print the parameters and write per-customer CLV."""
+    # lazy on purpose: SciPy and scikit-learn are only for `acrm mine`
     from mining.clv import ClvInputError, customer_lifetime_value, summarise
 
     try:
@@ -98,6 +100,7 @@ def rules(
 ) -> None:
     """Frequent itemsets (Apriori in DuckDB) and rules with support, confidence, lift,
     leverage and conviction, strongest lift first."""
+    # lazy on purpose: SciPy and scikit-learn are only for `acrm mine`
     import pyarrow as pa
 
     from mining.basket import BasketInputError, association_rules, frequent_itemsets

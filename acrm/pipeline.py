@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import duckdb
 
-from core.settings import Settings
+from core.crm_map import MapError, load, map_reference
+from core.settings import Settings, crm_url
+from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
 
 MAIN_JOB = "acrm_full_refresh"
 
@@ -69,8 +71,8 @@ def _execute(settings: Settings, progress: Callable[[str], None], started: float
     """The main job run in this process over the days that have files: (its result, the
     seconds per phase)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    # Dagster and the definitions are imported here, on purpose: `acrm cube ...` and the
-    # other commands that never run the pipeline do not pay for importing them
+    # lazy on purpose: Dagster and the definitions take seconds to import, and `acrm
+    # summary` (which imports this module) never runs the pipeline
     import dagster as dg
 
     from pipelines.definitions import build_definitions
@@ -137,9 +139,6 @@ def phase_seconds(instance, run_id: str, started: float) -> dict[str, float]:
 
 def check_crm_map(settings: Settings) -> None:
     """A map is validated before anything lands: its error names the file and the key."""
-    from core.crm_map import MapError, load, map_reference
-    from core.settings import crm_url
-
     try:
         load(map_reference(crm_url(settings)))
     except MapError as exc:
@@ -148,10 +147,6 @@ def check_crm_map(settings: Settings) -> None:
 
 def source_inventory(sources) -> dict[str, str]:
     """What each source folder holds: how many files, or that it is absent."""
-    from core.crm_map import map_reference
-    from core.settings import crm_url
-    from pipelines.ingest.sources import FILE_SOURCES, STREAM_SOURCES
-
     where = "ACRM_CRM_URL" if os.environ.get("ACRM_CRM_URL") else "crm/crm.sqlite"
     found = {"crm": f"{where}, map {map_reference(crm_url(Settings.load(sources=sources)))}"}
     counts = {s.name: len(s.files(sources)) for s in STREAM_SOURCES} | {
@@ -165,8 +160,6 @@ def source_inventory(sources) -> dict[str, str]:
 def day_range(sources) -> tuple[dt.date, dt.date]:
     """The days of the daily-file sources; yesterday alone when there are none, so their
     (empty) tables are still made and every report can say it has no data."""
-    from pipelines.ingest.sources import FILE_SOURCES
-
     days = sorted({day for source in FILE_SOURCES for day in source.files_by_day(sources)})
     if not days:
         yesterday = dt.date.today() - dt.timedelta(days=1)

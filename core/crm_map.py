@@ -37,6 +37,7 @@ import yaml
 
 with warnings.catch_warnings():  # sqlglot's optional Rust tokenizer announces its deprecation
     warnings.simplefilter("ignore", DeprecationWarning)
+    # lazy on purpose: sqlglot is only needed to check a map's SQL
     import sqlglot
     from sqlglot import exp
 
