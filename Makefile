@@ -63,10 +63,11 @@ bench: setup  ## landing, whole runs, warehouse increments, cube queries, servin
 	$(BIN)/python bench/cube.py --scales $(CUBE_BENCH_SCALES)
 	$(BIN)/python bench/serve.py --scales $(CUBE_BENCH_SCALES)
 
-lint: setup  ## ruff, the layers' import contracts (import-linter) and SQLFluff (dbt templater)
+lint: setup  ## ruff, import contracts, the atoti engine's types (mypy), SQLFluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	@# dbt's templater opens a warehouse: an empty one of its own, so a new clone lints too
 	scratch=$$(mktemp -d) && ACRM_WAREHOUSE=$$scratch/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models; \
 	    status=$$?; rm -rf $$scratch; exit $$status

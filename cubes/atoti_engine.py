@@ -15,11 +15,13 @@ pretending.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -28,6 +30,9 @@ import pyarrow as pa
 from cubes.frame_engine import FrameEngine
 from cubes.model import Cube, Difference, Ratio, fact_projection
 from cubes.query import Filter
+
+if TYPE_CHECKING:  # checked against atoti's own hints by mypy (make lint), run without it
+    import atoti as tt
 
 LICENSE_HINT = (
     "atoti 6.2's community edition must reach ActiveViam's license server at start; "
@@ -80,7 +85,7 @@ def _probe(seconds: float = PROBE_SECONDS) -> None:
         )
 
 
-def start_session():
+def start_session() -> tt.Session:
     """An atoti session, or AtotiUnavailableError saying why not."""
     os.environ.setdefault("ATOTI_HIDE_EULA_MESSAGE", "True")
     try:
@@ -102,18 +107,19 @@ def start_session():
 class AtotiBackend:
     """Loads the published warehouse into an atoti session; aggregates one fact at a time."""
 
-    def __init__(self, cube: Cube, database: Path, session):
-        import atoti as tt
+    def __init__(self, cube: Cube, database: Path, session: tt.Session):
+        # lazy on purpose: atoti is an optional extra, and starts a JVM
+        import atoti
 
-        self.tt = tt
+        self.tt = atoti
         self.cube = cube
         self.session = session
-        self.cubes: dict[str, object] = {}
+        self.cubes: dict[str, tt.Cube] = {}
         with duckdb.connect(str(database), read_only=True) as con:
             for fact in cube.facts:
                 self._load_fact(con, fact.name)
 
-    def _read(self, arrow: pa.Table, name: str, keys: list[str]):
+    def _read(self, arrow: pa.Table, name: str, keys: list[str]) -> tt.Table:
         nullable = {c: None for c in arrow.column_names if c not in keys}
         return self.session.read_arrow(arrow, keys=keys, table_name=name, default_values=nullable)
 
@@ -162,7 +168,7 @@ class AtotiBackend:
                 self._define(atoti_cube, m.name)
         self.cubes[fact.name] = atoti_cube
 
-    def _define(self, atoti_cube, name: str):
+    def _define(self, atoti_cube: tt.Cube, name: str) -> tt.Measure:
         measures = atoti_cube.measures
         if name in measures:
             return measures[name]
@@ -177,7 +183,18 @@ class AtotiBackend:
             )
         return measures[name]
 
-    def _level(self, atoti_cube, qualified: str):
+    @staticmethod
+    def _conditions(level: tt.Level, flt: Filter) -> list[Any]:
+        """The filter as atoti conditions on the level, to be and-ed together."""
+        if flt.is_range:
+            low = [level >= _constant(flt.low)] if flt.low is not None else []
+            return low + ([level <= _constant(flt.high)] if flt.high is not None else [])
+        values = [_constant(v) for v in flt.values]
+        if flt.negate:
+            return [level != value for value in values]
+        return [level.isin(*values)]
+
+    def _level(self, atoti_cube: tt.Cube, qualified: str) -> tt.Level:
         dim, lv = self.cube.level(qualified)
         return atoti_cube.levels[(dim.name, dim.hierarchy_of(lv.name).name, lv.name)]
 
@@ -187,16 +204,7 @@ class AtotiBackend:
         atoti_cube = self.cubes[fact_name]
         condition = None
         for flt in filters:
-            level = self._level(atoti_cube, flt.level)
-            if flt.is_range:
-                parts = ([level >= flt.low] if flt.low is not None else []) + (
-                    [level <= flt.high] if flt.high is not None else []
-                )
-            elif flt.negate:
-                parts = [level != value for value in flt.values]
-            else:
-                parts = [level.isin(*flt.values)]
-            for part in parts:
+            for part in self._conditions(self._level(atoti_cube, flt.level), flt):
                 condition = part if condition is None else condition & part
         result = atoti_cube.query(
             *[atoti_cube.measures[name] for name in aggregates],
@@ -210,10 +218,17 @@ class AtotiBackend:
         return frame
 
 
+def _constant(value: object) -> bool | int | float | dt.date | str:
+    """A filter value as atoti compares levels with it: a number, a date or text."""
+    if isinstance(value, bool | int | float | dt.date | str):
+        return value
+    raise TypeError(f"a filter value atoti cannot compare with: {value!r}")
+
+
 class AtotiEngine(FrameEngine):
     """The cube model served by atoti; `link` is the Atoti UI's address."""
 
-    def __init__(self, cube: Cube, database: Path, session=None):
+    def __init__(self, cube: Cube, database: Path, session: tt.Session | None = None):
         self.session = session if session is not None else start_session()
         super().__init__(cube, database, AtotiBackend(cube, database, self.session))
 
