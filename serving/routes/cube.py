@@ -1,61 +1,22 @@
-"""The server's routes. Each route that reads the publication is a plain function: FastAPI
-runs it in a worker thread, so the event loop only moves bytes."""
+"""The cube's query route, GET and POST: parsed as the CLI parses, within the server's
+limits, small cells suppressed, answered as JSON or CSV bytes."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from pathlib import Path
 from typing import Annotated, Literal
 
-import duckdb
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.routing import Match
 
-from core.publication import PARQUET_LINK, read_build, read_manifest
 from core.settings import ServeSettings
 from cubes import ACRM_CUBE, GROUPING_COLUMN
-from cubes.model import TIME_FUNCTIONS
 from cubes.privacy import SUPPRESSED, breaks_down_customers, population_query, suppress
 from cubes.query import Query as CubeQuery
 from cubes.query import QueryError, format_filter, parse_request
-from cubes.report import report_path
 from serving.answers import csv_response, json_response
+from serving.routes.common import DATA_ERRORS, LEVEL_LIST, LEVEL_NAME, MEASURE_LIST, MEASURE_NAME
 
-STATIC = Path(__file__).parent / "static"
-_MEASURE = (
-    f"(?:{'|'.join(map(re.escape, ACRM_CUBE.measure_names))})"
-    f"(?::(?:{'|'.join(map(re.escape, TIME_FUNCTIONS))}))?"
-)
-_LEVEL = f"(?:{'|'.join(map(re.escape, ACRM_CUBE.level_names))})"
-MEASURE_LIST = f"^ *{_MEASURE} *(?:, *{_MEASURE} *)*$"
-LEVEL_LIST = f"^(?: *{_LEVEL} *(?:, *{_LEVEL} *)*)?$"
-# The schema lists the valid names; the server checks them itself, so a wrong one gets a
-# 400 that says what is close and what is valid, not a bare pattern mismatch.
-MEASURE_NAME = {"pattern": f"^{_MEASURE}$"}
-LEVEL_NAME = {"enum": ACRM_CUBE.level_names}
-
-
-class Problem(BaseModel):
-    """An error: what was wrong, and what to do."""
-
-    detail: str
-
-
-def _errors(*codes: int) -> dict:
-    said = {
-        400: "the query names something the cube does not have, or breaks a limit "
-        "(filters, time); `detail` says which and what to do",
-        401: "a token is needed (ACRM_API_TOKEN): Authorization: Bearer <token>",
-        413: "the answer or the body is over the server's limit; `detail` names it",
-        503: "no publication yet, or every query connection is busy (Retry-After)",
-    }
-    return {c: {"model": Problem, "description": said[c]} for c in codes}
-
-
-DATA_ERRORS = _errors(400, 401, 413, 503)
 router = APIRouter()
 
 
@@ -220,98 +181,3 @@ def query_post(
 ) -> Response:
     """Slice the cube, the query as a JSON body."""
     return _answer(request.app, body, format)
-
-
-@router.get("/api/levels", tags=["catalogue"], responses=_errors(401))
-def levels() -> list[dict]:
-    """Every level, coarse to fine in its hierarchy, with the levels to drill to."""
-    return ACRM_CUBE.level_catalogue()
-
-
-@router.get("/api/measures", tags=["catalogue"], responses=_errors(401))
-def measures() -> dict:
-    """Every measure with its definition and number format, and the time functions."""
-    return {
-        "measures": [
-            {"measure": m.name, "description": m.description, "format": m.format}
-            for m in ACRM_CUBE.measures
-        ],
-        "time_functions": TIME_FUNCTIONS,
-    }
-
-
-@router.get("/api/members", tags=["catalogue"], responses=DATA_ERRORS)
-def members(
-    request: Request,
-    level: Annotated[
-        str, Query(description="a level, e.g. channel.channel", json_schema_extra=LEVEL_NAME)
-    ],
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> dict:
-    """The members of a level, in the level's order."""
-    with request.app.state.pool.engine() as engine:
-        values = engine.members(level, limit)
-    return {"level": level, "members": values}
-
-
-@router.get("/api/freshness", tags=["catalogue"], responses=_errors(401, 503))
-def freshness(request: Request) -> dict:
-    """The published build the answers come from: id, time, age and rows per table (read
-    from the copy the answers come from, so it never names another build)."""
-    published = request.app.state.settings.published
-    with request.app.state.pool.engine() as engine:
-        try:
-            build = engine.read(read_build)
-        except duckdb.CatalogException:  # a copy published before ops.build existed
-            build = read_manifest(published)
-    manifest = {**build, "warehouse": published.name, "parquet": f"{PARQUET_LINK}/"}
-    built = dt.datetime.fromisoformat(manifest["built_at"])
-    age = (dt.datetime.now(dt.UTC) - built).total_seconds()
-    return manifest | {"age_seconds": round(age, 1)}
-
-
-@router.get("/health", tags=["server"])
-def health() -> dict:
-    """Whether the server is up; no data, no token."""
-    return {"status": "ok"}
-
-
-@router.get("/report", include_in_schema=False)
-def report(request: Request) -> FileResponse:
-    path = report_path(request.app.state.settings.published)
-    if not path.exists():
-        raise HTTPException(404, "no report published yet: run `acrm report` or `acrm run`")
-    return FileResponse(path, media_type="text/html")
-
-
-@router.get("/docs", include_in_schema=False)
-def docs() -> FileResponse:
-    return FileResponse(STATIC / "docs.html", media_type="text/html")
-
-
-@router.get("/static/plotly.min.js", include_in_schema=False)
-def plotly_js() -> FileResponse:
-    import plotly
-
-    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    return FileResponse(bundled, media_type="text/javascript")
-
-
-@router.get("/favicon.ico", include_in_schema=False)
-def favicon() -> Response:
-    return Response(status_code=204)
-
-
-@router.get("/", include_in_schema=False)
-def pivot() -> FileResponse:
-    return FileResponse(STATIC / "index.html", media_type="text/html")
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route serves at `path` (for a 405's Allow header)."""
-    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    methods = set()
-    for route in [*app.routes, *router.routes]:  # the app's own (openapi.json) and ours
-        if getattr(route, "methods", None) and route.matches(scope)[0] is not Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
