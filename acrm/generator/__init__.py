@@ -62,16 +62,42 @@ def generate(
     if days < 30:
         raise ValueError(f"--days must be at least 30 to plant the effects, got {days}")
     window = Window(start, days) if start else default_window(days)
-    volumes = Volumes.at(scale)
-    # One independent stream per source: changing one source's code leaves the others' bytes.
-    crm_rng, calls_rng, web_rng, ads_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
-    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for folder in SOURCE_FOLDERS:  # only what this generator owns; never the user's files
         shutil.rmtree(out / folder, ignore_errors=True)
+    world = _build(seed, window, Volumes.at(scale), progress)
+    files = _write(out, window, world, cdr_files, progress)
+    result = GenerationResult(
+        out=str(out),
+        seed=seed,
+        scale=scale,
+        start=window.start.isoformat(),
+        days=days,
+        files=files,
+        totals=world["truth"]["totals"],
+    )
+    document = {
+        "generator": {
+            "version": GENERATOR_VERSION,
+            "seed": seed,
+            "scale": scale,
+            "start": window.start.isoformat(),
+            "end": window.end.isoformat(),
+            "days": days,
+        },
+        **world["truth"],
+    }
+    (out / "truth.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return result
 
+
+def _build(seed: int, window: Window, volumes: Volumes, progress: Progress) -> dict:
+    """Every source's data in memory, and the truths measured on it."""
+    # One independent stream per source: changing one source's code leaves the others' bytes.
+    crm_rng, calls_rng, web_rng, ads_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    )
     progress(f"CRM: {volumes.customers:,} customers, their deals, orders and tickets")
     crm = build_crm(crm_rng, window, volumes.customers)
     progress(f"call center: about {volumes.calls:,} calls")
@@ -89,39 +115,22 @@ def generate(
         spend,
         (crm.weak_manager_id, crm.skipping_manager_id, slow),
     )
+    return {"crm": crm, "calls": calls, "web": web, "spend": spend, "truth": document}
 
+
+def _write(out: Path, window: Window, world: dict, cdr_files: str, progress: Progress) -> dict:
+    """The sources in their real-world shapes; how many files each got."""
+    crm = world["crm"]
     progress("writing the CRM database")
     (out / "crm").mkdir()
     writers.write_crm(out / "crm" / "crm.sqlite", crm.tables)
     progress("writing CDR files")
-    n_calls = writers.write_calls(out / "calls", window, calls, cdr_files)
+    n_calls = writers.write_calls(out / "calls", window, world["calls"], cdr_files)
     progress("writing GA4 export files")
-    n_web = writers.write_web(out / "web", web)
+    n_web = writers.write_web(out / "web", world["web"])
     progress("writing ad spend files")
-    n_ads = writers.write_ads(out / "ads", spend, crm.tables["campaigns"])
-
-    result = GenerationResult(
-        out=str(out),
-        seed=seed,
-        scale=scale,
-        start=window.start.isoformat(),
-        days=days,
-        files={"crm": 1, "calls": n_calls, "web": n_web, "ads": n_ads},
-        totals=document["totals"],
-    )
-    document = {
-        "generator": {
-            "version": GENERATOR_VERSION,
-            "seed": seed,
-            "scale": scale,
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-            "days": days,
-        },
-        **document,
-    }
-    (out / "truth.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return result
+    n_ads = writers.write_ads(out / "ads", world["spend"], crm.tables["campaigns"])
+    return {"crm": 1, "calls": n_calls, "web": n_web, "ads": n_ads}
 
 
 __all__ = ["GenerationResult", "asdict", "default_window", "generate"]
