@@ -47,6 +47,18 @@ def measure(
     web: pl.DataFrame,  # flat events (WebEvents.events)
     spend: pl.DataFrame,
 ) -> dict:
+    return {
+        **_measure_funnel(tables),
+        **_measure_calls(calls),
+        **_measure_money(tables, spend),
+        "pair_lifts": _pair_lifts(tables),
+        "most_engaging_page": _most_engaging_page(web),
+        "totals": _totals(tables, calls, web, spend),
+    }
+
+
+def _measure_funnel(tables: dict[str, pl.DataFrame]) -> dict:
+    """The weakest and the skipping manager, the leakiest stage, the main loss reason."""
     reach = stage_reach(tables)
     weak = conversion_by(reach, spec.WEAK_STAGE, ["manager_id"]).sort("conversion")
     skipped_k = spec.STAGES.index(spec.SKIPPED_STAGE) + 1
@@ -78,7 +90,24 @@ def measure(
         .len()
         .sort("len", descending=True)
     )
+    return {
+        "weak_manager": (
+            int(weak["manager_id"][0]),
+            float(weak["conversion"][0]),
+            float(weak["conversion"][1:].median()),
+        ),
+        "skipping_manager": (
+            int(skips["manager_id"][0]),
+            float(skips["skip_rate"][0]),
+            float(skips["skip_rate"][1:].median()),
+        ),
+        "largest_dropoff_stage": overall["stage"][0],
+        "dominant_loss_reason": lost["name"][0],
+    }
 
+
+def _measure_calls(calls: pl.DataFrame) -> dict:
+    """Missed calls and rings by manager, the peak hour and the worst-answered hour."""
     whole_calls = call_level(calls)
     hour = pl.col("start").str.slice(11, 2).cast(pl.Int64).alias("hour")
     by_hour = whole_calls.group_by(hour).len().sort("len", descending=True)
@@ -95,8 +124,26 @@ def measure(
     rings = calls.filter(
         (pl.col("dcontext") == "from-trunk") & (pl.col("disposition") != "ANSWERED")
     )
-    missed_rings = dict(rings.group_by(_manager_of("dstchannel")).len().iter_rows())
+    return {
+        "missed_calls_by_manager": missed_by_manager,
+        "missed_rings_by_manager": dict(
+            rings.group_by(_manager_of("dstchannel")).len().iter_rows()
+        ),
+        "peak_hour": int(by_hour["hour"][0]),
+        "worst_missed_rate_hour": int(missed["hour"][0]),
+    }
 
+
+LINE_REVENUE = pl.col("quantity") * pl.col("unit_price") - pl.col("discount")
+
+
+def _paid_lines(tables: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    paid = tables["orders"].filter(pl.col("status") == "paid")
+    return paid, tables["order_lines"].join(paid.select("order_id"), on="order_id")
+
+
+def _measure_money(tables: dict[str, pl.DataFrame], spend: pl.DataFrame) -> dict:
+    """ROMI by channel and revenue per customer by segment."""
     revenue = paid_revenue_by_channel(tables)
     spend_by_channel = (
         spend.join(tables["campaigns"].select("campaign_id", "channel"), on="campaign_id")
@@ -108,14 +155,11 @@ def measure(
         .with_columns(((pl.col("revenue") - pl.col("spend")) / pl.col("spend")).alias("romi"))
         .sort("romi")
     )
-
-    line_revenue = pl.col("quantity") * pl.col("unit_price") - pl.col("discount")
-    paid = tables["orders"].filter(pl.col("status") == "paid")
-    paid_lines = tables["order_lines"].join(paid.select("order_id"), on="order_id")
+    paid, paid_lines = _paid_lines(tables)
     per_customer = (
         paid_lines.join(paid.select("order_id", "customer_id"), on="order_id")
         .group_by("customer_id")
-        .agg(line_revenue.sum().alias("revenue"))
+        .agg(LINE_REVENUE.sum().alias("revenue"))
     )
     clv = (
         tables["customers"]
@@ -125,8 +169,13 @@ def measure(
         .agg(pl.col("revenue").fill_null(0).mean())
         .sort("revenue", descending=True)
     )
+    return {
+        "romi": dict(romi.select("channel", "romi").iter_rows()),
+        "segment_revenue": dict(clv.iter_rows()),
+    }
 
-    pairs = _pair_lifts(tables)
+
+def _most_engaging_page(web: pl.DataFrame) -> str:
     pages = web.filter(pl.col("event_name").is_in(["page_view", "user_engagement"])).select(
         "event_name", "page", "engagement"
     )
@@ -140,44 +189,29 @@ def measure(
         .with_columns((pl.col("engagement_msec") / pl.col("views")).alias("avg_engagement"))
         .sort("avg_engagement", descending=True)
     )
+    return content["page"][0]
 
+
+def _totals(tables, calls: pl.DataFrame, web: pl.DataFrame, spend: pl.DataFrame) -> dict:
+    """What the generated sources hold, as the marts must count it."""
+    paid, paid_lines = _paid_lines(tables)
+    whole_calls = call_level(calls)
+    inbound = whole_calls.filter(pl.col("inbound"))
     return {
-        "missed_calls_by_manager": missed_by_manager,
-        "missed_rings_by_manager": missed_rings,
-        "weak_manager": (
-            int(weak["manager_id"][0]),
-            float(weak["conversion"][0]),
-            float(weak["conversion"][1:].median()),
-        ),
-        "skipping_manager": (
-            int(skips["manager_id"][0]),
-            float(skips["skip_rate"][0]),
-            float(skips["skip_rate"][1:].median()),
-        ),
-        "largest_dropoff_stage": overall["stage"][0],
-        "dominant_loss_reason": lost["name"][0],
-        "peak_hour": int(by_hour["hour"][0]),
-        "worst_missed_rate_hour": int(missed["hour"][0]),
-        "romi": dict(romi.select("channel", "romi").iter_rows()),
-        "pair_lifts": pairs,
-        "segment_revenue": dict(clv.iter_rows()),
-        "most_engaging_page": content["page"][0],
-        "totals": {
-            "customers": tables["customers"].height,
-            "deals": tables["deals"].height,
-            "won_deals": tables["deals"].filter(pl.col("status") == "won").height,
-            "lost_deals": tables["deals"].filter(pl.col("status") == "lost").height,
-            "orders": paid.height,
-            "orders_all": tables["orders"].height,
-            "revenue": round(float(paid_lines.select(line_revenue.sum()).item()), 2),
-            "calls": whole_calls.height,
-            "call_legs": calls.height,
-            "missed_calls": int(len(inbound) - inbound["answered"].sum()),
-            "web_events": web.height + repeated_purchases(web).height,
-            "web_purchases": web.filter(pl.col("event_name") == "purchase").height,
-            "repeated_purchase_events": repeated_purchases(web).height,
-            "spend": round(float(spend["spend"].sum()), 2),
-        },
+        "customers": tables["customers"].height,
+        "deals": tables["deals"].height,
+        "won_deals": tables["deals"].filter(pl.col("status") == "won").height,
+        "lost_deals": tables["deals"].filter(pl.col("status") == "lost").height,
+        "orders": paid.height,
+        "orders_all": tables["orders"].height,
+        "revenue": round(float(paid_lines.select(LINE_REVENUE.sum()).item()), 2),
+        "calls": whole_calls.height,
+        "call_legs": calls.height,
+        "missed_calls": int(len(inbound) - inbound["answered"].sum()),
+        "web_events": web.height + repeated_purchases(web).height,
+        "web_purchases": web.filter(pl.col("event_name") == "purchase").height,
+        "repeated_purchase_events": repeated_purchases(web).height,
+        "spend": round(float(spend["spend"].sum()), 2),
     }
 
 
