@@ -260,6 +260,26 @@ def _pair_lifts(tables: dict[str, pl.DataFrame]) -> dict[tuple[int, int], float]
 def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, int]) -> dict:
     """Measure every effect, fail if one is not there, and return the truth document."""
     m = measure(tables, calls, web, spend)
+    problems = _problems(m, managers_plan)
+    if problems:
+        raise PlantingError(
+            "the generated data does not show these planted effects (is --scale too small? "
+            "try 0.05 or more):\n  " + "\n  ".join(problems)
+        )
+    return _document(m, managers_plan)
+
+
+PLANTED = {  # what measure() must find, as spec plants it
+    "largest_dropoff_stage": spec.STAGES[spec.STAGES.index("Proposal")],
+    "dominant_loss_reason": spec.DOMINANT_LOSS_REASON,
+    "peak_hour": spec.PEAK_CALL_HOUR,
+    "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
+    "most_engaging_page": spec.MOST_ENGAGING_PAGE,
+}
+
+
+def _problems(m: dict, managers_plan: tuple[int, int, int]) -> list[str]:
+    """Each planted effect the measured data does not show."""
     weak_id, skip_id, slow_id = managers_plan
     problems = []
     for kind in ("missed_calls_by_manager", "missed_rings_by_manager"):
@@ -271,14 +291,7 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, in
         problems.append(f"weak manager: planted {weak_id}, measured {m['weak_manager']}")
     if m["skipping_manager"][0] != skip_id:
         problems.append(f"skipping manager: planted {skip_id}, measured {m['skipping_manager']}")
-    expected = {
-        "largest_dropoff_stage": spec.STAGES[spec.STAGES.index("Proposal")],
-        "dominant_loss_reason": spec.DOMINANT_LOSS_REASON,
-        "peak_hour": spec.PEAK_CALL_HOUR,
-        "worst_missed_rate_hour": spec.WORST_MISSED_HOUR,
-        "most_engaging_page": spec.MOST_ENGAGING_PAGE,
-    }
-    problems += [f"{k}: planted {v!r}, measured {m[k]!r}" for k, v in expected.items() if m[k] != v]
+    problems += [f"{k}: planted {v!r}, measured {m[k]!r}" for k, v in PLANTED.items() if m[k] != v]
     romi = m["romi"]
     if romi and (
         min(romi, key=romi.get) != spec.NEGATIVE_ROMI_CHANNEL
@@ -292,11 +305,12 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, in
     weak_pairs = {p: lift for p, lift in m["pair_lifts"].items() if lift < 3}
     if weak_pairs or len(m["pair_lifts"]) != len(spec.BASKET_PAIRS):
         problems.append(f"basket pairs without high lift: {m['pair_lifts']}")
-    if problems:
-        raise PlantingError(
-            "the generated data does not show these planted effects (is --scale too small? "
-            "try 0.05 or more):\n  " + "\n  ".join(problems)
-        )
+    return problems
+
+
+def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
+    """truth.json: what was planted, and what measure() found."""
+    weak_id, skip_id, slow_id = managers_plan
     return {
         "weak_manager": {"manager_id": weak_id, "stage": spec.WEAK_STAGE},
         "skipping_manager": {"manager_id": skip_id, "stage": spec.SKIPPED_STAGE},
@@ -305,7 +319,7 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, in
             "best_channel": spec.BEST_ROMI_CHANNEL,
         },
         "funnel": {
-            "largest_dropoff_stage": expected["largest_dropoff_stage"],
+            "largest_dropoff_stage": PLANTED["largest_dropoff_stage"],
             "dominant_loss_reason": spec.DOMINANT_LOSS_REASON,
         },
         "calls": {
@@ -329,7 +343,7 @@ def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, in
             "weak_manager_conversion": round(m["weak_manager"][1], 4),
             "other_managers_median_conversion": round(m["weak_manager"][2], 4),
             "skipping_manager_skip_rate": round(m["skipping_manager"][1], 4),
-            "romi_by_channel": {k: round(v, 4) for k, v in sorted(romi.items())},
+            "romi_by_channel": {k: round(v, 4) for k, v in sorted(m["romi"].items())},
             "basket_pair_lifts": [round(v, 2) for v in m["pair_lifts"].values()],
         },
         "definitions": DEFINITIONS,
