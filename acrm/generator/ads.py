@@ -56,40 +56,9 @@ def build_ad_spend(
     rows = []
     for channel in (c for c in spec.CHANNELS if c.target_romi is not None):
         mine = campaigns.filter(pl.col("channel") == channel.name)
-        cells = []  # (campaign row, day, weight)
-        for camp in mine.iter_rows(named=True):
-            start = (np.datetime64(camp["started_on"]) - np.datetime64(window.start)).astype(int)
-            end = (np.datetime64(camp["ended_on"]) - np.datetime64(window.start)).astype(int)
-            for day in range(int(start), int(end) + 1):
-                cells.append((camp, day, session_of.get((day, camp["campaign_id"]), 0) + 0.5))
-        if not cells:
-            continue
-        total_weight = sum(w for _, _, w in cells)
-        channel_revenue = revenue.get(channel.name, 0.0)
-        spend_total = (
-            channel_revenue / (1.0 + channel.target_romi)
-            if channel_revenue
-            else 200.0 * total_weight
-        )
-        for camp, day, weight in cells:
-            spend = round(spend_total * weight / total_weight, 2)
-            clicks = int(np.ceil((weight - 0.5) * rng.uniform(1.1, 1.35))) + int(rng.integers(0, 3))
-            impressions = int(clicks / CTR[channel.name] * rng.uniform(0.8, 1.2)) + 10
-            rows.append(
-                (
-                    (window.start + dt.timedelta(days=day)).isoformat(),
-                    camp["platform"],
-                    f"{camp['platform']}-{1000 + camp['campaign_id']}",
-                    camp["campaign_id"],
-                    camp["name"],
-                    camp["utm_campaign"],
-                    impressions,
-                    clicks,
-                    spend,
-                    "RUB",
-                    day,
-                )
-            )
+        cells = _campaign_days(mine, window, session_of)
+        if cells:
+            rows += _spend_rows(rng, window, channel, cells, revenue.get(channel.name, 0.0))
     spend = pl.DataFrame(
         rows,
         orient="row",
@@ -99,3 +68,42 @@ def build_ad_spend(
     in_usd = (pl.col("spend") / spec.META_RATE).round(2) * spec.META_RATE
     meta = pl.col("platform") == "meta_ads"
     return spend.with_columns(pl.when(meta).then(in_usd).otherwise(pl.col("spend")).alias("spend"))
+
+
+def _campaign_days(campaigns: pl.DataFrame, window: Window, session_of: dict) -> list[tuple]:
+    """(campaign row, day, weight) of each day a campaign ran: its sessions, and a half."""
+    cells = []
+    for camp in campaigns.iter_rows(named=True):
+        start = (np.datetime64(camp["started_on"]) - np.datetime64(window.start)).astype(int)
+        end = (np.datetime64(camp["ended_on"]) - np.datetime64(window.start)).astype(int)
+        for day in range(int(start), int(end) + 1):
+            cells.append((camp, day, session_of.get((day, camp["campaign_id"]), 0) + 0.5))
+    return cells
+
+
+def _spend_rows(rng, window: Window, channel, cells: list[tuple], revenue: float) -> list[tuple]:
+    """A channel's spend, spread over its campaign days by weight, so that its ROMI is the
+    planted one; clicks and impressions drawn around the sessions."""
+    total_weight = sum(w for _, _, w in cells)
+    spend_total = revenue / (1.0 + channel.target_romi) if revenue else 200.0 * total_weight
+    rows = []
+    for camp, day, weight in cells:
+        spend = round(spend_total * weight / total_weight, 2)
+        clicks = int(np.ceil((weight - 0.5) * rng.uniform(1.1, 1.35))) + int(rng.integers(0, 3))
+        impressions = int(clicks / CTR[channel.name] * rng.uniform(0.8, 1.2)) + 10
+        rows.append(
+            (
+                (window.start + dt.timedelta(days=day)).isoformat(),
+                camp["platform"],
+                f"{camp['platform']}-{1000 + camp['campaign_id']}",
+                camp["campaign_id"],
+                camp["name"],
+                camp["utm_campaign"],
+                impressions,
+                clicks,
+                spend,
+                "RUB",
+                day,
+            )
+        )
+    return rows
