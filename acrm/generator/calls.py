@@ -25,15 +25,20 @@ def build_calls(
     numbered by `sequence`. `slow_manager` is rung more often and answers less: the planted
     manager who misses most calls and rings.
     """
-    customers = crm.tables["customers"]
-    names = [
-        f"{f} {s}" for f, s in zip(customers["first_name"], customers["last_name"], strict=True)
-    ]
     managers = crm.tables["managers"]
-    n_managers = len(managers)
+    start, inbound, n_leads = _call_starts(rng, window, crm, n_calls)
+    party = _parties(rng, crm, start, n_leads, len(managers))
+    answered = _answered(rng, start, inbound, n_leads)
+    start, inbound, answered, party = _with_callbacks(rng, window, start, inbound, answered, party)
+    calls = _calls_frame(rng, window, crm, start, inbound, answered, party)
+    legs = _legs(rng, calls, len(managers), slow_manager)
+    return _cdr_rows(rng, legs, managers["full_name"].to_list(), window)
 
-    # Primary calls: the day follows business activity (weekends quiet), the hour the planted
-    # hourly profile.
+
+def _call_starts(rng, window: Window, crm: Crm, n_calls: int):
+    """(start days, inbound flags, how many are lead calls): primary calls follow business
+    activity by day (weekends quiet) and the planted profile by hour; the leads that began
+    with a phone call are inbound calls at the deal's creation, at the end."""
     weights = window.day_weights() ** 1.3
     day = rng.choice(window.days, size=n_calls, p=weights / weights.sum())
     hours = np.array(list(spec.CALL_HOUR_WEIGHTS))
@@ -41,24 +46,25 @@ def build_calls(
     hour = rng.choice(hours, size=n_calls, p=hour_p / hour_p.sum())
     start = day + (hour + rng.random(n_calls)) / 24.0
     inbound = rng.random(n_calls) < INBOUND_SHARE
-
-    # Leads that began with a phone call are inbound calls at the deal's creation.
-    lead_calls = crm.touches.filter(pl.col("kind") == "lead_call")
-    lead_start = lead_calls["day"].to_numpy()
-    lead_customer = lead_calls["customer_id"].to_numpy()
-
+    lead_start = crm.touches.filter(pl.col("kind") == "lead_call")["day"].to_numpy()
     start = np.concatenate([start, lead_start])
     inbound = np.concatenate([inbound, np.ones(len(lead_start), dtype=bool)])
+    return start, inbound, len(lead_start)
+
+
+def _parties(rng, crm: Crm, start: np.ndarray, n_leads: int, n_managers: int) -> dict:
+    """Who is on each end: a customer who already exists at that moment (their phone) or a
+    stranger (a random number), and a manager, the customer's owner more often than not."""
     n = len(start)
-    # Who is on the other end: a customer who already exists at that moment, or a stranger.
     existing = np.searchsorted(crm.customer_created_day, start)
     customer = np.where(
         (rng.random(n) < KNOWN_CALLER_SHARE) & (existing > 0),
         np.floor(rng.random(n) * np.maximum(existing, 1)).astype(np.int64) + 1,
         0,
     )
-    if len(lead_start):
-        customer[-len(lead_start) :] = lead_customer
+    if n_leads:
+        lead_calls = crm.touches.filter(pl.col("kind") == "lead_call")
+        customer[-n_leads:] = lead_calls["customer_id"].to_numpy()
     phone = np.array(
         [crm.customer_phone_e164[c - 1] if c else None for c in customer], dtype=object
     )
@@ -69,16 +75,25 @@ def build_calls(
     manager = np.where(
         (owner > 0) & (rng.random(n) < 0.7), owner, rng.integers(1, n_managers + 1, size=n)
     )
+    return {"phone": phone, "customer": customer, "manager": manager}
 
+
+def _answered(rng, start: np.ndarray, inbound: np.ndarray, n_leads: int) -> np.ndarray:
+    """Inbound calls are missed at the planted rate of their hour; lead calls are answered."""
+    n = len(start)
     local_hour = np.floor((start % 1.0) * 24).astype(int)
     missed_p = np.array(
         [spec.MISSED_RATE_BY_HOUR.get(h, spec.MISSED_RATE_BASE) for h in local_hour]
     )
     answered = np.where(inbound, rng.random(n) >= missed_p, rng.random(n) >= OUTBOUND_NO_ANSWER)
-    if len(lead_start):
-        answered[-len(lead_start) :] = True
+    if n_leads:
+        answered[-n_leads:] = True
+    return answered
 
-    # Call-backs: managers return part of the missed inbound calls after a delay.
+
+def _with_callbacks(rng, window: Window, start, inbound, answered, party: dict):
+    """The calls and the call-backs: managers return part of the missed inbound calls after
+    a delay (the next morning when it would be after hours)."""
     missed_in = np.flatnonzero(inbound & ~answered)
     back = missed_in[rng.random(len(missed_in)) < CALLBACK_SHARE]
     delay = rng.lognormal(np.log(45 / 1440), 0.9, size=len(back))
@@ -88,30 +103,39 @@ def build_calls(
     keep = back_start < window.days
     back = back[keep]
     back_start = back_start[keep]
+    return (
+        np.concatenate([start, back_start]),
+        np.concatenate([inbound, np.zeros(len(back), dtype=bool)]),
+        np.concatenate([answered, rng.random(len(back)) >= OUTBOUND_NO_ANSWER]),
+        {k: np.concatenate([v, v[back]]) for k, v in party.items()},
+    )
 
-    start = np.concatenate([start, back_start])
-    inbound = np.concatenate([inbound, np.zeros(len(back), dtype=bool)])
-    phone = np.concatenate([phone, phone[back]])
-    customer = np.concatenate([customer, customer[back]])
-    manager = np.concatenate([manager, manager[back]])
-    answered = np.concatenate([answered, rng.random(len(back)) >= OUTBOUND_NO_ANSWER])
+
+def _calls_frame(rng, window: Window, crm: Crm, start, inbound, answered, party: dict):
+    """One row per call: its moment, direction, outcome, manager, number and times."""
+    customers = crm.tables["customers"]
+    names = [
+        f"{f} {s}" for f, s in zip(customers["first_name"], customers["last_name"], strict=True)
+    ]
     n = len(start)
-
     wait = np.where(answered, rng.lognormal(np.log(12), 0.6, n), rng.uniform(15, 60, n))
     wait = np.where(inbound, wait, rng.uniform(3, 25, n))
     talk = np.where(answered, np.maximum(5, rng.lognormal(np.log(110), 0.8, n)), 0)
     start_s = window.epoch_seconds_local(start)
     eight = rng.random(n) < 0.55
     number = np.array(
-        [people.telephony_format(p, e) for p, e in zip(phone, eight, strict=True)], dtype=object
+        [people.telephony_format(p, e) for p, e in zip(party["phone"], eight, strict=True)],
+        dtype=object,
     )
-    caller_name = [names[c - 1] if c else num for c, num in zip(customer, number, strict=True)]
-    calls = pl.DataFrame(
+    caller_name = [
+        names[c - 1] if c else num for c, num in zip(party["customer"], number, strict=True)
+    ]
+    return pl.DataFrame(
         {
             "start_s": start_s,
             "inbound": inbound,
             "answered": answered,
-            "manager": manager,
+            "manager": party["manager"],
             "number": number,
             "caller_name": caller_name,
             "wait": wait.astype(np.int64),
@@ -119,8 +143,6 @@ def build_calls(
             "chan": rng.integers(0, 2**30, size=n),
         }
     ).with_row_index("call")
-    legs = _legs(rng, calls, n_managers, slow_manager)
-    return _cdr_rows(rng, legs, managers["full_name"].to_list(), window)
 
 
 RING_SECONDS = (12, 20)  # a queue rings a member this long before it tries the next
