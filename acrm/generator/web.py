@@ -221,15 +221,54 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
     return events.select(schema.keys()).sort("session", "ts", maintain_order=True)
 
 
+SESSION_SCHEMA = {
+    "day": pl.Float64,
+    "user_pseudo_id": pl.String,
+    "user_id": pl.String,
+    "channel": pl.String,
+    "campaign_id": pl.Int64,
+    "utm_source": pl.String,
+    "kind": pl.String,
+    "order_id": pl.Int64,
+    "customer_id": pl.Int64,
+}
+
+
 def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int) -> pl.DataFrame:
-    customers = crm.tables["customers"]
-    campaigns = crm.extra["campaigns"]
-    n_customers = len(customers)
     # Each customer browses from one or two devices (client ids); anonymous visitors from one.
     client_of_customer = [
         _client_id(rng, int(window.epoch_seconds_utc(np.array([crm.customer_created_day[i]]))[0]))
-        for i in range(n_customers)
+        for i in range(len(crm.tables["customers"]))
     ]
+    rows = _touch_sessions(crm, client_of_customer)
+    rows += _customer_browsing(rng, window, crm, client_of_customer)
+    rows += _anonymous_browsing(rng, window, crm, max(0, n_target - len(rows)))
+    frame = pl.DataFrame(rows, orient="row", schema=SESSION_SCHEMA)
+    utm_campaign = crm.extra["campaigns"].frame.select(
+        "campaign_id", "utm_campaign", pl.col("utm_source").alias("campaign_source")
+    )
+    frame = (
+        frame.join(utm_campaign, on="campaign_id", how="left")
+        .with_columns(pl.coalesce("campaign_source", "utm_source").alias("utm_source"))
+        .drop("campaign_source")
+    )
+    frame = frame.filter(pl.col("day") < window.days).sort("day", "user_pseudo_id")
+    start_s = window.epoch_seconds_utc(frame["day"].to_numpy())
+    device = rng.choice(len(DEVICES), size=len(frame), p=DEVICE_P)
+    return (
+        frame.with_columns(
+            pl.Series("start", start_s.astype(float)),
+            pl.Series("device", device),
+        )
+        .with_columns(
+            pl.col("start").cum_count().over("user_pseudo_id").alias("session_number"),
+        )
+        .with_columns((pl.col("session_number") == 1).alias("first_visit"))
+    )
+
+
+def _touch_sessions(crm: Crm, client_of_customer: list[str]) -> list[tuple]:
+    """A session for each lead form and purchase the CRM recorded (logged in to buy)."""
     rows = []
     for r in crm.touches.filter(pl.col("kind").is_in(["lead_form", "purchase"])).iter_rows(
         named=True
@@ -249,9 +288,16 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int)
                 r["customer_id"],
             )
         )
+    return rows
+
+
+def _customer_browsing(rng, window: Window, crm: Crm, client_of_customer) -> list[tuple]:
+    """Customers with an account come back to browse, logged in most of the time."""
+    campaigns = crm.extra["campaigns"]
     browse_names = list(BROWSE_CHANNELS)
     browse_p = np.array(list(BROWSE_CHANNELS.values()))
     has_account = np.flatnonzero(crm.customer_web_user_id != None)  # noqa: E711
+    rows = []
     for i in has_account:
         for _ in range(int(rng.poisson(2.0))):
             day = float(rng.uniform(crm.customer_created_day[i], window.days))
@@ -270,7 +316,13 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int)
                     i + 1,
                 )
             )
-    n_anonymous = max(0, n_target - len(rows))
+    return rows
+
+
+def _anonymous_browsing(rng, window: Window, crm: Crm, n_anonymous: int) -> list[tuple]:
+    """The rest of the traffic: visitors who never became customers, two sessions each on
+    average, arriving by the channels' acquisition weights."""
+    campaigns = crm.extra["campaigns"]
     acquisition = np.array([c.acquisition_weight for c in spec.CHANNELS])
     channel_idx = rng.choice(
         len(spec.CHANNELS), size=n_anonymous, p=acquisition / acquisition.sum()
@@ -281,6 +333,7 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int)
     visitors = max(1, n_anonymous // 2)
     visitor_ids = [_client_id(rng, 1_600_000_000 + k) for k in range(visitors)]
     visitor_of = rng.integers(0, visitors, size=n_anonymous)
+    rows = []
     for k in range(n_anonymous):
         channel = spec.CHANNELS[channel_idx[k]].name
         rows.append(
@@ -296,43 +349,7 @@ def _sessions(rng: np.random.Generator, window: Window, crm: Crm, n_target: int)
                 None,
             )
         )
-    frame = pl.DataFrame(
-        rows,
-        orient="row",
-        schema={
-            "day": pl.Float64,
-            "user_pseudo_id": pl.String,
-            "user_id": pl.String,
-            "channel": pl.String,
-            "campaign_id": pl.Int64,
-            "utm_source": pl.String,
-            "kind": pl.String,
-            "order_id": pl.Int64,
-            "customer_id": pl.Int64,
-        },
-    )
-    utm_campaign = campaigns.frame.select(
-        "campaign_id", "utm_campaign", pl.col("utm_source").alias("campaign_source")
-    )
-    frame = (
-        frame.join(utm_campaign, on="campaign_id", how="left")
-        .with_columns(pl.coalesce("campaign_source", "utm_source").alias("utm_source"))
-        .drop("campaign_source")
-    )
-    frame = frame.filter(pl.col("day") < window.days).sort("day", "user_pseudo_id")
-    start_s = window.epoch_seconds_utc(frame["day"].to_numpy())
-    device = rng.choice(len(DEVICES), size=len(frame), p=DEVICE_P)
-    frame = (
-        frame.with_columns(
-            pl.Series("start", start_s.astype(float)),
-            pl.Series("device", device),
-        )
-        .with_columns(
-            pl.col("start").cum_count().over("user_pseudo_id").alias("session_number"),
-        )
-        .with_columns((pl.col("session_number") == 1).alias("first_visit"))
-    )
-    return frame
+    return rows
 
 
 REPEAT_PURCHASE_EVERY = 25  # GA4 logs the purchase twice for 1 order in 25 (a reload)
