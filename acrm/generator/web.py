@@ -76,19 +76,43 @@ def build_web_events(
     return WebEvents(events, lines, products, window)
 
 
+EVENT_SCHEMA = {
+    "ts": pl.Float64,
+    "event_name": pl.String,
+    "session": pl.Int64,
+    "page": pl.String,
+    "title": pl.String,
+    "engagement": pl.Int64,
+    "scroll": pl.Int64,
+    "form_id": pl.String,
+    "order_id": pl.Int64,
+    "item_id": pl.Int64,
+}
+
+
 def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.DataFrame:
     """Events of every session: page views with engagement and scrolls, then the goal."""
-    pages = spec.CONTENT_PAGES
-    cumulative = np.cumsum([p[2] for p in pages])
-    n = len(sessions)
-    kinds = sessions["kind"].to_numpy()
-    orders = sessions["order_id"].to_list()
     grouped = crm.tables["order_lines"].group_by("order_id").agg(pl.col("product_id"))
     basket_of = dict(zip(grouped["order_id"], grouped["product_id"].to_list(), strict=True))
+    visits = _visits(rng, sessions, basket_of)
+    times = _visit_times(rng, sessions, visits)
+    parts = _page_events(rng, sessions, visits, times) + _goal_events(sessions, times, basket_of)
+    events = pl.concat(
+        [p.cast({k: v for k, v in EVENT_SCHEMA.items() if k in p.columns}) for p in parts],
+        how="diagonal",
+    )
+    return events.select(EVENT_SCHEMA.keys()).sort("session", "ts", maintain_order=True)
 
-    # Visits: content pages drawn by popularity, then the pages each goal needs.
-    n_pages = 1 + rng.poisson(2.2, size=n)
-    visit_session = np.repeat(np.arange(n), n_pages)
+
+def _visits(rng, sessions: pl.DataFrame, basket_of: dict) -> dict:
+    """Page visits in session order: content pages drawn by popularity, then the pages each
+    goal needs (the contact form, the products bought and the cart)."""
+    pages = spec.CONTENT_PAGES
+    cumulative = np.cumsum([p[2] for p in pages])
+    kinds = sessions["kind"].to_numpy()
+    orders = sessions["order_id"].to_list()
+    n_pages = 1 + rng.poisson(2.2, size=len(sessions))
+    visit_session = np.repeat(np.arange(len(sessions)), n_pages)
     page_idx = np.searchsorted(cumulative, rng.random(len(visit_session)) * cumulative[-1])
     paths = np.array([p[0] for p in pages], dtype=object)[page_idx]
     titles = np.array([p[1] for p in pages], dtype=object)[page_idx]
@@ -110,68 +134,92 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
         medians = np.concatenate([medians, e_median])
         products = np.concatenate([products, e_product])
     order = np.argsort(visit_session, kind="stable")
-    visit_session, paths, titles, medians, products = (
-        a[order] for a in (visit_session, paths, titles, medians, products)
-    )
+    return {
+        "session": visit_session[order],
+        "path": paths[order],
+        "title": titles[order],
+        "median": medians[order],
+        "product": products[order],
+    }
 
-    # Time: each visit starts after the previous one's engagement and a short pause.
-    engaged = rng.lognormal(np.log(medians), 0.5)
+
+def _visit_times(rng, sessions: pl.DataFrame, visits: dict) -> dict:
+    """Each visit starts after the previous one's engagement and a short pause."""
+    visit_session = visits["session"]
+    engaged = rng.lognormal(np.log(visits["median"]), 0.5)
     step = engaged + rng.uniform(2, 20, size=len(engaged))
     cum = np.cumsum(step)
     first_of_session = np.r_[True, visit_session[1:] != visit_session[:-1]]
     session_base = np.maximum.accumulate(np.where(first_of_session, cum - step, 0.0))
     offset = cum - step - session_base
     starts = sessions["start"].to_numpy()
-    t_view = starts[visit_session] + offset
-    session_end = np.full(n, 0.0)
+    session_end = np.full(len(sessions), 0.0)
     np.maximum.at(session_end, visit_session, offset + step)
-    session_end += starts
+    return {
+        "engaged": engaged,
+        "view": starts[visit_session] + offset,
+        "start": starts,
+        "end": session_end + starts,
+    }
 
-    def frame(ts, name, session, **cols) -> pl.DataFrame:
-        data = {"ts": ts, "event_name": np.full(len(ts), name, dtype=object), "session": session}
-        for column, values in cols.items():
-            data[column] = values
-        return pl.DataFrame(data, strict=False)
 
+def _frame(ts, name, session, **cols) -> pl.DataFrame:
+    data = {"ts": ts, "event_name": np.full(len(ts), name, dtype=object), "session": session}
+    for column, values in cols.items():
+        data[column] = values
+    return pl.DataFrame(data, strict=False)
+
+
+def _page_events(rng, sessions: pl.DataFrame, visits: dict, times: dict) -> list[pl.DataFrame]:
+    """first_visit, session_start, and per visit page_view, view_item, scroll (some) and
+    user_engagement."""
+    engaged, t_view, starts = times["engaged"], times["view"], times["start"]
+    session, paths, titles = visits["session"], visits["path"], visits["title"]
     scroll = (engaged > 30) & (rng.random(len(engaged)) < 0.6)
-    item = products >= 0
-    purchase = np.flatnonzero(kinds == "purchase")
-    lead = np.flatnonzero(kinds == "lead_form")
-    cart = [(s, p) for s in purchase for p in basket_of.get(orders[s], [])]
-    cart_s = np.array([c[0] for c in cart], dtype=np.int64)
-    parts = [
-        frame(
-            starts[sessions["first_visit"].to_numpy()],
-            "first_visit",
-            np.flatnonzero(sessions["first_visit"].to_numpy()),
-        ),
-        frame(starts, "session_start", np.arange(n)),
-        frame(t_view, "page_view", visit_session, page=paths, title=titles),
-        frame(
+    item = visits["product"] >= 0
+    first = sessions["first_visit"].to_numpy()
+    return [
+        _frame(starts[first], "first_visit", np.flatnonzero(first)),
+        _frame(starts, "session_start", np.arange(len(sessions))),
+        _frame(t_view, "page_view", session, page=paths, title=titles),
+        _frame(
             t_view[item] + 0.5,
             "view_item",
-            visit_session[item],
+            session[item],
             page=paths[item],
             title=titles[item],
-            item_id=products[item],
+            item_id=visits["product"][item],
         ),
-        frame(
+        _frame(
             t_view[scroll] + engaged[scroll] * 0.6,
             "scroll",
-            visit_session[scroll],
+            session[scroll],
             page=paths[scroll],
             title=titles[scroll],
             scroll=np.full(scroll.sum(), 90),
         ),
-        frame(
+        _frame(
             t_view + engaged,
             "user_engagement",
-            visit_session,
+            session,
             page=paths,
             title=titles,
             engagement=(engaged * 1000).astype(np.int64),
         ),
-        frame(
+    ]
+
+
+def _goal_events(sessions: pl.DataFrame, times: dict, basket_of: dict) -> list[pl.DataFrame]:
+    """The goals at a session's end: a lead form, or a purchase with its cart and checkout."""
+    kinds = sessions["kind"].to_numpy()
+    orders = sessions["order_id"].to_list()
+    session_end = times["end"]
+    purchase = np.flatnonzero(kinds == "purchase")
+    lead = np.flatnonzero(kinds == "lead_form")
+    cart = [(s, p) for s in purchase for p in basket_of.get(orders[s], [])]
+    cart_s = np.array([c[0] for c in cart], dtype=np.int64)
+    return [
+        _frame(
             session_end[lead],
             "generate_lead",
             lead,
@@ -179,7 +227,7 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
             title=np.full(len(lead), "Contacts"),
             form_id=np.full(len(lead), "callback_form"),
         ),
-        frame(
+        _frame(
             session_end[cart_s],
             "add_to_cart",
             cart_s,
@@ -187,14 +235,14 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
             title=np.full(len(cart), "Cart"),
             item_id=np.array([c[1] for c in cart], dtype=np.int64),
         ),
-        frame(
+        _frame(
             session_end[purchase] + 1,
             "begin_checkout",
             purchase,
             page=np.full(len(purchase), "/checkout"),
             title=np.full(len(purchase), "Checkout"),
         ),
-        frame(
+        _frame(
             session_end[purchase] + 30,
             "purchase",
             purchase,
@@ -203,22 +251,6 @@ def _events(rng: np.random.Generator, sessions: pl.DataFrame, crm: Crm) -> pl.Da
             order_id=np.array([orders[s] for s in purchase], dtype=np.int64),
         ),
     ]
-    schema = {
-        "ts": pl.Float64,
-        "event_name": pl.String,
-        "session": pl.Int64,
-        "page": pl.String,
-        "title": pl.String,
-        "engagement": pl.Int64,
-        "scroll": pl.Int64,
-        "form_id": pl.String,
-        "order_id": pl.Int64,
-        "item_id": pl.Int64,
-    }
-    events = pl.concat(
-        [p.cast({k: v for k, v in schema.items() if k in p.columns}) for p in parts], how="diagonal"
-    )
-    return events.select(schema.keys()).sort("session", "ts", maintain_order=True)
 
 
 SESSION_SCHEMA = {
