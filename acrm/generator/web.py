@@ -398,58 +398,20 @@ def _to_ga4(
     events: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame, window: Window
 ) -> pl.DataFrame:
     events = pl.concat([events, repeated_purchases(events)])
-    channels = {c.name: c for c in spec.CHANNELS}
-    medium_of = {name: c.medium for name, c in channels.items()}
-    source_of = {name: c.sources[0] for name, c in channels.items()}
-    items = (
-        lines.join(products, on="product_id")
-        .group_by("order_id")
-        .agg(
-            pl.struct(
-                pl.col("product_id").cast(pl.String).alias("item_id"),
-                pl.col("name").alias("item_name"),
-                pl.col("category").alias("item_category"),
-                pl.col("unit_price").alias("price"),
-                pl.col("quantity"),
-            ).alias("items"),
-            (pl.col("unit_price") * pl.col("quantity")).sum().alias("purchase_revenue"),
-            pl.col("quantity").sum().alias("total_item_quantity"),
-            pl.len().cast(pl.Int64).alias("unique_items"),
-        )
-    )
     ts_us = (pl.col("ts") * 1_000_000).cast(pl.Int64)
     local = pl.from_epoch(ts_us + MOSCOW_UTC_OFFSET_HOURS * 3_600_000_000, time_unit="us")
-    # view_item and add_to_cart carry the one product they are about, as GA4 does
-    item_lists = products.select(
-        pl.col("product_id").alias("item_id"),
-        pl.concat_list(
-            pl.struct(
-                pl.col("product_id").cast(pl.String).alias("item_id"),
-                pl.col("name").alias("item_name"),
-                pl.col("category").alias("item_category"),
-                pl.lit(None, pl.Float64).alias("price"),
-                pl.lit(1, pl.Int64).alias("quantity"),
-            )
-        ).alias("product_items"),
-    )
     events = (
-        events.join(items, on="order_id", how="left")
-        .join(item_lists, on="item_id", how="left")
+        events.join(_order_items(lines, products), on="order_id", how="left")
+        .join(_product_items(products), on="item_id", how="left")
         .sort("ts", "session")
     )
-
-    host = f"https://{spec.SITE_HOST}"
-    source = pl.coalesce(
-        pl.col("utm_source"), pl.col("channel").replace_strict(source_of, default=None)
-    )
-    medium = pl.col("channel").replace_strict(medium_of, default=None)
     events = events.with_columns(
-        (pl.lit(host) + pl.col("page")).alias("page_location"),
+        (pl.lit(f"https://{spec.SITE_HOST}") + pl.col("page")).alias("page_location"),
         (pl.col("start").cast(pl.Int64)).alias("ga_session_id"),
         pl.lit("1").alias("session_engaged"),
     ).with_row_index("event_index")
     events = events.join(_event_params(events), on="event_index", how="left")
-    out = events.select(
+    return events.select(
         local.dt.strftime("%Y%m%d").alias("event_date"),
         ts_us.alias("event_timestamp"),
         "event_name",
@@ -457,37 +419,13 @@ def _to_ga4(
         pl.lit(None, pl.Int64).alias("event_previous_timestamp"),
         pl.col("user_id"),
         pl.col("user_pseudo_id"),
-        pl.struct(
-            pl.col("device")
-            .replace_strict({i: d[0] for i, d in enumerate(DEVICES)}, return_dtype=pl.String)
-            .alias("category"),
-            pl.col("device")
-            .replace_strict({i: d[1] for i, d in enumerate(DEVICES)}, return_dtype=pl.String)
-            .alias("operating_system"),
-            pl.lit("ru-ru").alias("language"),
-            pl.struct(
-                pl.col("device")
-                .replace_strict({i: d[2] for i, d in enumerate(DEVICES)}, return_dtype=pl.String)
-                .alias("browser"),
-                pl.lit(spec.SITE_HOST).alias("hostname"),
-            ).alias("web_info"),
-        ).alias("device"),
+        _device(),
         pl.struct(
             pl.lit("Russia").alias("country"),
             pl.lit(None, pl.String).alias("region"),
             pl.lit(None, pl.String).alias("city"),
         ).alias("geo"),
-        pl.struct(
-            pl.col("utm_campaign").alias("name"),
-            medium.alias("medium"),
-            source.alias("source"),
-        ).alias("traffic_source"),
-        pl.struct(
-            pl.col("campaign_id").cast(pl.String).alias("manual_campaign_id"),
-            pl.col("utm_campaign").alias("manual_campaign_name"),
-            source.alias("manual_source"),
-            medium.alias("manual_medium"),
-        ).alias("collected_traffic_source"),
+        *_traffic_sources(),
         pl.lit(STREAM_ID).alias("stream_id"),
         pl.lit("WEB").alias("platform"),
         pl.when(pl.col("event_name") == "purchase")
@@ -506,7 +444,81 @@ def _to_ga4(
         .alias("items"),
         "day",
     )
-    return out
+
+
+def _order_items(lines: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
+    """A purchase's items and totals, by order."""
+    return (
+        lines.join(products, on="product_id")
+        .group_by("order_id")
+        .agg(
+            pl.struct(
+                pl.col("product_id").cast(pl.String).alias("item_id"),
+                pl.col("name").alias("item_name"),
+                pl.col("category").alias("item_category"),
+                pl.col("unit_price").alias("price"),
+                pl.col("quantity"),
+            ).alias("items"),
+            (pl.col("unit_price") * pl.col("quantity")).sum().alias("purchase_revenue"),
+            pl.col("quantity").sum().alias("total_item_quantity"),
+            pl.len().cast(pl.Int64).alias("unique_items"),
+        )
+    )
+
+
+def _product_items(products: pl.DataFrame) -> pl.DataFrame:
+    """view_item and add_to_cart carry the one product they are about, as GA4 does."""
+    return products.select(
+        pl.col("product_id").alias("item_id"),
+        pl.concat_list(
+            pl.struct(
+                pl.col("product_id").cast(pl.String).alias("item_id"),
+                pl.col("name").alias("item_name"),
+                pl.col("category").alias("item_category"),
+                pl.lit(None, pl.Float64).alias("price"),
+                pl.lit(1, pl.Int64).alias("quantity"),
+            )
+        ).alias("product_items"),
+    )
+
+
+def _device() -> pl.Expr:
+    def part(k: int) -> pl.Expr:
+        names = {i: d[k] for i, d in enumerate(DEVICES)}
+        return pl.col("device").replace_strict(names, return_dtype=pl.String)
+
+    return pl.struct(
+        part(0).alias("category"),
+        part(1).alias("operating_system"),
+        pl.lit("ru-ru").alias("language"),
+        pl.struct(part(2).alias("browser"), pl.lit(spec.SITE_HOST).alias("hostname")).alias(
+            "web_info"
+        ),
+    ).alias("device")
+
+
+def _traffic_sources() -> tuple[pl.Expr, pl.Expr]:
+    """traffic_source (the user's first) and collected_traffic_source (the event's)."""
+    channels = {c.name: c for c in spec.CHANNELS}
+    medium_of = {name: c.medium for name, c in channels.items()}
+    source_of = {name: c.sources[0] for name, c in channels.items()}
+    source = pl.coalesce(
+        pl.col("utm_source"), pl.col("channel").replace_strict(source_of, default=None)
+    )
+    medium = pl.col("channel").replace_strict(medium_of, default=None)
+    return (
+        pl.struct(
+            pl.col("utm_campaign").alias("name"),
+            medium.alias("medium"),
+            source.alias("source"),
+        ).alias("traffic_source"),
+        pl.struct(
+            pl.col("campaign_id").cast(pl.String).alias("manual_campaign_id"),
+            pl.col("utm_campaign").alias("manual_campaign_name"),
+            source.alias("manual_source"),
+            medium.alias("manual_medium"),
+        ).alias("collected_traffic_source"),
+    )
 
 
 EVENT_PARAMS = (  # GA4 key, column, typed value field
