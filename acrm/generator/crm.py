@@ -843,26 +843,27 @@ def _service(rng, window, meta, orders_out, line_frame, order_frame):
                 )
             )
             if is_resolved and rng.random() < 0.55:
-                csat = (
-                    int(rng.choice([1, 2], p=[0.55, 0.45]))
-                    if bad and k == 0
-                    else int(rng.choice([3, 4, 5], p=[0.15, 0.35, 0.5]))
-                )
-                nps = int(np.clip(rng.normal(2 if csat <= 2 else 8.5, 1.5), 0, 10))
-                responded = min(horizon - 0.001, resolved + rng.uniform(0.02, 3))
+                survey = _survey(rng, horizon, bad and k == 0, resolved)
                 surveys.append(
-                    (
-                        len(surveys) + 1,
-                        ticket_id,
-                        customer_id,
-                        int(meta["owner"][i]),
-                        resolved,
-                        responded,
-                        csat,
-                        nps,
-                    )
+                    (len(surveys) + 1, ticket_id, customer_id, int(meta["owner"][i]), *survey)
                 )
-    ticket_frame = pl.DataFrame(
+    return _ticket_frame(window, tickets), _survey_frame(window, surveys)
+
+
+def _survey(rng, horizon: float, first_bad: bool, resolved: float) -> tuple:
+    """(sent, responded, CSAT, NPS) of a resolved ticket's survey: low after a bad start."""
+    csat = (
+        int(rng.choice([1, 2], p=[0.55, 0.45]))
+        if first_bad
+        else int(rng.choice([3, 4, 5], p=[0.15, 0.35, 0.5]))
+    )
+    nps = int(np.clip(rng.normal(2 if csat <= 2 else 8.5, 1.5), 0, 10))
+    responded = min(horizon - 0.001, resolved + rng.uniform(0.02, 3))
+    return resolved, responded, csat, nps
+
+
+def _ticket_frame(window, tickets: list[tuple]) -> pl.DataFrame:
+    frame = pl.DataFrame(
         tickets,
         orient="row",
         schema={
@@ -877,15 +878,18 @@ def _service(rng, window, meta, orders_out, line_frame, order_frame):
             "channel": pl.String,
         },
     )
-    ticket_frame = (
-        ticket_frame.with_columns(
-            pl.Series("opened_at", _ts(window, ticket_frame["opened_day"].to_numpy())),
-            pl.Series("resolved_at", _ts(window, ticket_frame["resolved_day"].to_numpy())),
+    return (
+        frame.with_columns(
+            pl.Series("opened_at", _ts(window, frame["opened_day"].to_numpy())),
+            pl.Series("resolved_at", _ts(window, frame["resolved_day"].to_numpy())),
         )
         .with_columns(pl.coalesce("resolved_at", "opened_at").alias("updated_at"))
         .drop("opened_day", "resolved_day")
     )
-    survey_frame = pl.DataFrame(
+
+
+def _survey_frame(window, surveys: list[tuple]) -> pl.DataFrame:
+    frame = pl.DataFrame(
         surveys,
         orient="row",
         schema={
@@ -899,12 +903,11 @@ def _service(rng, window, meta, orders_out, line_frame, order_frame):
             "nps": pl.Int64,
         },
     )
-    survey_frame = (
-        survey_frame.with_columns(
-            pl.Series("sent_at", _ts(window, survey_frame["sent_day"].to_numpy())),
-            pl.Series("responded_at", _ts(window, survey_frame["responded_day"].to_numpy())),
+    return (
+        frame.with_columns(
+            pl.Series("sent_at", _ts(window, frame["sent_day"].to_numpy())),
+            pl.Series("responded_at", _ts(window, frame["responded_day"].to_numpy())),
         )
         .with_columns(pl.col("responded_at").alias("updated_at"))
         .drop("sent_day", "responded_day")
     )
-    return ticket_frame, survey_frame
