@@ -219,6 +219,39 @@ class Funnel:
         return min(0.98, base * quality) if stage in ("Lead", "Qualified") else base
 
 
+@dataclass
+class _World:
+    """What every customer's journey draws on, and the rows the journeys write."""
+
+    campaigns: Campaigns
+    baskets: Baskets
+    funnel: Funnel
+    team_members: dict[str, list[int]]
+    horizon: float
+    attrs: dict  # the customers' attributes (_customers)
+    campaign_quality: list = field(default_factory=list)  # by campaign_id - 1
+    campaign_source: list = field(default_factory=list)
+    deals: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    orders: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    touches: list = field(default_factory=list)
+
+
+CHANNEL_NAMES = [c.name for c in spec.CHANNELS]
+CHANNEL_BY_NAME = {c.name: c for c in spec.CHANNELS}
+TOUCH_SCHEMA = {
+    "customer_id": pl.Int64,
+    "day": pl.Float64,
+    "kind": pl.String,
+    "deal_id": pl.Int64,
+    "order_id": pl.Int64,
+    "channel": pl.String,
+    "campaign_id": pl.Int64,
+    "utm_source": pl.String,
+}
+
+
 def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm:
     managers = build_managers(rng)
     campaigns = build_campaigns(rng, window)
@@ -227,18 +260,57 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
     weak, skipper = (
         int(x) for x in rng.choice(managers["manager_id"].to_numpy(), 2, replace=False)
     )
-    funnel = Funnel(weak, skipper)
     team_members = {
         team: managers.filter(pl.col("team_id") == i + 1)["manager_id"].to_list()
         for i, team in enumerate(spec.TEAMS)
     }
-    channel_names = [c.name for c in spec.CHANNELS]
-    channel_by_name = {c.name: c for c in spec.CHANNELS}
-    acquisition_p = np.array([c.acquisition_weight for c in spec.CHANNELS])
-    acquisition_p /= acquisition_p.sum()
+    attrs = _customers(rng, window, n_customers, team_members)
+    world = _World(
+        campaigns,
+        baskets,
+        Funnel(weak, skipper),
+        team_members,
+        float(window.days),
+        attrs,
+        campaigns.frame["quality"].to_list(),
+        campaigns.frame["utm_source"].to_list(),
+    )
+    attrs["first_campaign"] = np.full(n_customers, None, dtype=object)
+    attrs["cancelled_day"] = np.full(n_customers, np.nan)
+    for i in range(n_customers):
+        _journey(rng, world, i)
+    tables = _frames(
+        rng,
+        window,
+        attrs,
+        managers,
+        campaigns,
+        products,
+        world.deals,
+        world.history,
+        world.orders,
+        world.lines,
+        attrs["phone_e164"],
+        attrs["web_user_id"],
+        attrs["created_day"],
+    )
+    return Crm(
+        tables=tables,
+        customer_phone_e164=np.where(attrs["has_phone"], attrs["phone_e164"], None),
+        customer_created_day=attrs["created_day"],
+        customer_owner=attrs["owner"],
+        customer_country=attrs["country"],
+        customer_web_user_id=attrs["web_user_id"],
+        weak_manager_id=weak,
+        skipping_manager_id=skipper,
+        products=products,
+        touches=pl.DataFrame(world.touches, schema=TOUCH_SCHEMA, orient="row"),
+        extra={"campaigns": campaigns},
+    )
 
-    # --- customers (vectorised attributes) ---
-    n = n_customers
+
+def _customers(rng, window: Window, n: int, team_members: dict) -> dict:
+    """Every customer's attributes, drawn a column at a time."""
     created_day = np.sort(sample_days(rng, window, n) + sample_business_time(rng, n))
     region_idx = rng.choice(
         len(spec.REGIONS),
@@ -252,7 +324,43 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
     first, last = people.names(rng, is_russian, is_female)
     segment = rng.choice(spec.SEGMENTS, size=n, p=spec.SEGMENT_WEIGHTS)
     age_days = rng.uniform(18 * 365.25, 72 * 365.25, size=n)
-    birth = [window.start - dt.timedelta(days=float(a)) for a in age_days]
+    contact = _contact_details(rng, n, country, first, last, is_russian)
+    acquisition_p = np.array([c.acquisition_weight for c in spec.CHANNELS])
+    acquisition_p /= acquisition_p.sum()
+    acquisition = rng.choice(len(CHANNEL_NAMES), size=n, p=acquisition_p)
+    bad_experience = rng.random(n) < spec.BAD_EXPERIENCE_SHARE
+    rate = np.array([spec.SEGMENT_RATE[s] for s in segment]) * rng.gamma(2.0, 0.5, size=n)
+    dropout = np.where(
+        bad_experience, spec.DROPOUT_BAD, rng.beta(1.0, 9.0, size=n) + spec.DROPOUT_GOOD / 2
+    )
+    owner = np.array(
+        [
+            team_members[spec.TEAM_OF_REGION[r]][int(u * spec.MANAGERS_PER_TEAM)]
+            for r, u in zip(regions, rng.random(n), strict=True)
+        ]
+    )
+    return {
+        "n": n,
+        "created_day": created_day,
+        "first": first,
+        "last": last,
+        "is_female": is_female,
+        "birth": [window.start - dt.timedelta(days=float(a)) for a in age_days],
+        "regions": regions,
+        "region_idx": region_idx,
+        "country": country,
+        "segment": segment,
+        **contact,
+        "acquisition": acquisition,
+        "bad_experience": bad_experience,
+        "rate": rate,
+        "dropout": dropout,
+        "owner": owner,
+    }
+
+
+def _contact_details(rng, n: int, country, first, last, is_russian) -> dict:
+    """Phones (canonical), emails and web accounts: some customers have none of each."""
     phone_e164 = people.mobile_numbers(rng, country)
     has_phone = rng.random(n) < 0.9
     phone_style = rng.integers(0, 5, size=n)
@@ -269,208 +377,126 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
         [f"U{(i * 7919 + 104729) % 10_000_000:07d}" if has_account[i] else None for i in range(n)],
         dtype=object,
     )
-    acquisition = rng.choice(len(channel_names), size=n, p=acquisition_p)
-    bad_experience = rng.random(n) < spec.BAD_EXPERIENCE_SHARE
-    rate = np.array([spec.SEGMENT_RATE[s] for s in segment]) * rng.gamma(2.0, 0.5, size=n)
-    dropout = np.where(
-        bad_experience, spec.DROPOUT_BAD, rng.beta(1.0, 9.0, size=n) + spec.DROPOUT_GOOD / 2
-    )
-    owner = np.array(
-        [
-            team_members[spec.TEAM_OF_REGION[r]][int(u * spec.MANAGERS_PER_TEAM)]
-            for r, u in zip(regions, rng.random(n), strict=True)
-        ]
-    )
-    horizon = float(window.days)
-    campaign_quality = campaigns.frame["quality"].to_list()
-    campaign_source = campaigns.frame["utm_source"].to_list()
-
-    deals, history, orders, lines, touches = [], [], [], [], []
-    first_campaign = np.full(n, None, dtype=object)
-    cancelled_day = np.full(n, np.nan)
-    for i in range(n):
-        customer_id = i + 1
-        t = float(created_day[i])
-        channel = channel_names[acquisition[i]]
-        campaign = campaigns.pick(rng, channel, t)
-        first_campaign[i] = campaign
-        purchases = 0
-        will_cancel = rng.random() < 0.03
-        while t < horizon:
-            source = channel_by_name[channel].sources[
-                int(rng.integers(len(channel_by_name[channel].sources)))
-            ]
-            quality = 1.0 if campaign is None else campaign_quality[campaign - 1]
-            if campaign is not None:
-                source = campaign_source[campaign - 1]
-            sales = rng.random() < spec.SEGMENT_SALES_SHARE[segment[i]]
-            basket = baskets.draw(rng, segment[i])
-            purchased_at = None
-            if sales:
-                deal_id = len(deals) + 1
-                team = team_members[spec.TEAM_OF_REGION[regions[i]]]
-                manager = (
-                    int(owner[i]) if rng.random() < 0.9 else team[int(rng.random() * len(team))]
-                )
-                stages, status, closed, reason = funnel.run(rng, t, manager, quality, horizon)
-                via_phone = rng.random() < PHONE_LEAD_SHARE
-                amount = sum(q * p - d for _, q, p, d in basket)
-                deals.append(
-                    (
-                        deal_id,
-                        customer_id,
-                        manager,
-                        stages[-1][0],
-                        status,
-                        amount,
-                        campaign,
-                        source,
-                        channel_by_name[channel].medium,
-                        t,
-                        closed,
-                        reason,
-                        "phone" if via_phone else "web_form",
-                    )
-                )
-                for stage, entered, exited in stages:
-                    history.append((deal_id, stage, entered, exited, manager))
-                touches.append(
-                    (
-                        customer_id,
-                        t,
-                        "lead_call" if via_phone else "lead_form",
-                        deal_id,
-                        None,
-                        channel,
-                        campaign,
-                        source,
-                    )
-                )
-                if status == "won":
-                    purchased_at = float(closed) + float(rng.uniform(0.01, 1.0))
-                    order_manager: int | None = manager
-                    order_deal: int | None = deal_id
-            else:
-                purchased_at = t
-                order_manager, order_deal = None, None
-            if purchased_at is not None and purchased_at < horizon:
-                order_id = len(orders) + 1
-                status_roll = rng.random()
-                order_status = (
-                    "paid"
-                    if status_roll < 0.94
-                    else "cancelled"
-                    if status_roll < 0.98
-                    else "refunded"
-                )
-                orders.append(
-                    (
-                        order_id,
-                        customer_id,
-                        order_deal,
-                        order_manager,
-                        purchased_at,
-                        order_status,
-                        campaign,
-                        source,
-                        channel_by_name[channel].medium,
-                        "sales" if order_deal else "online",
-                    )
-                )
-                for product, quantity, price, discount in basket:
-                    lines.append((order_id, product, quantity, price, discount))
-                if order_deal is None:
-                    touches.append(
-                        (
-                            customer_id,
-                            purchased_at,
-                            "purchase",
-                            None,
-                            order_id,
-                            channel,
-                            campaign,
-                            source,
-                        )
-                    )
-                purchases += 1
-                if will_cancel:
-                    cancelled_day[i] = min(horizon - 0.01, purchased_at + rng.uniform(5, 90))
-                    break
-                if rng.random() < dropout[i]:
-                    break
-            gap = float(rng.exponential(365.0 / rate[i]))
-            t += max(gap, 1.0)
-            roll = rng.random()
-            if roll < REPEAT_CHANNEL_WEIGHTS["Email"]:
-                channel = "Email"
-            elif roll < REPEAT_CHANNEL_WEIGHTS["Email"] + REPEAT_CHANNEL_WEIGHTS["Direct"]:
-                channel = "Direct"
-            elif roll < 1.0 - REPEAT_CHANNEL_WEIGHTS["same"]:
-                channel = "Organic Search"
-            else:
-                channel = channel_names[acquisition[i]]
-            campaign = campaigns.pick(rng, channel, t)
-
-    customers_meta = {
-        "n": n,
-        "first": first,
-        "last": last,
-        "is_female": is_female,
-        "birth": birth,
-        "regions": regions,
-        "region_idx": region_idx,
-        "segment": segment,
-        "phone_style": phone_style,
+    return {
+        "phone_e164": phone_e164,
         "has_phone": has_phone,
+        "phone_style": phone_style,
         "emails": emails,
-        "acquisition": acquisition,
-        "first_campaign": first_campaign,
-        "cancelled_day": cancelled_day,
-        "bad_experience": bad_experience,
-        "owner": owner,
+        "web_user_id": web_user_id,
     }
-    tables = _frames(
-        rng,
-        window,
-        customers_meta,
-        managers,
-        campaigns,
-        products,
-        deals,
-        history,
-        orders,
-        lines,
-        phone_e164,
-        web_user_id,
-        created_day,
+
+
+def _journey(rng, world: _World, i: int) -> None:
+    """One customer's buying, from sign-up to the horizon: a deal through the funnel (sales
+    segments) or a direct order, then a gap, until they cancel or drop out."""
+    attrs = world.attrs
+    t = float(attrs["created_day"][i])
+    channel = CHANNEL_NAMES[attrs["acquisition"][i]]
+    campaign = world.campaigns.pick(rng, channel, t)
+    attrs["first_campaign"][i] = campaign
+    will_cancel = rng.random() < 0.03
+    while t < world.horizon:
+        source = CHANNEL_BY_NAME[channel].sources[
+            int(rng.integers(len(CHANNEL_BY_NAME[channel].sources)))
+        ]
+        quality = 1.0 if campaign is None else world.campaign_quality[campaign - 1]
+        if campaign is not None:
+            source = world.campaign_source[campaign - 1]
+        visit = (i, t, channel, campaign, source)
+        sales = rng.random() < spec.SEGMENT_SALES_SHARE[attrs["segment"][i]]
+        basket = world.baskets.draw(rng, attrs["segment"][i])
+        purchase = _deal(rng, world, visit, quality, basket) if sales else (t, None, None)
+        if purchase[0] is not None and purchase[0] < world.horizon:
+            _order(world, visit, purchase, basket, rng.random())
+            if will_cancel:
+                attrs["cancelled_day"][i] = min(
+                    world.horizon - 0.01, purchase[0] + rng.uniform(5, 90)
+                )
+                break
+            if rng.random() < attrs["dropout"][i]:
+                break
+        t += max(float(rng.exponential(365.0 / attrs["rate"][i])), 1.0)
+        channel = _next_channel(rng, attrs["acquisition"][i])
+        campaign = world.campaigns.pick(rng, channel, t)
+
+
+def _deal(rng, world: _World, visit: tuple, quality: float, basket: list) -> tuple:
+    """A deal through the funnel, its stage history and its lead touch; (when its order is
+    placed or None, the order's manager, its deal) for a won deal."""
+    i, t, channel, campaign, source = visit
+    attrs = world.attrs
+    deal_id = len(world.deals) + 1
+    team = world.team_members[spec.TEAM_OF_REGION[attrs["regions"][i]]]
+    manager = int(attrs["owner"][i]) if rng.random() < 0.9 else team[int(rng.random() * len(team))]
+    stages, status, closed, reason = world.funnel.run(rng, t, manager, quality, world.horizon)
+    via_phone = rng.random() < PHONE_LEAD_SHARE
+    amount = sum(q * p - d for _, q, p, d in basket)
+    world.deals.append(
+        (
+            deal_id,
+            i + 1,
+            manager,
+            stages[-1][0],
+            status,
+            amount,
+            campaign,
+            source,
+            CHANNEL_BY_NAME[channel].medium,
+            t,
+            closed,
+            reason,
+            "phone" if via_phone else "web_form",
+        )
     )
-    touch_frame = pl.DataFrame(
-        touches,
-        schema={
-            "customer_id": pl.Int64,
-            "day": pl.Float64,
-            "kind": pl.String,
-            "deal_id": pl.Int64,
-            "order_id": pl.Int64,
-            "channel": pl.String,
-            "campaign_id": pl.Int64,
-            "utm_source": pl.String,
-        },
-        orient="row",
+    for stage, entered, exited in stages:
+        world.history.append((deal_id, stage, entered, exited, manager))
+    kind = "lead_call" if via_phone else "lead_form"
+    world.touches.append((i + 1, t, kind, deal_id, None, channel, campaign, source))
+    if status == "won":
+        return float(closed) + float(rng.uniform(0.01, 1.0)), manager, deal_id
+    return None, None, None
+
+
+def _order(world: _World, visit: tuple, purchase: tuple, basket: list, status_roll: float):
+    """An order with its lines (and, bought online, its purchase touch)."""
+    i, _, channel, campaign, source = visit
+    purchased_at, order_manager, order_deal = purchase
+    order_id = len(world.orders) + 1
+    order_status = (
+        "paid" if status_roll < 0.94 else "cancelled" if status_roll < 0.98 else "refunded"
     )
-    return Crm(
-        tables=tables,
-        customer_phone_e164=np.where(has_phone, phone_e164, None),
-        customer_created_day=created_day,
-        customer_owner=owner,
-        customer_country=country,
-        customer_web_user_id=web_user_id,
-        weak_manager_id=weak,
-        skipping_manager_id=skipper,
-        products=products,
-        touches=touch_frame,
-        extra={"campaigns": campaigns},
+    world.orders.append(
+        (
+            order_id,
+            i + 1,
+            order_deal,
+            order_manager,
+            purchased_at,
+            order_status,
+            campaign,
+            source,
+            CHANNEL_BY_NAME[channel].medium,
+            "sales" if order_deal else "online",
+        )
     )
+    for product, quantity, price, discount in basket:
+        world.lines.append((order_id, product, quantity, price, discount))
+    if order_deal is None:
+        world.touches.append(
+            (i + 1, purchased_at, "purchase", None, order_id, channel, campaign, source)
+        )
+
+
+def _next_channel(rng, acquisition: int) -> str:
+    """The channel a customer comes back through: email, direct, search or their first."""
+    roll = rng.random()
+    if roll < REPEAT_CHANNEL_WEIGHTS["Email"]:
+        return "Email"
+    if roll < REPEAT_CHANNEL_WEIGHTS["Email"] + REPEAT_CHANNEL_WEIGHTS["Direct"]:
+        return "Direct"
+    if roll < 1.0 - REPEAT_CHANNEL_WEIGHTS["same"]:
+        return "Organic Search"
+    return CHANNEL_NAMES[acquisition]
 
 
 def _ts(window: Window, days: np.ndarray) -> np.ndarray:
