@@ -508,6 +508,49 @@ def _ts(window: Window, days: np.ndarray) -> np.ndarray:
     return out
 
 
+DEAL_SCHEMA = {
+    "deal_id": pl.Int64,
+    "customer_id": pl.Int64,
+    "manager_id": pl.Int64,
+    "stage_idx": pl.Int64,
+    "status": pl.String,
+    "amount": pl.Float64,
+    "campaign_id": pl.Int64,
+    "utm_source": pl.String,
+    "utm_medium": pl.String,
+    "created_day": pl.Float64,
+    "closed_day": pl.Float64,
+    "loss_reason": pl.String,
+    "lead_source": pl.String,
+}
+HISTORY_SCHEMA = {
+    "deal_id": pl.Int64,
+    "stage_idx": pl.Int64,
+    "entered_day": pl.Float64,
+    "exited_day": pl.Float64,
+    "manager_id": pl.Int64,
+}
+ORDER_SCHEMA = {
+    "order_id": pl.Int64,
+    "customer_id": pl.Int64,
+    "deal_id": pl.Int64,
+    "manager_id": pl.Int64,
+    "ordered_day": pl.Float64,
+    "status": pl.String,
+    "campaign_id": pl.Int64,
+    "utm_source": pl.String,
+    "utm_medium": pl.String,
+    "sales_channel": pl.String,
+}
+LINE_SCHEMA = {
+    "order_id": pl.Int64,
+    "product_id": pl.Int64,
+    "quantity": pl.Int64,
+    "unit_price": pl.Float64,
+    "discount": pl.Float64,
+}
+
+
 def _frames(
     rng,
     window,
@@ -523,74 +566,37 @@ def _frames(
     web_user_id,
     created_day,
 ) -> dict[str, pl.DataFrame]:
-    n = meta["n"]
-    channel_names = [c.name for c in spec.CHANNELS]
-    region_info = spec.REGIONS
-    deal_frame = pl.DataFrame(
-        deals,
-        schema={
-            "deal_id": pl.Int64,
-            "customer_id": pl.Int64,
-            "manager_id": pl.Int64,
-            "stage_idx": pl.Int64,
-            "status": pl.String,
-            "amount": pl.Float64,
-            "campaign_id": pl.Int64,
-            "utm_source": pl.String,
-            "utm_medium": pl.String,
-            "created_day": pl.Float64,
-            "closed_day": pl.Float64,
-            "loss_reason": pl.String,
-            "lead_source": pl.String,
-        },
-        orient="row",
-    )
-    history_frame = pl.DataFrame(
-        history,
-        schema={
-            "deal_id": pl.Int64,
-            "stage_idx": pl.Int64,
-            "entered_day": pl.Float64,
-            "exited_day": pl.Float64,
-            "manager_id": pl.Int64,
-        },
-        orient="row",
-    )
-    order_frame = pl.DataFrame(
-        orders,
-        schema={
-            "order_id": pl.Int64,
-            "customer_id": pl.Int64,
-            "deal_id": pl.Int64,
-            "manager_id": pl.Int64,
-            "ordered_day": pl.Float64,
-            "status": pl.String,
-            "campaign_id": pl.Int64,
-            "utm_source": pl.String,
-            "utm_medium": pl.String,
-            "sales_channel": pl.String,
-        },
-        orient="row",
-    )
+    """The CRM's tables as its database holds them (ids, timestamps, updated_at)."""
+    history_frame = pl.DataFrame(history, schema=HISTORY_SCHEMA, orient="row")
+    order_frame = pl.DataFrame(orders, schema=ORDER_SCHEMA, orient="row")
     line_frame = (
-        pl.DataFrame(
-            lines,
-            schema={
-                "order_id": pl.Int64,
-                "product_id": pl.Int64,
-                "quantity": pl.Int64,
-                "unit_price": pl.Float64,
-                "discount": pl.Float64,
-            },
-            orient="row",
-        )
+        pl.DataFrame(lines, schema=LINE_SCHEMA, orient="row")
         .with_row_index("order_line_id", offset=1)
         .with_columns(pl.col("order_line_id").cast(pl.Int64))
     )
+    customers = _customer_table(rng, window, meta, campaigns, phone_e164, web_user_id, created_day)
+    contacts = _contacts(rng, customers, phone_e164, meta, window, created_day)
+    deal_frame = pl.DataFrame(deals, schema=DEAL_SCHEMA, orient="row")
+    orders_out, lines_out = _order_tables(window, order_frame, line_frame)
+    tickets, surveys = _service(rng, window, meta, orders_out, line_frame, order_frame)
+    return {
+        **_reference_tables(window, managers, products),
+        "campaigns": _campaign_table(window, campaigns),
+        "customers": customers,
+        "contacts": contacts,
+        "deals": _deal_table(window, deal_frame, history_frame),
+        "deal_stage_history": _stage_history_table(window, history_frame),
+        "orders": orders_out,
+        "order_lines": lines_out,
+        "tickets": tickets,
+        "survey_responses": surveys,
+    }
 
+
+def _campaign_table(window, campaigns: Campaigns) -> pl.DataFrame:
     campaign_start = [window.start + dt.timedelta(days=int(d)) for d in campaigns.start_day]
     campaign_end = [window.start + dt.timedelta(days=int(d)) for d in campaigns.end_day]
-    campaign_frame = campaigns.frame.select(
+    return campaigns.frame.select(
         "campaign_id", "name", "channel", "platform", "utm_source", "utm_medium", "utm_campaign"
     ).with_columns(
         pl.Series("started_on", [d.isoformat() for d in campaign_start]),
@@ -598,11 +604,13 @@ def _frames(
         pl.lit(_ts(window, np.zeros(1))[0]).alias("updated_at"),
     )
 
-    # Customers: current state, updated_at is the last change.
+
+def _customer_table(rng, window, meta, campaigns, phone_e164, web_user_id, created_day):
+    """Customers in their current state; updated_at is the last change."""
+    n = meta["n"]
     last_change = np.maximum(created_day, np.nan_to_num(meta["cancelled_day"], nan=0.0))
     status = np.where(np.isnan(meta["cancelled_day"]), "active", "cancelled")
     first_campaign = meta["first_campaign"]
-    acq_channel = [channel_names[a] for a in meta["acquisition"]]
     first_source = [
         campaigns.frame["utm_source"][c - 1]
         if c is not None
@@ -620,7 +628,7 @@ def _frames(
     ]
     income = rng.choice(spec.INCOME_BANDS, size=n, p=(0.15, 0.30, 0.28, 0.19, 0.08))
     education = rng.choice(spec.EDUCATION_LEVELS, size=n, p=spec.EDUCATION_WEIGHTS)
-    customers = pl.DataFrame(
+    return pl.DataFrame(
         {
             "customer_id": np.arange(1, n + 1),
             "first_name": meta["first"],
@@ -630,8 +638,8 @@ def _frames(
             "income_band": income,
             "education": education,
             "region": meta["regions"],
-            "city": [region_info[i][1] for i in meta["region_idx"]],
-            "timezone": [region_info[i][2] for i in meta["region_idx"]],
+            "city": [spec.REGIONS[i][1] for i in meta["region_idx"]],
+            "timezone": [spec.REGIONS[i][2] for i in meta["region_idx"]],
             "segment": meta["segment"],
             "email": meta["emails"],
             "phone": phones,
@@ -646,10 +654,10 @@ def _frames(
             "updated_at": _ts(window, last_change),
         }
     )
-    del acq_channel
 
-    contacts = _contacts(rng, customers, phone_e164, meta, window, created_day)
 
+def _deal_table(window, deal_frame: pl.DataFrame, history_frame: pl.DataFrame) -> pl.DataFrame:
+    """Deals at their current stage; updated_at is the last stage entered or the close."""
     deals_out = deal_frame.with_columns(
         (pl.col("stage_idx") + 1).alias("stage_id"),
         pl.col("loss_reason")
@@ -664,18 +672,10 @@ def _frames(
     )
     last_history = history_frame.group_by("deal_id").agg(pl.col("entered_day").max())
     deals_out = deals_out.join(last_history, on="deal_id", how="left").sort("deal_id")
-    deals_out = deals_out.with_columns(
-        pl.Series(
-            "updated_at",
-            _ts(
-                window,
-                np.fmax(
-                    deals_out["entered_day"].to_numpy(),
-                    deals_out["closed_day"].fill_null(np.nan).to_numpy(),
-                ),
-            ),
-        )
-    ).select(
+    last_change = np.fmax(
+        deals_out["entered_day"].to_numpy(), deals_out["closed_day"].fill_null(np.nan).to_numpy()
+    )
+    return deals_out.with_columns(pl.Series("updated_at", _ts(window, last_change))).select(
         "deal_id",
         "customer_id",
         "manager_id",
@@ -692,33 +692,25 @@ def _frames(
         "closed_at",
         "updated_at",
     )
-    stage_history = (
-        history_frame.sort("deal_id", "entered_day")
-        .with_row_index("history_id", offset=1)
-        .with_columns(
-            pl.col("history_id").cast(pl.Int64),
-            (pl.col("stage_idx") + 1).alias("stage_id"),
-            pl.Series(
-                "entered_at",
-                _ts(window, history_frame.sort("deal_id", "entered_day")["entered_day"].to_numpy()),
-            ),
-            pl.Series(
-                "exited_at",
-                _ts(
-                    window,
-                    history_frame.sort("deal_id", "entered_day")["exited_day"]
-                    .fill_null(np.nan)
-                    .to_numpy(),
-                ),
-            ),
-        )
+
+
+def _stage_history_table(window, history_frame: pl.DataFrame) -> pl.DataFrame:
+    ordered = history_frame.sort("deal_id", "entered_day")
+    stage_history = ordered.with_row_index("history_id", offset=1).with_columns(
+        pl.col("history_id").cast(pl.Int64),
+        (pl.col("stage_idx") + 1).alias("stage_id"),
+        pl.Series("entered_at", _ts(window, ordered["entered_day"].to_numpy())),
+        pl.Series("exited_at", _ts(window, ordered["exited_day"].fill_null(np.nan).to_numpy())),
     )
-    stage_history = stage_history.with_columns(
+    return stage_history.with_columns(
         pl.coalesce("exited_at", "entered_at").alias("updated_at")
     ).select(
         "history_id", "deal_id", "stage_id", "manager_id", "entered_at", "exited_at", "updated_at"
     )
 
+
+def _order_tables(window, order_frame: pl.DataFrame, line_frame: pl.DataFrame):
+    """Orders and their lines, a line's updated_at its order's."""
     orders_out = (
         order_frame.with_columns(
             pl.Series("ordered_at", _ts(window, order_frame["ordered_day"].to_numpy())),
@@ -751,8 +743,12 @@ def _frames(
             "updated_at",
         )
     )
+    return orders_out, lines_out
 
-    tickets, surveys = _service(rng, window, meta, orders_out, line_frame, order_frame)
+
+def _reference_tables(window, managers: pl.DataFrame, products: pl.DataFrame) -> dict:
+    """Teams, managers, the pipeline and its stages, loss reasons, products and categories:
+    written once, at the start of the window."""
     stamp = _ts(window, np.zeros(1))[0]
     return {
         "teams": build_teams().with_columns(pl.lit(stamp).alias("updated_at")),
@@ -784,15 +780,6 @@ def _frames(
         "products": products.select("product_id", "name", "category_id", "list_price").with_columns(
             pl.lit(stamp).alias("updated_at")
         ),
-        "campaigns": campaign_frame,
-        "customers": customers,
-        "contacts": contacts,
-        "deals": deals_out,
-        "deal_stage_history": stage_history,
-        "orders": orders_out,
-        "order_lines": lines_out,
-        "tickets": tickets,
-        "survey_responses": surveys,
     }
 
 
