@@ -153,6 +153,221 @@ def _bases_by_fact(
     return by_fact
 
 
+@dataclass
+class _FactPlan:
+    """One fact's SELECT, decided before any SQL is written: what it reads, what it joins,
+    filters and groups by, and which aggregates it computes."""
+
+    name: str
+    projection: str  # the relation read as `f`
+    joins: list[str]
+    where: list[str]
+    levels: list[str]  # each query level's SQL, in the query's order
+    sorts: list[str]  # each level's sort key
+    group_by: str
+    grouping: str
+    aggregates: dict[str, str]  # base measure -> its aggregate's SQL
+    counts: set[str]  # base measures that count rows (never null in a cell with rows)
+
+    @property
+    def body(self) -> str:
+        where = " where " + " and ".join(f"({w})" for w in self.where) if self.where else ""
+        return f"from {self.projection} as f {' '.join(self.joins)}{where} {self.group_by}"
+
+
+def _plan_fact(
+    cube: Cube,
+    query: Query,
+    fact_name: str,
+    aggregates: list[tuple[Aggregate, str, str]],
+    params: _Parameters,
+    relations: dict[str, str],
+    top_sql: str | None,
+    projections: dict[str, str] | None,
+) -> _FactPlan:
+    fact = cube.fact(fact_name)
+    levels = list(query.levels)
+    used = levels + [f.level for f in query.filters]
+    slicing_defaults = [d for d in cube.dimensions if d.slicing and d.name not in query.dimensions]
+    needed, defaults_on_fact = _needed_dimensions(cube, fact, used, slicing_defaults, relations)
+    joins, aliases = _dimension_joins(cube, fact, needed, relations)
+    columns = _Columns(cube, fact, aliases, joins, relations)
+    where = []
+    for dim in slicing_defaults:
+        if dim.name in aliases or dim.name in defaults_on_fact:
+            default = str(dim.default_member).replace("'", "''")  # the model's, not a user's
+            where.append(
+                f"{columns.of(f'{dim.name}.{dim.hierarchies[0].levels[0].name}')} = '{default}'"
+            )
+    for flt in query.filters:
+        where.append(_filter_sql(columns.of(flt.level), flt, params))
+    if top_sql is not None:
+        where.append(f"{columns.of(query.top.level)} in ({top_sql})")  # type: ignore[union-attr]
+    level_sql, sorts = _level_columns(cube, query, fact, columns, relations)
+    group_by, grouping = _grouping(cube, query, level_sql)
+    summed = fact_name in (projections or {})  # counts already counted: summed here
+    keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed, *defaults_on_fact]))
+    return _FactPlan(
+        name=fact_name,
+        projection=(projections or {}).get(fact_name)
+        or fact_projection(fact, keyed, {b.name: e for b, e, _ in aggregates}),
+        joins=joins,
+        where=where,
+        levels=level_sql,
+        sorts=sorts,
+        group_by=group_by,
+        grouping=grouping,
+        aggregates={
+            base.name: _aggregate_sql(function, expression, f"f.{_quote(base.name)}", summed)
+            for base, expression, function in aggregates
+        },
+        counts={b.name for b, _, f in aggregates if f in ("count", "count_distinct")},
+    )
+
+
+def _needed_dimensions(cube: Cube, fact, used: list[str], slicing_defaults, relations):
+    """(dimensions whose own table the fact's SELECT joins, slicing dimensions whose
+    default member is on the fact). Levels kept elsewhere join on their own; a level that
+    is the fact's foreign key needs no join."""
+    needed = dict.fromkeys(
+        q.split(".")[0]
+        for q in used
+        if not cube.level(q)[1].relation and not _on_fact(cube, fact, q, relations)
+    )
+    defaults_on_fact = {
+        d.name
+        for d in slicing_defaults
+        if _on_fact(cube, fact, f"{d.name}.{d.hierarchies[0].levels[0].name}", relations)
+    }
+    needed.update(
+        dict.fromkeys(
+            d.name
+            for d in slicing_defaults
+            if d.name in fact.foreign_keys and d.name not in defaults_on_fact
+        )
+    )
+    return needed, defaults_on_fact
+
+
+def _dimension_joins(cube: Cube, fact, needed, relations) -> tuple[list[str], dict[str, str]]:
+    joins, aliases = [], {}
+    for j, dim_name in enumerate(needed):
+        dim = cube.dimension(dim_name)
+        alias = aliases[dim_name] = f"d{j}"
+        relation = relations.get(dim_name, dim.relation)
+        if dim_name in fact.foreign_keys:
+            joins.append(
+                f"left join {relation} as {alias} "
+                f"on f.{fact.foreign_keys[dim_name]} = {alias}.{dim.key}"
+            )
+        else:  # a slicing dimension the fact does not have: the same value for each member
+            joins.append(f"cross join {relation} as {alias}")
+    return joins, aliases
+
+
+def _level_columns(cube: Cube, query: Query, fact, columns: _Columns, relations):
+    """(each level's SQL, its sort key)."""
+    level_sql, sorts = [], []
+    for qualified in query.levels:
+        dim, lv = cube.level(qualified)
+        level_sql.append(columns.of(qualified))
+        if lv.sort_column and _on_fact(cube, fact, qualified, relations):
+            # a member on the fact looks its order up once per cell, not a join per row
+            sort = (
+                f"(select min(s.{lv.sort_column}) from {dim.relation} as s "
+                f"where s.{dim.key} = {level_sql[-1]})"
+            )
+        else:
+            sort = f"min({columns.of(qualified, sort=True)})"
+        if query.totals:  # a subtotal sorts after the members it adds up
+            sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
+        if not lv.sort_column:
+            sort = level_sql[-1]  # the member itself; null (a subtotal) sorts last
+        sorts.append(sort)
+    return level_sql, sorts
+
+
+def _grouping(cube: Cube, query: Query, level_sql: list[str]) -> tuple[str, str]:
+    """(GROUP BY, the GROUPING expression): rollups per axis with totals."""
+    levels = list(query.levels)
+    if levels and query.totals:
+        fixed = [s for s, q in zip(level_sql, levels, strict=True) if cube.level(q)[0].slicing]
+        axes = [
+            [
+                level_sql[k]
+                for k, q in enumerate(levels)
+                if q in axis and not cube.level(q)[0].slicing
+            ]
+            for axis in (query.rows, query.cols)
+        ]
+        group_by = "group by " + ", ".join(
+            [*fixed, *(f"rollup({', '.join(axis)})" for axis in axes if axis)]
+        )
+        return group_by, f"grouping({', '.join(level_sql)})"
+    if levels:
+        return f"group by {', '.join(level_sql)}", "0"
+    return "", "0"
+
+
+def _render_cells(cube: Cube, query: Query, plan: _FactPlan) -> str:
+    """A fact's cells: levels with their sort keys, its measures, the grouping."""
+    select = []
+    for k, qualified in enumerate(query.levels):
+        select += [f"{plan.levels[k]} as {_quote(qualified)}", f"{plan.sorts[k]} as _sort{k}"]
+    select += [
+        f"{_output_sql(cube, name, plan.aggregates.__getitem__)} as {_quote(name)}"
+        for name in plan.aggregates
+    ]
+    return f"select {', '.join([*select, f'{plan.grouping} as {GROUPING_COLUMN}'])} {plan.body}"
+
+
+def _render_flat(cube, query, plan: _FactPlan, flat: list[str], axis_date) -> str:
+    """One fact's whole answer, ordered, its measures computed in place."""
+    columns = [f"{sql} as {_quote(q)}" for sql, q in zip(plan.levels, query.levels, strict=True)]
+    columns.append(f"{plan.grouping} as {GROUPING_COLUMN}")
+    # every cell here has rows of this fact, so its counts are never null
+    measures, window = _flat_measures(
+        cube, query, flat, plan.aggregates, plan.counts, plan.levels, plan.grouping, axis_date
+    )
+    columns += measures
+    order = f" order by {', '.join(f'{x} nulls last' for x in plan.sorts)}" if plan.sorts else ""
+    return f"select {', '.join(columns)} {plan.body}{window}{order}"
+
+
+def _render_joined(cube, query, plans: list[_FactPlan], bases, flat: list[str] | None) -> str:
+    """Several facts' cells full-joined on the level values (and grouping)."""
+    levels = list(query.levels)
+    selects = [f"q{i} as ({_render_cells(cube, query, p)})" for i, p in enumerate(plans)]
+    keys = [*levels, GROUPING_COLUMN]
+    n = len(selects)
+    from_sql = "q0"
+    for i in range(1, n):
+        on = [f"q0.{_quote(k)} is not distinct from q{i}.{_quote(k)}" for k in levels]
+        if query.totals:  # without totals every cell's grouping is 0
+            on.append(f"q0.{GROUPING_COLUMN} = q{i}.{GROUPING_COLUMN}")
+        from_sql += f" full join q{i} on {' and '.join(on) or 'true'}"
+
+    def coalesced(column: str) -> str:
+        if n == 1:
+            return f"q0.{column}"
+        return f"coalesce({', '.join(f'q{i}.{column}' for i in range(n))})"
+
+    columns = [f"{coalesced(_quote(k))} as {_quote(k)}" for k in keys]
+    if flat is not None:  # the measures over the joined facts, ordered: no outer SELECT
+        fact_of = {b: i for i, p in enumerate(plans) for b in p.aggregates}
+        columns += [
+            f"{_measure_sql(cube, name, lambda b: f'q{fact_of[b]}.{_quote(b)}')} as {_quote(name)}"
+            for name in flat
+        ]
+        order = ", ".join(f"{coalesced(f'_sort{k}')} nulls last" for k in range(len(levels)))
+        return f"with {', '.join(selects)} select {', '.join(columns)} from {from_sql}" + (
+            f" order by {order}" if order else ""
+        )
+    columns += [f"{coalesced(f'_sort{k}')} as _sort{k}" for k in range(len(levels))]
+    columns += [_quote(b.name) for b in bases]  # base names are unique across facts
+    return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
+
+
 def _cells_sql(
     cube: Cube,
     query: Query,
@@ -171,153 +386,18 @@ def _cells_sql(
     `projections` names, per fact, a relation to read instead of the fact's projection
     (the facts summed once by their keys, shared by a query's time-function variants).
     Time functions in `flat` (one fact, `axis_date` on the axes) are windows over the cells.
+    A plan per fact decides what it reads, joins, filters and groups; rendering writes it.
     """
-    levels = list(query.levels)
     by_fact = _bases_by_fact(cube, query, bases)
-    slicing_defaults = [d for d in cube.dimensions if d.slicing and d.name not in query.dimensions]
-    selects = []
-    for fact_name, aggregates in by_fact.items():
-        fact = cube.fact(fact_name)
-        used = levels + [f.level for f in query.filters]
-        # dimensions whose own table is needed (levels kept elsewhere join on their own,
-        # levels that are the fact's foreign key need no join)
-        needed = dict.fromkeys(
-            q.split(".")[0]
-            for q in used
-            if not cube.level(q)[1].relation and not _on_fact(cube, fact, q, relations)
-        )
-        defaults_on_fact = {
-            d.name
-            for d in slicing_defaults
-            if _on_fact(cube, fact, f"{d.name}.{d.hierarchies[0].levels[0].name}", relations)
-        }
-        needed.update(
-            dict.fromkeys(
-                d.name
-                for d in slicing_defaults
-                if d.name in fact.foreign_keys and d.name not in defaults_on_fact
-            )
-        )
-        joins, aliases = [], {}
-        for j, dim_name in enumerate(needed):
-            dim = cube.dimension(dim_name)
-            alias = aliases[dim_name] = f"d{j}"
-            relation = relations.get(dim_name, dim.relation)
-            if dim_name in fact.foreign_keys:
-                joins.append(
-                    f"left join {relation} as {alias} "
-                    f"on f.{fact.foreign_keys[dim_name]} = {alias}.{dim.key}"
-                )
-            else:  # a slicing dimension the fact does not have: the same value for each member
-                joins.append(f"cross join {relation} as {alias}")
-        columns = _Columns(cube, fact, aliases, joins, relations)
-        where = []
-        for dim in slicing_defaults:
-            if dim.name in aliases or dim.name in defaults_on_fact:
-                default = str(dim.default_member).replace("'", "''")  # the model's, not a user's
-                where.append(
-                    f"{columns.of(f'{dim.name}.{dim.hierarchies[0].levels[0].name}')} = '{default}'"
-                )
-        for flt in query.filters:
-            where.append(_filter_sql(columns.of(flt.level), flt, params))
-        if top_sql is not None:
-            where.append(f"{columns.of(query.top.level)} in ({top_sql})")  # type: ignore[union-attr]
-        level_sql, select, sorts = [], [], []
-        for k, qualified in enumerate(levels):
-            dim, lv = cube.level(qualified)
-            level_sql.append(columns.of(qualified))
-            select.append(f"{level_sql[-1]} as {_quote(qualified)}")
-            if lv.sort_column and _on_fact(cube, fact, qualified, relations):
-                # a member on the fact looks its order up once per cell, not a join per row
-                sort = (
-                    f"(select min(s.{lv.sort_column}) from {dim.relation} as s "
-                    f"where s.{dim.key} = {level_sql[-1]})"
-                )
-            else:
-                sort = f"min({columns.of(qualified, sort=True)})"
-            if query.totals:  # a subtotal sorts after the members it adds up
-                sort = f"case when grouping({level_sql[-1]}) = 0 then {sort} end"
-            if not lv.sort_column:
-                sort = level_sql[-1]  # the member itself; null (a subtotal) sorts last
-            sorts.append(sort)
-            select.append(f"{sort} as _sort{k}")
-        grouping, group_by = "0", ""
-        if levels and query.totals:
-            fixed = [s for s, q in zip(level_sql, levels, strict=True) if cube.level(q)[0].slicing]
-            axes = [
-                [
-                    level_sql[k]
-                    for k, q in enumerate(levels)
-                    if q in axis and not cube.level(q)[0].slicing
-                ]
-                for axis in (query.rows, query.cols)
-            ]
-            group_by = "group by " + ", ".join(
-                [*fixed, *(f"rollup({', '.join(axis)})" for axis in axes if axis)]
-            )
-            grouping = f"grouping({', '.join(level_sql)})"
-        elif levels:
-            group_by = f"group by {', '.join(level_sql)}"
-        summed = fact_name in (projections or {})  # counts already counted: summed here
-        aggregate_sql = {
-            base.name: _aggregate_sql(function, expression, f"f.{_quote(base.name)}", summed)
-            for base, expression, function in aggregates
-        }
-        keyed = list(dict.fromkeys([*(q.split(".")[0] for q in used), *needed, *defaults_on_fact]))
-        projection = (projections or {}).get(fact_name) or fact_projection(
-            fact, keyed, {b.name: e for b, e, _ in aggregates}
-        )
-        body = (
-            f"from {projection} as f {' '.join(joins)}"
-            f"{' where ' + ' and '.join(f'({w})' for w in where) if where else ''} {group_by}"
-        )
-        if flat is not None and len(by_fact) == 1:
-            columns = [select[2 * k] for k in range(len(levels))]
-            columns.append(f"{grouping} as {GROUPING_COLUMN}")
-            # every cell here has rows of this fact, so its counts are never null
-            counts = {b.name for b, _, f in aggregates if f in ("count", "count_distinct")}
-            measures, window = _flat_measures(
-                cube, query, flat, aggregate_sql, counts, level_sql, grouping, axis_date
-            )
-            columns += measures
-            order = f" order by {', '.join(f'{x} nulls last' for x in sorts)}" if sorts else ""
-            return f"select {', '.join(columns)} {body}{window}{order}"
-        select += [
-            f"{_output_sql(cube, name, aggregate_sql.__getitem__)} as {_quote(name)}"
-            for name in aggregate_sql
-        ]
-        selects.append(f"select {', '.join([*select, f'{grouping} as {GROUPING_COLUMN}'])} {body}")
-    if len(selects) == 1:  # one fact: its cells as they are
-        return f"({selects[0]})"
-    selects = [f"q{i} as ({cells})" for i, cells in enumerate(selects)]
-    keys = [*levels, GROUPING_COLUMN]
-    n = len(selects)
-    from_sql = "q0"
-    for i in range(1, n):
-        on = [f"q0.{_quote(k)} is not distinct from q{i}.{_quote(k)}" for k in levels]
-        if query.totals:  # without totals every cell's grouping is 0
-            on.append(f"q0.{GROUPING_COLUMN} = q{i}.{GROUPING_COLUMN}")
-        from_sql += f" full join q{i} on {' and '.join(on) or 'true'}"
-
-    def coalesced(column: str) -> str:
-        if n == 1:
-            return f"q0.{column}"
-        return f"coalesce({', '.join(f'q{i}.{column}' for i in range(n))})"
-
-    columns = [f"{coalesced(_quote(k))} as {_quote(k)}" for k in keys]
-    if flat is not None:  # the measures over the joined facts, ordered: no outer SELECT
-        fact_of = {b.name: i for i, aggs in enumerate(by_fact.values()) for b, *_ in aggs}
-        columns += [
-            f"{_measure_sql(cube, name, lambda b: f'q{fact_of[b]}.{_quote(b)}')} as {_quote(name)}"
-            for name in flat
-        ]
-        order = ", ".join(f"{coalesced(f'_sort{k}')} nulls last" for k in range(len(levels)))
-        return f"with {', '.join(selects)} select {', '.join(columns)} from {from_sql}" + (
-            f" order by {order}" if order else ""
-        )
-    columns += [f"{coalesced(f'_sort{k}')} as _sort{k}" for k in range(len(levels))]
-    columns += [_quote(b.name) for b in bases]  # base names are unique across facts
-    return f"(with {', '.join(selects)} select {', '.join(columns)} from {from_sql})"
+    plans = [
+        _plan_fact(cube, query, name, aggregates, params, relations, top_sql, projections)
+        for name, aggregates in by_fact.items()
+    ]
+    if flat is not None and len(plans) == 1:
+        return _render_flat(cube, query, plans[0], flat, axis_date)
+    if len(plans) == 1:  # one fact: its cells as they are
+        return f"({_render_cells(cube, query, plans[0])})"
+    return _render_joined(cube, query, plans, bases, flat)
 
 
 def _flat_measures(
