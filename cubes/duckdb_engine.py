@@ -643,15 +643,8 @@ def _top_by_limit(cube: Cube, query: Query) -> bool:
 def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -> CompiledQuery:
     validate(cube, query)
     params = params or _Parameters()
-    levels = list(query.levels)
     wanted = [split_measure(n) for n in query.measures]
-    reads: dict[str, list[str]] = {}  # variant -> measures it must compute
-    for measure, function in wanted:
-        if function is None or function in GROWTH_OF:
-            reads.setdefault("main", []).append(measure)
-        if function is not None:
-            reads.setdefault(GROWTH_OF.get(function, function), []).append(measure)
-    reads.setdefault("main", [])
+    reads = _variants(wanted)
     axis_date = finest_date_level(cube, query.levels)
     bases = cube.base_measures([m for m, _ in wanted])
     windowed = {v for v in reads if v != "main" and _by_window(query, axis_date, v)}
@@ -664,64 +657,97 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
         and not any(f in GROWTH_OF for _, f in wanted)
     )
     if flat_ok and _top_by_limit(cube, query):  # the ranked level alone on the axes: one scan
-        top = query.top
-        assert top is not None
-        cells = _cells_sql(cube, query, bases, params, {}, None, flat=list(query.measures))
-        measure, level = _quote(top.measure), _quote(top.level)
-        ranked = (
-            f"select * from ({cells}) as cells where {measure} is not null "
-            f"order by {measure} {'asc' if top.lowest else 'desc'} limit {int(top.n)}"
-        )
-        return CompiledQuery(
-            f"select * from ({ranked}) as ranked order by {level} nulls last", params.values
-        )
-    top_sql = None  # the member filter of a top-N; its values are bound before the rest
-    if query.top is not None:
-        top = query.top
-        inner = compile_query(
-            cube, Query((top.measure,), (top.level,), filters=query.filters), params
-        ).sql
-        direction = "asc" if top.lowest else "desc"
-        top_sql = (
-            f"select {_quote(top.level)} from ({inner}) as ranked "
-            f"where {_quote(top.measure)} is not null "
-            f"order by {_quote(top.measure)} {direction} limit {int(top.n)}"
-        )
+        return CompiledQuery(_ranked_flat_sql(cube, query, bases, params), params.values)
+    top_sql = _top_members_sql(cube, query, params)  # bound before the rest
     if flat_ok:  # the common case: one flat SELECT
         flat = _cells_sql(
             cube, query, bases, params, {}, top_sql, flat=list(query.measures), axis_date=axis_date
         )
         return CompiledQuery(flat, params.values)
+    plan = _VariantPlan(reads, windowed, axis_date, bases, top_sql)
+    return CompiledQuery(_variants_sql(cube, query, params, plan), params.values)
+
+
+def _variants(wanted: list[tuple[str, str | None]]) -> dict[str, list[str]]:
+    """Each calendar a query reads (main, or a time function's shift) -> its measures."""
+    reads: dict[str, list[str]] = {}
+    for measure, function in wanted:
+        if function is None or function in GROWTH_OF:
+            reads.setdefault("main", []).append(measure)
+        if function is not None:
+            reads.setdefault(GROWTH_OF.get(function, function), []).append(measure)
+    reads.setdefault("main", [])
+    return reads
+
+
+def _ranked_flat_sql(cube: Cube, query: Query, bases, params: _Parameters) -> str:
+    """Top N of the one level on the axes: the flat answer, ordered and limited."""
+    top = query.top
+    assert top is not None
+    cells = _cells_sql(cube, query, bases, params, {}, None, flat=list(query.measures))
+    measure, level = _quote(top.measure), _quote(top.level)
+    ranked = (
+        f"select * from ({cells}) as cells where {measure} is not null "
+        f"order by {measure} {'asc' if top.lowest else 'desc'} limit {int(top.n)}"
+    )
+    return f"select * from ({ranked}) as ranked order by {level} nulls last"
+
+
+def _top_members_sql(cube: Cube, query: Query, params: _Parameters) -> str | None:
+    """The members a top-N keeps, as a subquery (None without a top-N)."""
+    if query.top is None:
+        return None
+    top = query.top
+    inner = compile_query(
+        cube, Query((top.measure,), (top.level,), filters=query.filters), params
+    ).sql
+    direction = "asc" if top.lowest else "desc"
+    return (
+        f"select {_quote(top.level)} from ({inner}) as ranked "
+        f"where {_quote(top.measure)} is not null "
+        f"order by {_quote(top.measure)} {direction} limit {int(top.n)}"
+    )
+
+
+@dataclass(frozen=True)
+class _VariantPlan:
+    reads: dict[str, list[str]]  # calendar variant -> its measures
+    windowed: set[str]  # variants read by a window over main's cells
+    axis_date: str | None
+    bases: list[Aggregate]
+    top_sql: str | None
+
+
+def _variants_sql(cube: Cube, query: Query, params: _Parameters, plan: _VariantPlan) -> str:
+    """Time functions by shifted calendars: a CTE of cells per variant, joined to main's."""
+    levels = list(query.levels)
     ctes, projections = [], {}
-    if any(v not in windowed for v in reads if v != "main"):
+    if any(v not in plan.windowed for v in plan.reads if v != "main"):
         # a shifted calendar: each fact of sums is summed once, read by every variant
-        ctes, projections = _summed_facts(cube, query, bases)
-    for variant in reads:
-        if variant in windowed:
-            continue
+        ctes, projections = _summed_facts(cube, query, plan.bases)
+    joined = [v for v in plan.reads if v != "main" and v not in plan.windowed]
+    for variant in [v for v in plan.reads if v not in plan.windowed]:
         relations = {}
         if variant != "main":
-            relations["date"] = shifted_dates(cube.dimension("date").relation, variant, axis_date)  # type: ignore[arg-type]
+            relations["date"] = shifted_dates(
+                cube.dimension("date").relation,
+                variant,
+                plan.axis_date,  # type: ignore[arg-type]
+            )
         needed = (
-            bases
-            if not reads[variant] or (variant == "main" and windowed)
-            else cube.base_measures(reads[variant])
+            plan.bases
+            if not plan.reads[variant] or (variant == "main" and plan.windowed)
+            else cube.base_measures(plan.reads[variant])
         )
-        cells = _cells_sql(cube, query, needed, params, relations, top_sql, projections=projections)
+        cells = _cells_sql(
+            cube, query, needed, params, relations, plan.top_sql, projections=projections
+        )
         ctes.append(f"{variant} as {cells}")
     select = [f"main.{_quote(k)}" for k in [*levels, GROUPING_COLUMN]]
-    joins = []
-    for variant in reads:
-        if variant == "main" or variant in windowed:
-            continue
-        on = [f"main.{GROUPING_COLUMN} = {variant}.{GROUPING_COLUMN}"]
-        for k in levels:
-            op = "=" if k == axis_date else "is not distinct from"  # no time shift on totals
-            on.append(f"main.{_quote(k)} {op} {variant}.{_quote(k)}")
-        joins.append(f"left join {variant} on {' and '.join(on)}")
+    joins = [f"left join {v} on {_variant_join(levels, v, plan.axis_date)}" for v in joined]
 
     def at(variant: str, base: str) -> str:
-        if variant in windowed:
+        if variant in plan.windowed:
             return f"main.{_quote(f'{variant}:{base}')}"
         return f"{variant}.{_quote(base)}"
 
@@ -729,14 +755,21 @@ def compile_query(cube: Cube, query: Query, params: _Parameters | None = None) -
         expression = _time_function_sql(cube, name, lambda b: at("main", b), at)
         select.append(f"{expression} as {_quote(name)}")
     source = "main"
-    if windowed:
-        windowed_reads = {v: reads[v] for v in windowed}
-        source = f"{_windowed_main(cube, query, axis_date, windowed_reads)} as main"  # type: ignore[arg-type]
+    if plan.windowed:
+        windowed_reads = {v: plan.reads[v] for v in plan.windowed}
+        source = f"{_windowed_main(cube, query, plan.axis_date, windowed_reads)} as main"  # type: ignore[arg-type]
     order = [f"main._sort{k} nulls last" for k in range(len(levels))]
-    sql = f"with {', '.join(ctes)} select {', '.join(select)} from {source} {' '.join(joins)}" + (
+    return f"with {', '.join(ctes)} select {', '.join(select)} from {source} {' '.join(joins)}" + (
         f" order by {', '.join(order)}" if order else ""
     )
-    return CompiledQuery(sql, params.values)
+
+
+def _variant_join(levels: list[str], variant: str, axis_date: str | None) -> str:
+    on = [f"main.{GROUPING_COLUMN} = {variant}.{GROUPING_COLUMN}"]
+    for k in levels:
+        op = "=" if k == axis_date else "is not distinct from"  # no time shift on totals
+        on.append(f"main.{_quote(k)} {op} {variant}.{_quote(k)}")
+    return " and ".join(on)
 
 
 def run_arrow(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict | None = None) -> pa.Table:

@@ -157,53 +157,69 @@ def validate(cube: Cube, query: Query) -> Query:
         raise QueryError(f"level {sorted(duplicated)[0]} appears twice in rows and columns")
     axis_date = finest_date_level(cube, query.levels)
     for name in query.measures:
-        measure, function = split_measure(name)
-        if name.endswith(":"):
-            raise QueryError(
-                f"measure {name!r}: name a time function after ':' "
-                f"({', '.join(TIME_FUNCTIONS)}) or leave the ':' out"
-            )
-        if measure not in cube.measure_names:
-            raise unknown_name("measure", measure, cube.measure_names)
-        if function is None:
-            continue
-        if function not in TIME_FUNCTIONS:
-            raise unknown_name("time function", function, list(TIME_FUNCTIONS))
-        if axis_date is None:
-            raise QueryError(
-                f"{name}: a time function needs a calendar level (date.year, date.quarter, "
-                "date.month or date.day) on rows or columns"
-            )
-        _check_time_filters(cube, query, name, axis_date)
-        if function == "ytd" and any(b.distinct for b in cube.base_measures([measure])):
-            raise QueryError(
-                f"{name}: year to date is not offered for a distinct count (a customer counted "
-                "in two months is one customer for the year); query it by date.year instead"
-            )
+        _check_measure(cube, query, name, axis_date)
     for measure in {split_measure(n)[0] for n in query.measures}:
-        for base in cube.base_measures([measure]):
-            if cube.source_for(base, query.dimensions) is None:
-                facts = ", ".join(s.fact for s in base.sources)
-                missing = sorted(
-                    d
-                    for d in query.dimensions
-                    if not cube.dimension(d).slicing
-                    and all(d not in cube.fact(s.fact).foreign_keys for s in base.sources)
-                )
-                raise QueryError(
-                    f"measure {measure} (from {facts}) cannot be split or filtered by "
-                    f"{', '.join(missing)}: its facts have no such dimension"
-                )
+        _check_sliceable(cube, query, measure)
     if query.top is not None:
-        top = query.top
-        if top.level not in query.rows + query.cols:
-            raise QueryError(f"top {top.n}: level {top.level} must be on rows or columns")
-        if top.measure not in cube.measure_names:
-            raise unknown_name("measure", top.measure, cube.measure_names)
-        if top.n < 1:
-            raise QueryError(f"top N needs N >= 1, not {top.n}")
-        validate(cube, Query((top.measure,), (top.level,), filters=query.filters))
+        _check_top(cube, query)
     return query
+
+
+def _check_measure(cube: Cube, query: Query, name: str, axis_date: str | None) -> None:
+    """A measure name, and its time function if it has one."""
+    measure, function = split_measure(name)
+    if name.endswith(":"):
+        raise QueryError(
+            f"measure {name!r}: name a time function after ':' "
+            f"({', '.join(TIME_FUNCTIONS)}) or leave the ':' out"
+        )
+    if measure not in cube.measure_names:
+        raise unknown_name("measure", measure, cube.measure_names)
+    if function is None:
+        return
+    if function not in TIME_FUNCTIONS:
+        raise unknown_name("time function", function, list(TIME_FUNCTIONS))
+    if axis_date is None:
+        raise QueryError(
+            f"{name}: a time function needs a calendar level (date.year, date.quarter, "
+            "date.month or date.day) on rows or columns"
+        )
+    _check_time_filters(cube, query, name, axis_date)
+    if function == "ytd" and any(b.distinct for b in cube.base_measures([measure])):
+        raise QueryError(
+            f"{name}: year to date is not offered for a distinct count (a customer counted "
+            "in two months is one customer for the year); query it by date.year instead"
+        )
+
+
+def _check_sliceable(cube: Cube, query: Query, measure: str) -> None:
+    """Every base of the measure has a fact with each dimension the query names."""
+    for base in cube.base_measures([measure]):
+        if cube.source_for(base, query.dimensions) is not None:
+            continue
+        facts = ", ".join(s.fact for s in base.sources)
+        missing = sorted(
+            d
+            for d in query.dimensions
+            if not cube.dimension(d).slicing
+            and all(d not in cube.fact(s.fact).foreign_keys for s in base.sources)
+        )
+        raise QueryError(
+            f"measure {measure} (from {facts}) cannot be split or filtered by "
+            f"{', '.join(missing)}: its facts have no such dimension"
+        )
+
+
+def _check_top(cube: Cube, query: Query) -> None:
+    top = query.top
+    assert top is not None
+    if top.level not in query.rows + query.cols:
+        raise QueryError(f"top {top.n}: level {top.level} must be on rows or columns")
+    if top.measure not in cube.measure_names:
+        raise unknown_name("measure", top.measure, cube.measure_names)
+    if top.n < 1:
+        raise QueryError(f"top N needs N >= 1, not {top.n}")
+    validate(cube, Query((top.measure,), (top.level,), filters=query.filters))
 
 
 def _check_time_filters(cube: Cube, query: Query, name: str, axis_date: str) -> None:
