@@ -54,28 +54,9 @@ def frequent_itemsets(
         )
         found = [con.execute("select [i1] as items, n from level1").df()]
         for size in range(2, max_len + 1):
-            previous = f"level{size - 1}"
-            keys = [f"i{j}" for j in range(1, size + 1)]
-            joins = " ".join(
-                f"join lines as l{j} on l{j}.t = l1.t and l{j}.i > l{j - 1}.i"
-                for j in range(2, size + 1)
-            )
-            # every (size-1)-subset must be frequent (the Apriori property)
-            subsets = " and ".join(
-                f"exists (select 1 from {previous} as p where "
-                + " and ".join(f"p.i{k + 1} = l{j}.i" for k, j in enumerate(s))
-                + ")"
-                for s in itertools.combinations(range(1, size + 1), size - 1)
-            )
-            con.execute(
-                f"create table level{size} as select "
-                + ", ".join(f"l{j}.i as {keys[j - 1]}" for j in range(1, size + 1))
-                + f", count(*) as n from lines as l1 {joins} "
-                f"where l1.i in (select i1 from level1) and {subsets} "
-                f"group by all having count(*) >= $k",
-                {"k": threshold},
-            )
-            level = con.execute(f"select [{', '.join(keys)}] as items, n from level{size}").df()
+            con.execute(_level_sql(size), {"k": threshold})
+            keys = ", ".join(f"i{j}" for j in range(1, size + 1))
+            level = con.execute(f"select [{keys}] as items, n from level{size}").df()
             if level.empty:
                 break
             found.append(level)
@@ -87,6 +68,28 @@ def frequent_itemsets(
     itemsets = itemsets.rename(columns={"n": "count"})
     itemsets["support"] = itemsets["count"] / n
     return itemsets.sort_values(["size", "count"], ascending=[True, False], ignore_index=True), n
+
+
+def _level_sql(size: int) -> str:
+    """The frequent itemsets of `size` items, from the lines and the level below: each set
+    once (items in order), every (size-1)-subset frequent (the Apriori property)."""
+    keys = [f"i{j}" for j in range(1, size + 1)]
+    joins = " ".join(
+        f"join lines as l{j} on l{j}.t = l1.t and l{j}.i > l{j - 1}.i" for j in range(2, size + 1)
+    )
+    subsets = " and ".join(
+        f"exists (select 1 from level{size - 1} as p where "
+        + " and ".join(f"p.i{k + 1} = l{j}.i" for k, j in enumerate(s))
+        + ")"
+        for s in itertools.combinations(range(1, size + 1), size - 1)
+    )
+    return (
+        f"create table level{size} as select "
+        + ", ".join(f"l{j}.i as {keys[j - 1]}" for j in range(1, size + 1))
+        + f", count(*) as n from lines as l1 {joins} "
+        f"where l1.i in (select i1 from level1) and {subsets} "
+        f"group by all having count(*) >= $k"
+    )
 
 
 def association_rules(itemsets: pd.DataFrame, min_confidence: float = 0.0) -> pd.DataFrame:
