@@ -8,11 +8,14 @@ generation fails if the data does not show it: a test that checks the warehouse 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from acrm.generator import spec
 from acrm.generator.ads import paid_revenue_by_channel
 from acrm.generator.web import repeated_purchases
+from core.rules import churn_horizon_days
 
 
 class PlantingError(RuntimeError):
@@ -52,6 +55,7 @@ def measure(
         **_measure_calls(calls),
         **_measure_money(tables, spend),
         "pair_lifts": _pair_lifts(tables),
+        "churn": _measure_churn(tables),
         "most_engaging_page": _most_engaging_page(web),
         "totals": _totals(tables, calls, web, spend),
     }
@@ -192,6 +196,42 @@ def _most_engaging_page(web: pl.DataFrame) -> str:
     return content["page"][0]
 
 
+CHURN_HORIZON_DAYS = churn_horizon_days()  # as the marts define churn (one definition)
+MIN_TO_TELL = 50  # low-CSAT customers needed before the driver is checked, not just measured
+
+
+def _measure_churn(tables: dict[str, pl.DataFrame]) -> dict:
+    """The planted churn driver, measured: among customers who bought at least the horizon
+    before the last order, the share with no paid order in the horizon since, for those who
+    rated a ticket 1 or 2 (CSAT) and for the others."""
+    paid = tables["orders"].filter(pl.col("status") == "paid")
+    day = pl.col("ordered_at").str.slice(0, 10).str.to_date()
+    end = paid.select(day.max()).item()
+    cutoff = end - dt.timedelta(days=CHURN_HORIZON_DAYS)
+    buyers = (
+        paid.group_by("customer_id")
+        .agg(day.min().alias("first"), day.max().alias("last"))
+        .filter(pl.col("first") <= cutoff)
+    )
+    low = (
+        tables["survey_responses"]
+        .group_by("customer_id")
+        .agg((pl.col("csat").min() <= 2).alias("low_csat"))
+    )
+    rates = (
+        buyers.join(low, on="customer_id", how="left")
+        .with_columns(pl.col("low_csat").fill_null(False), (pl.col("last") < cutoff).alias("gone"))
+        .group_by("low_csat")
+        .agg(pl.col("gone").mean().alias("rate"), pl.len().alias("customers"))
+    )
+    by = {row["low_csat"]: row for row in rates.iter_rows(named=True)}
+    return {
+        "low_csat_churn_rate": by.get(True, {}).get("rate"),
+        "other_churn_rate": by.get(False, {}).get("rate"),
+        "low_csat_customers": by.get(True, {}).get("customers", 0),
+    }
+
+
 def _totals(tables, calls: pl.DataFrame, web: pl.DataFrame, spend: pl.DataFrame) -> dict:
     """What the generated sources hold, as the marts must count it."""
     paid, paid_lines = _paid_lines(tables)
@@ -302,6 +342,11 @@ def _problems(m: dict, managers_plan: tuple[int, int, int]) -> list[str]:
     segments = m["segment_revenue"]
     if max(segments, key=segments.get) != spec.CLV_TOP_SEGMENT:
         problems.append(f"clv top segment: measured revenue per customer {segments}")
+    churn = m["churn"]
+    if churn["low_csat_customers"] >= MIN_TO_TELL and not (
+        churn["low_csat_churn_rate"] > churn["other_churn_rate"]
+    ):
+        problems.append(f"churn driver {spec.CHURN_DRIVER}: measured {churn}")
     weak_pairs = {p: lift for p, lift in m["pair_lifts"].items() if lift < 3}
     if weak_pairs or len(m["pair_lifts"]) != len(spec.BASKET_PAIRS):
         problems.append(f"basket pairs without high lift: {m['pair_lifts']}")
@@ -335,7 +380,13 @@ def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
             },
         },
         "basket": {"high_lift_pairs": [list(p) for p in m["pair_lifts"]]},
-        "churn": {"driver": spec.CHURN_DRIVER},
+        "churn": {
+            "driver": spec.CHURN_DRIVER,
+            "horizon_days": CHURN_HORIZON_DAYS,
+            "low_csat_churn_rate": _rounded(m["churn"]["low_csat_churn_rate"]),
+            "other_churn_rate": _rounded(m["churn"]["other_churn_rate"]),
+            "low_csat_customers": m["churn"]["low_csat_customers"],
+        },
         "clv": {"top_segment": spec.CLV_TOP_SEGMENT},
         "content": {"most_engaging_page": spec.MOST_ENGAGING_PAGE},
         "totals": m["totals"],
@@ -348,6 +399,10 @@ def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
         },
         "definitions": DEFINITIONS,
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 DEFINITIONS = {

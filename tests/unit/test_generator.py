@@ -77,6 +77,29 @@ def test_truth_json_has_every_planted_key(truth: dict) -> None:
     assert all(len(pair) == 2 for pair in truth["basket"]["high_lift_pairs"])
 
 
+def test_the_churn_driver_is_measured_on_the_written_crm(small_sources: Path, truth) -> None:
+    churn = truth["churn"]
+    with sqlite3.connect(small_sources / "crm" / "crm.sqlite") as con:
+        end = con.execute(
+            "select max(substr(ordered_at, 1, 10)) from orders where status = 'paid'"
+        ).fetchall()[0][0]
+        rates = dict(  # independent SQL over the CRM as written
+            (low, (round(rate, 4), n))
+            for low, rate, n in con.execute(
+                "with buyers as (select customer_id, min(substr(ordered_at, 1, 10)) as first, "
+                "max(substr(ordered_at, 1, 10)) as last from orders where status = 'paid' "
+                "group by 1), low as (select customer_id, min(csat) <= 2 as low from "
+                "survey_responses group by 1) "
+                "select coalesce(low.low, 0), avg(last < date(?, ?)), count(*) from buyers "
+                "left join low using (customer_id) where first <= date(?, ?) group by 1",
+                [end, f"-{churn['horizon_days']} days"] * 2,
+            ).fetchall()
+        )
+    assert rates[1] == (churn["low_csat_churn_rate"], churn["low_csat_customers"])
+    assert rates[0][0] == churn["other_churn_rate"]
+    assert churn["low_csat_churn_rate"] > churn["other_churn_rate"]  # the planted driver
+
+
 def test_truth_totals_match_the_written_crm(small_sources: Path, truth: dict) -> None:
     with sqlite3.connect(small_sources / "crm" / "crm.sqlite") as con:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
