@@ -1,9 +1,14 @@
 """The `acrm` command as a user runs it: JSON on stdout only, clear errors, exit codes."""
 
+import csv
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import duckdb
+import pytest
 
 ACRM = str(Path(sys.executable).with_name("acrm"))
 
@@ -60,6 +65,13 @@ def test_cube_query_json_is_a_list_of_records_keyed_by_names(built_warehouse) ->
         "win_rate",
     } <= set(records[0])
     assert {r["manager.team"] for r in records} == {"North", "South"}
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        expected = con.execute(  # independent SQL over the published marts
+            "select sum(o.revenue) from marts.fct_orders o join marts.dim_managers m "
+            "using (manager_key) where o.is_paid and m.team_name in ('North', 'South')"
+        ).fetchall()[0][0]
+    details = [r for r in records if r.get("_grouping", 0) == 0]
+    assert sum(r["revenue"] or 0 for r in details) == pytest.approx(float(expected), rel=1e-9)
 
 
 def test_the_issue_example_with_top_n_drill_and_time_functions(built_warehouse) -> None:
@@ -113,6 +125,13 @@ def test_cube_query_csv_has_a_header_and_rows(built_warehouse) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith('"date.quarter"') and len(lines) >= 5
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        expected = con.execute(
+            "select sum(revenue) from marts.fct_orders where is_paid"
+        ).fetchall()[0][0]
+    total = sum(float(r["revenue"]) for r in rows if r["revenue"])
+    assert total == pytest.approx(float(expected), rel=1e-9)
 
 
 def test_unknown_names_exit_non_zero_naming_the_bad_part(built_warehouse) -> None:
