@@ -280,7 +280,7 @@ def test_crm_maps_init_and_check_as_a_user_runs_them(tmp_path: Path) -> None:
 
 
 def test_crm_check_names_the_bad_map_key_and_exits_non_zero(tmp_path: Path) -> None:
-    text = (Path(__file__).resolve().parents[2] / "acrm" / "crm_maps" / "csv.yml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "core" / "crm_maps" / "csv.yml").read_text()
     (tmp_path / "bad.yml").write_text(text.replace("lead_source: channel", "lead_source: chanel"))
     url = f"csv://{CRM_FIXTURES / 'csv'}"
     result = acrm(
