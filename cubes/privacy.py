@@ -17,12 +17,12 @@ import dataclasses
 import polars as pl
 import pyarrow as pa
 
+from cubes.duckdb_engine import GROUPING_COLUMN as GROUPING
 from cubes.model import Aggregate, Cube, Source
 from cubes.query import Query, split_measure
 
 CUSTOMER = "customer"  # the dimension whose cells must not single out a person
 SUPPRESSED = "_suppressed"
-GROUPING = "_grouping"  # cubes.duckdb_engine.GROUPING_COLUMN
 COUNT_PREFIX = "_customers_in_"
 
 

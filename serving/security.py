@@ -116,9 +116,12 @@ class Guard:
                 f"--allowed-host {name or 'NAME'} to serve it under that name",
             )
         path = scope["path"]
-        authorised = token_matches(_header(scope, b"authorization"), self.token)
         guarded = not is_open(path) and self.serves(path, scope["method"])  # else 404/405
-        if self.token and guarded and not authorised:
+        if (
+            self.token
+            and guarded
+            and not token_matches(_header(scope, b"authorization"), self.token)
+        ):
             challenge = b'Basic realm="acrm"' if path in BROWSER_PAGES else b"Bearer"
             return await send_json(
                 send,

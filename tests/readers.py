@@ -22,9 +22,15 @@ from pipelines.ingest.lines import load_lines
 from pipelines.ingest.loader import run_sql
 
 
+def whole_text(path: Path) -> NewText:
+    """A whole file as a run reads a new one: all its lines, numbered from 1."""
+    text = decode(path, read_bytes(path))
+    return NewText(path, text, text.split("\n", 1)[0].rstrip("\r"))
+
+
 def read_whole(source, path: Path, folder: Path) -> RawBatch:
     """The file's batch; the reader's error for it raised as SourceError."""
-    (batch,) = source.parse([NewText.whole(path)], folder)
+    (batch,) = source.parse([whole_text(path)], folder)
     if isinstance(batch, str):
         raise SourceError(batch)
     return batch

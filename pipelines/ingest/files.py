@@ -61,11 +61,6 @@ class NewText:
     first_line: str  # the file's line 1: its header, or its first record
     first_number: int = 1
 
-    @classmethod
-    def whole(cls, path: Path) -> NewText:
-        text = decode(path, read_bytes(path))
-        return cls(path, text, text.split("\n", 1)[0].rstrip("\r"))
-
 
 def texts_lines(texts: list[NewText]) -> pl.DataFrame:
     """lines_frame of the texts."""

@@ -8,7 +8,7 @@ import polars as pl
 from core.contracts import FILE, LINE, RAW
 from pipelines.ingest.files import NewText, lines_frame
 from pipelines.ingest.sources import AD_SPEND, CDR
-from tests.readers import numbered_lines
+from tests.readers import numbered_lines, whole_text
 from tests.unit.test_ad_reports import GOOGLE_API, META_API, YANDEX
 from tests.unit.test_cdr_formats import QUEUE_CALL_21, RINGALL_18
 
@@ -32,7 +32,7 @@ def write(folder: Path, name: str, lines: list[str]) -> Path:
 
 
 def alone_and_together(source, paths: list[Path], folder: Path):
-    texts = [NewText.whole(p) for p in paths]
+    texts = [whole_text(p) for p in paths]
     alone = [source.parse([t], folder)[0] for t in texts]
     return alone, source.parse(texts, folder)
 
@@ -72,7 +72,7 @@ def test_an_appended_part_keeps_its_line_numbers(tmp_path: Path) -> None:
 
 
 def alone_layout(path: Path, folder: Path) -> str:
-    return CDR.parse([NewText.whole(path)], folder)[0].layout
+    return CDR.parse([whole_text(path)], folder)[0].layout
 
 
 def test_ad_reports_of_several_layouts_parse_as_alone(tmp_path: Path) -> None:
