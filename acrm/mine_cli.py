@@ -95,7 +95,7 @@ def rules(
     item_col: Annotated[str, typer.Option(help="Column naming the item")],
     min_support: Annotated[float, typer.Option(help="Share of transactions, in (0, 1]")] = 0.01,
     min_confidence: Annotated[float, typer.Option(help="In [0, 1]")] = 0.0,
-    max_len: Annotated[int, typer.Option(help="Largest itemset")] = 3,
+    max_len: Annotated[int | None, typer.Option(help="Largest itemset [default: no limit]")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Frequent itemsets (Apriori in DuckDB) and rules with support, confidence, lift,

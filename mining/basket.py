@@ -1,9 +1,12 @@
 """Market basket: frequent itemsets by Apriori in DuckDB SQL, and association rules.
 
-Apriori level by level: items, then pairs of frequent items, then triples whose every
-pair is frequent, each counted by a join over the (transaction, item) table. Orders hold
-few lines, so the joins stay small, and DuckDB counts in parallel; mlxtend would first
-build a one-hot orders x products matrix in memory.
+Apriori level by level until no candidate is left: the frequent items; then, at each
+size k, the candidates are two frequent (k-1)-itemsets that share their first k-2 items
+(items kept in order), kept only when every (k-1)-subset is frequent (the Apriori
+property), and counted by one join of the candidates with the order lines. Only lines of
+frequent items take part. Orders hold few lines, so the joins stay small and DuckDB
+counts in parallel; mlxtend (the reference the tests compare with) first builds a one-hot
+orders x products matrix in memory.
 
 Rules A -> C for every frequent itemset I = A + C: support = supp(I), confidence =
 supp(I) / supp(A), lift = confidence / supp(C), leverage = supp(I) - supp(A) supp(C),
@@ -23,14 +26,7 @@ class BasketInputError(ValueError):
     """The transactions or a threshold cannot be used; the message names which."""
 
 
-def frequent_itemsets(
-    pairs: pd.DataFrame,
-    transaction: str,
-    item: str,
-    min_support: float,
-    max_len: int = 3,
-) -> tuple[pd.DataFrame, int]:
-    """(itemsets with columns items (tuple, sorted), size, count, support; transactions)."""
+def _check(pairs: pd.DataFrame, transaction: str, item: str, min_support: float) -> None:
     if not 0 < min_support <= 1:
         raise BasketInputError(f"min support {min_support}: give a share in (0, 1]")
     for column in (transaction, item):
@@ -38,6 +34,20 @@ def frequent_itemsets(
             raise BasketInputError(
                 f"column {column!r} not found; the columns are: {', '.join(pairs.columns)}"
             )
+
+
+def frequent_itemsets(
+    pairs: pd.DataFrame,
+    transaction: str,
+    item: str,
+    min_support: float,
+    max_len: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """(itemsets with columns items (tuple, sorted), size, count, support; transactions).
+    Every size is searched unless `max_len` stops it earlier."""
+    _check(pairs, transaction, item, min_support)
+    if max_len is not None and max_len < 1:
+        raise BasketInputError(f"max length {max_len}: give at least 1, or no limit")
     con = duckdb.connect()
     try:
         basket = pd.DataFrame({"t": pairs[transaction].astype(str), "i": pairs[item].astype(str)})
@@ -45,21 +55,8 @@ def frequent_itemsets(
         con.execute("create table lines as select distinct t, i from raw")
         n = con.execute("select count(distinct t) from lines").fetchall()[0][0]
         if n == 0:
-            raise BasketInputError("no transactions")
-        threshold = math.ceil(min_support * n - 1e-9)
-        con.execute(
-            "create table level1 as select i as i1, count(*) as n from lines "
-            "group by i having count(*) >= $k",
-            {"k": threshold},
-        )
-        found = [con.execute("select [i1] as items, n from level1").df()]
-        for size in range(2, max_len + 1):
-            con.execute(_level_sql(size), {"k": threshold})
-            keys = ", ".join(f"i{j}" for j in range(1, size + 1))
-            level = con.execute(f"select [{keys}] as items, n from level{size}").df()
-            if level.empty:
-                break
-            found.append(level)
+            raise BasketInputError("no transactions: the file has a header and no rows")
+        found = _levels(con, math.ceil(min_support * n - 1e-9), max_len)
     finally:
         con.close()
     itemsets = pd.concat(found, ignore_index=True)
@@ -70,63 +67,85 @@ def frequent_itemsets(
     return itemsets.sort_values(["size", "count"], ascending=[True, False], ignore_index=True), n
 
 
-def _level_sql(size: int) -> str:
-    """The frequent itemsets of `size` items, from the lines and the level below: each set
-    once (items in order), every (size-1)-subset frequent (the Apriori property)."""
-    keys = [f"i{j}" for j in range(1, size + 1)]
-    joins = " ".join(
-        f"join lines as l{j} on l{j}.t = l1.t and l{j}.i > l{j - 1}.i" for j in range(2, size + 1)
+def _levels(con: duckdb.DuckDBPyConnection, threshold: int, max_len: int | None) -> list:
+    """Each level's frequent itemsets as frames (items list, n), from size 1 up."""
+    con.execute(
+        "create table level1 as select i as i1, count(*) as n from lines "
+        "group by i having count(*) >= $k",
+        {"k": threshold},
     )
-    subsets = " and ".join(
-        f"exists (select 1 from level{size - 1} as p where "
-        + " and ".join(f"p.i{k + 1} = l{j}.i" for k, j in enumerate(s))
-        + ")"
-        for s in itertools.combinations(range(1, size + 1), size - 1)
+    con.execute("create table frequent_lines as select * from lines semi join level1 on i = i1")
+    found = [con.execute("select [i1] as items, n from level1").df()]
+    size = 2
+    while max_len is None or size <= max_len:
+        con.execute(_candidates_sql(size))
+        con.execute(_count_sql(size), {"k": threshold})
+        keys = ", ".join(f"i{j}" for j in range(1, size + 1))
+        level = con.execute(f"select [{keys}] as items, n from level{size}").df()
+        if level.empty:
+            break
+        found.append(level)
+        size += 1
+    return found
+
+
+def _candidates_sql(size: int) -> str:
+    """Candidates of `size` items: two frequent (size-1)-itemsets with the same first
+    size-2 items, whose every (size-1)-subset is frequent."""
+    below = f"level{size - 1}"
+    items = [f"a.i{j}" for j in range(1, size)] + [f"b.i{size - 1}"]
+    conditions = [f"a.i{j} = b.i{j}" for j in range(1, size - 1)]
+    conditions.append(f"a.i{size - 1} < b.i{size - 1}")
+    # dropping the last item gives a, dropping the one before it b: check the others
+    for drop in range(size - 2):
+        kept = [item for j, item in enumerate(items) if j != drop]
+        matches = " and ".join(f"p.i{k} = {item}" for k, item in enumerate(kept, start=1))
+        conditions.append(f"exists (select 1 from {below} as p where {matches})")
+    columns = ", ".join(f"{item} as i{j}" for j, item in enumerate(items, start=1))
+    return (
+        f"create or replace table candidates as select {columns} "
+        f"from {below} as a join {below} as b on {' and '.join(conditions)}"
+    )
+
+
+def _count_sql(size: int) -> str:
+    """The candidates found in at least $k transactions, with their counts."""
+    joins = " ".join(
+        f"join frequent_lines as l{j} on l{j}.t = l1.t and l{j}.i = c.i{j}"
+        for j in range(2, size + 1)
     )
     return (
-        f"create table level{size} as select "
-        + ", ".join(f"l{j}.i as {keys[j - 1]}" for j in range(1, size + 1))
-        + f", count(*) as n from lines as l1 {joins} "
-        f"where l1.i in (select i1 from level1) and {subsets} "
-        f"group by all having count(*) >= $k"
+        f"create table level{size} as select c.*, count(*) as n from candidates as c "
+        f"join frequent_lines as l1 on l1.i = c.i1 {joins} "
+        "group by all having count(*) >= $k"
     )
+
+
+RULE_COLUMNS = ["antecedent", "consequent", "support", "confidence", "lift", "leverage"]
 
 
 def association_rules(itemsets: pd.DataFrame, min_confidence: float = 0.0) -> pd.DataFrame:
-    """Every rule A -> C from the itemsets with confidence >= min_confidence, by lift."""
+    """Every rule A -> C from the itemsets with confidence >= min_confidence, by lift.
+    Confidence is a ratio of counts, so a rule exactly at the threshold is kept."""
     if not 0 <= min_confidence <= 1:
         raise BasketInputError(f"min confidence {min_confidence}: give a share in [0, 1]")
+    count = dict(zip(itemsets["items"], itemsets["count"], strict=True))
     support = dict(zip(itemsets["items"], itemsets["support"], strict=True))
     rows = []
-    for items, both in support.items():
+    for items, both in count.items():
         for k in range(1, len(items)):
             for antecedent in itertools.combinations(items, k):
-                consequent = tuple(i for i in items if i not in antecedent)
-                confidence = both / support[antecedent]
-                if confidence < min_confidence:
-                    continue
-                then = support[consequent]
-                rows.append(
-                    {
-                        "antecedent": antecedent,
-                        "consequent": consequent,
-                        "support": both,
-                        "confidence": confidence,
-                        "lift": confidence / then,
-                        "leverage": both - support[antecedent] * then,
-                        "conviction": math.inf
-                        if confidence >= 1
-                        else (1 - then) / (1 - confidence),
-                    }
-                )
-    columns = [
-        "antecedent",
-        "consequent",
-        "support",
-        "confidence",
-        "lift",
-        "leverage",
-        "conviction",
-    ]
-    rules = pd.DataFrame(rows, columns=columns)
+                confidence = both / count[antecedent]
+                if confidence >= min_confidence:
+                    consequent = tuple(i for i in items if i not in antecedent)
+                    measures = _measures(support[antecedent], support[consequent], support[items])
+                    rows.append((antecedent, consequent, support[items], confidence, *measures))
+    rules = pd.DataFrame(rows, columns=[*RULE_COLUMNS, "conviction"])
     return rules.sort_values(["lift", "support"], ascending=False, ignore_index=True)
+
+
+def _measures(given: float, then: float, both: float) -> tuple[float, float, float]:
+    """Lift, leverage and conviction of A -> C from supp(A), supp(C) and supp(A + C)."""
+    confidence = both / given
+    conviction = math.inf if confidence >= 1 else (1 - then) / (1 - confidence)
+    return confidence / then, both - given * then, conviction
