@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -385,6 +386,16 @@ def cube_measures(fmt: FormatOption = Format.table) -> None:
         for name, text in TIME_FUNCTIONS.items()
     ]
     print_frame(pa.Table.from_pylist(rows), fmt)
+
+
+@cube_app.command("reference")
+def cube_reference() -> None:
+    """Print docs/reference.md: every measure, level and fact with its definition."""
+    # lazy on purpose: the cube model is only for the cube commands
+    from cubes import default_cube
+    from cubes.reference import reference_markdown
+
+    sys.stdout.write(reference_markdown(default_cube()))
 
 
 if __name__ == "__main__":

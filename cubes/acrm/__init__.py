@@ -1,6 +1,6 @@
 """The ACRM cube: every level and measure name is declared here, once.
 
-Measures follow ../shared/docs/domain.md and the report marts that compute the same thing:
+Measures follow the report marts that compute the same thing (docs/reference.md lists them):
 revenue counts paid orders; average check is revenue / paid orders; win rate is won / (won +
 lost); stage conversion is deals that moved on from a stage / deals that reached it
 (rpt_funnel_conversion); ROMI is (attributed revenue - spend) / spend and CPL is spend /

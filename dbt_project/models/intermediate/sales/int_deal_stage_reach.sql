@@ -1,6 +1,6 @@
 -- One row per deal × funnel stage at or before the furthest stage the deal reached. A stage
 -- the deal passed without a history row is a skipped stage: it counts as reached (the deal
--- got past it) and is flagged, as the funnel definition in domain.md requires.
+-- got past it) and is flagged, as the funnel definition (docs/reference.md, stage_conversion) requires.
 with
 
 deals as (

@@ -1,5 +1,5 @@
 -- One row per order. Revenue counts paid orders only; paid_order_number numbers a
--- customer's paid orders in time (domain.md: average check =
+-- customer's paid orders in time (docs/reference.md: average check =
 -- revenue / number of paid orders).
 with
 
