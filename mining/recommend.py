@@ -71,15 +71,12 @@ def item_similarity(purchases: Purchases) -> np.ndarray:
 
 
 def _top(scores: np.ndarray, bought: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the k best columns not bought (best first) and their scores; a column with
-    no score (<= 0) is not a recommendation and comes back as -1."""
+    """Per row, the k best columns not bought (best first, ties by column position) and
+    their scores; a column with no score (<= 0) is not a recommendation and comes back -1."""
     scores = np.where(bought, -np.inf, scores)
     k = min(k, scores.shape[1])
-    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     best_scores = np.take_along_axis(scores, best, axis=1)
-    order = np.lexsort((best, -best_scores), axis=1)  # by score, ties by item position
-    best = np.take_along_axis(best, order, axis=1)
-    best_scores = np.take_along_axis(best_scores, order, axis=1)
     best[~(best_scores > 0)] = -1
     return best, best_scores
 

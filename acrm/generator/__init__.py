@@ -95,11 +95,12 @@ def generate(
 def _build(seed: int, window: Window, volumes: Volumes, progress: Progress) -> dict:
     """Every source's data in memory, and the truths measured on it."""
     # One independent stream per source: changing one source's code leaves the others' bytes.
-    crm_rng, calls_rng, web_rng, ads_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    # A stream added later comes last, so the earlier ones keep their draws.
+    crm_rng, calls_rng, web_rng, ads_rng, follow_up_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
     )
     progress(f"CRM: {volumes.customers:,} customers, their deals, orders and tickets")
-    crm = build_crm(crm_rng, window, volumes.customers)
+    crm = build_crm(crm_rng, window, volumes.customers, follow_up_rng)
     progress(f"call center: about {volumes.calls:,} calls")
     slow = slow_manager(crm)
     calls = build_calls(calls_rng, window, crm, volumes.calls, slow)

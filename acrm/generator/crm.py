@@ -120,15 +120,15 @@ def build_campaigns(rng: np.random.Generator, window: Window) -> Campaigns:
 
 def build_products(rng: np.random.Generator) -> pl.DataFrame:
     rows = []
-    anchors = {a for a, _ in spec.BASKET_PAIRS}
-    companions = {b for _, b in spec.BASKET_PAIRS}
+    anchors = {a for a, _ in (*spec.BASKET_PAIRS, *spec.FOLLOW_UPS)}
+    companions = {b for _, b in (*spec.BASKET_PAIRS, *spec.FOLLOW_UPS)}
     for category_id, (category, (names, (low, high))) in enumerate(spec.CATALOG.items(), 1):
         for name in names:
             price = float(np.round(np.exp(rng.uniform(np.log(low), np.log(high))), -1))
             popularity = float(rng.pareto(1.5) + 0.3)
             if name in anchors:  # bought often enough to be seen at any scale
                 popularity = 1.2
-            elif name in companions:  # rarely bought alone, so the pair's lift is high
+            elif name in companions:  # rarely bought alone: the planted link stands out
                 popularity = 0.08
             rows.append(
                 {
@@ -153,6 +153,7 @@ class Baskets:
         self.cumulative = np.cumsum(weights / weights.sum())
         by_name = dict(zip(products["name"], self.ids, strict=True))
         self.companion = {by_name[a]: by_name[b] for a, b in spec.BASKET_PAIRS}
+        self.follow_up = {by_name[a]: by_name[b] for a, b in spec.FOLLOW_UPS}
 
     def draw(self, rng: np.random.Generator, segment: str) -> list[tuple[int, int, float, float]]:
         n = 1 + min(int(rng.poisson(0.8)), 5)
@@ -174,6 +175,22 @@ class Baskets:
             )
             lines.append((product, quantity, price, discount))
         return lines
+
+    def follow_ups(self, basket: list) -> set[int]:
+        """The planted follow-ups of a bought basket's products, not already in it."""
+        bought = {line[0] for line in basket}
+        return {self.follow_up[p] for p in bought if p in self.follow_up} - bought
+
+    def add_follow_ups(self, rng: np.random.Generator, basket: list, pending: set[int]) -> list:
+        """The basket with each pending follow-up added at FOLLOW_UP_PROBABILITY, one unit
+        at list price. `rng` is the follow-ups' own stream, so the other draws stay put."""
+        there = {line[0] for line in basket}
+        added = [
+            (p, 1, float(self.prices[p - 1]), 0.0)
+            for p in sorted(pending - there)
+            if rng.random() < spec.FOLLOW_UP_PROBABILITY
+        ]
+        return basket + added
 
 
 @dataclass
@@ -229,6 +246,7 @@ class _World:
     team_members: dict[str, list[int]]
     horizon: float
     attrs: dict  # the customers' attributes (_customers)
+    follow_up_rng: np.random.Generator  # the planted follow-ups' own stream
     campaign_quality: list = field(default_factory=list)  # by campaign_id - 1
     campaign_source: list = field(default_factory=list)
     deals: list = field(default_factory=list)
@@ -252,7 +270,9 @@ TOUCH_SCHEMA = {
 }
 
 
-def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm:
+def build_crm(
+    rng: np.random.Generator, window: Window, n_customers: int, follow_up_rng: np.random.Generator
+) -> Crm:
     managers = build_managers(rng)
     campaigns = build_campaigns(rng, window)
     products = build_products(rng)
@@ -272,6 +292,7 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int) -> Crm
         team_members,
         float(window.days),
         attrs,
+        follow_up_rng,
         campaigns.frame["quality"].to_list(),
         campaigns.frame["utm_source"].to_list(),
     )
@@ -395,6 +416,7 @@ def _journey(rng, world: _World, i: int) -> None:
     campaign = world.campaigns.pick(rng, channel, t)
     attrs["first_campaign"][i] = campaign
     will_cancel = rng.random() < 0.03
+    pending: set[int] = set()  # follow-ups of bought products, until they are bought
     while t < world.horizon:
         source = CHANNEL_BY_NAME[channel].sources[
             int(rng.integers(len(CHANNEL_BY_NAME[channel].sources)))
@@ -405,9 +427,11 @@ def _journey(rng, world: _World, i: int) -> None:
         visit = (i, t, channel, campaign, source)
         sales = rng.random() < spec.SEGMENT_SALES_SHARE[attrs["segment"][i]]
         basket = world.baskets.draw(rng, attrs["segment"][i])
+        basket = world.baskets.add_follow_ups(world.follow_up_rng, basket, pending)
         purchase = _deal(rng, world, visit, quality, basket) if sales else (t, None, None)
         if purchase[0] is not None and purchase[0] < world.horizon:
             _order(world, visit, purchase, basket, rng.random())
+            pending = (pending | world.baskets.follow_ups(basket)) - {line[0] for line in basket}
             if will_cancel:
                 attrs["cancelled_day"][i] = min(
                     world.horizon - 0.01, purchase[0] + rng.uniform(5, 90)

@@ -262,6 +262,25 @@ BASKET_PAIRS: tuple[tuple[str, str], ...] = (
     ("Slate 12", "Stylus Pen"),
 )
 BASKET_COMPANION_PROBABILITY = 0.7
+# Planted follow-ups: (product, follow-up). A customer who bought the product adds the
+# follow-up to their next order with this probability. Follow-ups are otherwise rarely
+# bought, so "customers who bought X later bought Y" is there to learn, and "the most
+# popular products" misses it.
+FOLLOW_UPS: tuple[tuple[str, str], ...] = (
+    ("Aurora 14", "Laptop Sleeve 14"),
+    ("Aurora 16", "Laptop Backpack"),
+    ("Vector Pro", "Laptop Stand"),
+    ("Vector Air", "USB-C Hub"),
+    ("Nimbus 13", "Wireless Mouse"),
+    ("Titan 17", "Mechanical Keyboard"),
+    ("Pulse Max", "Screen Protector"),
+    ("Nova 5G", "Phone Case"),
+    ("Astra One", "Fast Charger 65W"),
+    ("Zephyr Plus", "Power Bank 20000"),
+    ("Pad Pro", "Tablet Cover"),
+    ("Inkjet Printer C3", "Ink Set C3"),
+)
+FOLLOW_UP_PROBABILITY = 0.8
 
 # --- call center --------------------------------------------------------------------------
 

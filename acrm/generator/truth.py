@@ -55,6 +55,7 @@ def measure(
         **_measure_calls(calls),
         **_measure_money(tables, spend),
         "pair_lifts": _pair_lifts(tables),
+        "follow_ups": _follow_ups(tables),
         "churn": _measure_churn(tables),
         "most_engaging_page": _most_engaging_page(web),
         "totals": _totals(tables, calls, web, spend),
@@ -297,6 +298,36 @@ def _pair_lifts(tables: dict[str, pl.DataFrame]) -> dict[tuple[int, int], float]
     return lifts
 
 
+def _follow_ups(tables: dict[str, pl.DataFrame]) -> list[dict]:
+    """Per planted follow-up (X, Y), over paid orders: the share of X's buyers who bought Y
+    in a later order than their first X, against the share of everyone else who bought Y."""
+    names = dict(zip(tables["products"]["name"], tables["products"]["product_id"], strict=True))
+    bought = (
+        tables["order_lines"]
+        .join(tables["orders"].filter(pl.col("status") == "paid"), on="order_id")
+        .group_by("customer_id", "product_id")
+        .agg(pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"))
+    )
+    customers = tables["customers"].height
+    found = []
+    for x_name, y_name in spec.FOLLOW_UPS:
+        x, y = names[x_name], names[y_name]
+        x_buyers = bought.filter(pl.col("product_id") == x).select("customer_id", "first")
+        y_buyers = bought.filter(pl.col("product_id") == y).select("customer_id", "last")
+        later = x_buyers.join(y_buyers, on="customer_id").filter(pl.col("last") > pl.col("first"))
+        others = y_buyers.join(x_buyers, on="customer_id", how="anti").height
+        found.append(
+            {
+                "product_id": x,
+                "follow_up_id": y,
+                "buyers": x_buyers.height,
+                "later_share": later.height / max(x_buyers.height, 1),
+                "others_share": others / max(customers - x_buyers.height, 1),
+            }
+        )
+    return found
+
+
 def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, int]) -> dict:
     """Measure every effect, fail if one is not there, and return the truth document."""
     m = measure(tables, calls, web, spend)
@@ -347,6 +378,13 @@ def _problems(m: dict, managers_plan: tuple[int, int, int]) -> list[str]:
         churn["low_csat_churn_rate"] > churn["other_churn_rate"]
     ):
         problems.append(f"churn driver {spec.CHURN_DRIVER}: measured {churn}")
+    weak_follow_ups = [
+        f
+        for f in m["follow_ups"]
+        if f["buyers"] >= MIN_TO_TELL and f["later_share"] < 3 * f["others_share"]
+    ]
+    if weak_follow_ups:
+        problems.append(f"follow-ups not bought more by the product's buyers: {weak_follow_ups}")
     weak_pairs = {p: lift for p, lift in m["pair_lifts"].items() if lift < 3}
     if weak_pairs or len(m["pair_lifts"]) != len(spec.BASKET_PAIRS):
         problems.append(f"basket pairs without high lift: {m['pair_lifts']}")
@@ -380,6 +418,13 @@ def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
             },
         },
         "basket": {"high_lift_pairs": [list(p) for p in m["pair_lifts"]]},
+        "recommend": {
+            "follow_up_probability": spec.FOLLOW_UP_PROBABILITY,
+            "follow_ups": [
+                {k: _rounded(v) if isinstance(v, float) else v for k, v in f.items()}
+                for f in m["follow_ups"]
+            ],
+        },
         "churn": {
             "driver": spec.CHURN_DRIVER,
             "horizon_days": CHURN_HORIZON_DAYS,
@@ -416,6 +461,10 @@ DEFINITIONS = {
     "peak_hour": "local hour (call-center time zone) with the most calls",
     "worst_missed_rate_hour": "local hour with the highest share of inbound calls not answered",
     "high_lift_pairs": "product id pairs bought together far more often than chance (lift > 3)",
+    "recommend.follow_ups": "product_id's buyers add follow_up_id to a later order "
+    "(follow_up_probability per order until bought); later_share: of the product's buyers, "
+    "those who bought the follow-up after their first purchase of the product; others_share: "
+    "of every other customer, those who bought the follow-up",
     "churn.driver": "the feature that drives dropout: low CSAT after a bad service experience",
     "clv.top_segment": "customer segment with the highest value per customer",
     "most_engaging_page": "page path with the highest engagement time per page view",
