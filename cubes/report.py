@@ -305,7 +305,106 @@ def content_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     )
 
 
-VIEWS = (funnel_view, manager_view, romi_view, cohort_view, nvl_view, call_load_view, content_view)
+def pipeline_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    months = _frame(cube, ["pipeline_expected_revenue"], ["date.month"], ["manager.team"])
+    figure = go.Figure(
+        [
+            go.Bar(x=team["date.month"], y=team["pipeline_expected_revenue"], name=name)
+            for name, team in months.groupby("manager.team")
+        ]
+    )
+    figure.update_layout(
+        barmode="stack",
+        title="Expected revenue of open deals (amount x win probability) by expected close month",
+        yaxis_title="expected revenue",
+    )
+    managers = _frame(
+        cube,
+        ["pipeline_expected_revenue", "win_probability", "scored_open_deals"],
+        ["manager.manager"],
+        filters=["manager.manager!=Unknown"],
+    )
+    managers = managers[managers["scored_open_deals"] >= 5]
+    total = float(months["pipeline_expected_revenue"].sum())
+    finding = f"Open deals are expected to bring {total:,.0f} in revenue."
+    facts: dict[str, object] = {"lowest_win_chance_manager": None}
+    if len(managers):
+        weakest = managers.sort_values("win_probability").iloc[0]
+        finding += (
+            f" {weakest['manager.manager']}'s open deals have the lowest win chance "
+            f"({weakest['win_probability']:.0%} on average over "
+            f"{int(weakest['scored_open_deals'])} deals): review them first."
+        )
+        facts["lowest_win_chance_manager"] = weakest["manager.manager"]
+    return View(
+        "pipeline",
+        "Pipeline forecast: what the open deals should bring, and when",
+        finding,
+        figure,
+        facts,
+    )
+
+
+def forecast_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    actual = _frame(cube, ["revenue"], ["date.month"]).dropna()
+    ahead = _frame(
+        cube,
+        ["forecast_revenue", "forecast_revenue_low", "forecast_revenue_high"],
+        ["date.month"],
+    ).dropna()
+    figure = go.Figure(
+        [
+            go.Scatter(x=actual["date.month"], y=actual["revenue"], name="revenue"),
+            go.Scatter(
+                x=ahead["date.month"],
+                y=ahead["forecast_revenue_high"],
+                line={"width": 0},
+                showlegend=False,
+            ),
+            go.Scatter(
+                x=ahead["date.month"],
+                y=ahead["forecast_revenue_low"],
+                fill="tonexty",
+                line={"width": 0},
+                name="80% interval",
+            ),
+            go.Scatter(
+                x=ahead["date.month"],
+                y=ahead["forecast_revenue"],
+                name="forecast",
+                line={"dash": "dash"},
+            ),
+        ]
+    )
+    figure.update_layout(title="Revenue by month and the forecast with its 80% interval")
+    judged = con.execute(
+        "select model, avg(mase) from mining.forecast_backtest where measure = 'revenue' group by 1"
+    ).fetchall()
+    mase = dict(judged)
+    beats = bool(mase) and mase.get("ets", 1e9) < mase.get("seasonal_naive", 0)
+    total = float(ahead["forecast_revenue"].sum())
+    last = float(actual[actual["date.month"] < ahead["date.month"].min()].tail(6)["revenue"].sum())
+    change = total / last - 1 if last else 0.0
+    finding = (
+        f"Revenue is forecast at {total:,.0f} over the next {len(ahead)} months "
+        f"({change:+.0%} against the last {len(ahead)}): plan budgets and staffing on it. "
+        + ("In the backtest it beat last year's months." if beats
+           else "In the backtest it did NOT beat last year's months: treat it as a rough guide.")
+    )  # fmt: skip
+    return View("forecast", "Revenue forecast", finding, figure, {"forecast": f"{total:,.0f}"})
+
+
+VIEWS = (
+    funnel_view,
+    manager_view,
+    romi_view,
+    cohort_view,
+    nvl_view,
+    call_load_view,
+    content_view,
+    pipeline_view,
+    forecast_view,
+)
 # The fact each view cannot do without, and the source that fills it.
 NEEDS = {
     funnel_view: ("marts.fct_deals", "the CRM's deals"),
@@ -315,6 +414,8 @@ NEEDS = {
     nvl_view: ("marts.fct_orders", "the CRM's orders"),
     call_load_view: ("marts.fct_calls", "call-center CDR files (calls/)"),
     content_view: ("marts.fct_web_events", "the website's GA4 export (web/)"),
+    pipeline_view: ("mining.deal_win_probability", "the CRM's open deals"),
+    forecast_view: ("mining.revenue_forecast", "eight whole months of the CRM's orders"),
 }
 
 
@@ -332,6 +433,16 @@ def no_data_view(view, what: str) -> View:
     )
 
 
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """False for an empty table, and for one a build older than this view never wrote."""
+    schema, name = table.split(".")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()[0][0]
+    return bool(exists) and bool(con.execute(f"select count(*) from {table}").fetchall()[0][0])
+
+
 def build_views(published: Path) -> list[View]:
     cube = CubeSession(published, ACRM_CUBE)
     try:
@@ -339,7 +450,7 @@ def build_views(published: Path) -> list[View]:
             views = []
             for view in VIEWS:
                 table, what = NEEDS[view]
-                empty = not con.execute(f"select count(*) from {table}").fetchall()[0][0]
+                empty = not _has_rows(con, table)
                 views.append(no_data_view(view, what) if empty else view(cube, con))
             return views
     finally:

@@ -112,6 +112,23 @@ FACTS = (
         "One row per customer: the mining models' CLV and churn scores.",
     ),
     Fact(
+        "open_deals",
+        "mining.deal_win_probability",
+        {
+            "date": "expected_close_date_key",
+            **_SALE,
+            "funnel": "stage_key",
+        },
+        "One row per deal open at the build, dated by its expected close day: the win model's "
+        "probability and expected revenue.",
+    ),
+    Fact(
+        "revenue_forecast",
+        "(select * from mining.revenue_forecast where measure = 'revenue' and level = 'total')",
+        {"date": "month_date_key"},
+        "One row per forecast month (dated by its first day): revenue with 80% bounds.",
+    ),
+    Fact(
         "customer_months",
         "marts.fct_customer_months",
         {"date": "month_date_key", "customer": "customer_key"},

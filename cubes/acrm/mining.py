@@ -1,4 +1,4 @@
-"""Mining: CLV and churn propensity per customer."""
+"""Mining: CLV and churn propensity per customer, the open deals' win probability."""
 
 from __future__ import annotations
 
@@ -48,5 +48,45 @@ MEASURES = (
         format="{:.1%}",
         numerator="expected_churners",
         denominator="scored_customers",
+    ),
+    Aggregate(
+        "pipeline_expected_revenue",
+        "Open deals' amount x win probability within 90 days (the win model), by expected "
+        "close day",
+        sources=(Source("open_deals", "expected_revenue"),),
+    ),
+    Aggregate(
+        "open_deal_win_chances",
+        "Sum of the open deals' win probabilities: the wins to expect",
+        format="{:,.1f}",
+        sources=(Source("open_deals", "win_probability"),),
+    ),
+    Aggregate(
+        "scored_open_deals",
+        "Open deals scored by the win model",
+        sources=count("open_deals"),
+        integer=True,
+    ),
+    Ratio(
+        "win_probability",
+        "Average probability that an open deal is won within 90 days",
+        format="{:.1%}",
+        numerator="open_deal_win_chances",
+        denominator="scored_open_deals",
+    ),
+    Aggregate(
+        "forecast_revenue",
+        "Revenue forecast for the month (ETS, 6 months ahead); slice by date.month",
+        sources=(Source("revenue_forecast", "forecast"),),
+    ),
+    Aggregate(
+        "forecast_revenue_low",
+        "Lower bound of the month's 80% prediction interval (valid per month, not summed)",
+        sources=(Source("revenue_forecast", "low_80"),),
+    ),
+    Aggregate(
+        "forecast_revenue_high",
+        "Upper bound of the month's 80% prediction interval (valid per month, not summed)",
+        sources=(Source("revenue_forecast", "high_80"),),
     ),
 )

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import asdict
 
 import dagster as dg
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -16,85 +15,20 @@ from mining.basket import association_rules, frequent_itemsets
 from mining.churn import train
 from mining.clv import customer_lifetime_value, summarise
 from mining.recommend import Purchases, evaluate, recommend
-from pipelines.resources import WRITER_POOL, WarehouseResource
+from pipelines.mining.forecasts import deal_win_probability, revenue_forecast
+from pipelines.mining.outputs import (
+    NO_ORDERS,
+    bands,
+    mining_asset,
+    nothing_to_mine,
+    observation_end,
+    write,
+)
+from pipelines.resources import WarehouseResource
 
-SCHEMA = "mining"
 CLV_HORIZON_WEEKS = 52
 MONTHLY_DISCOUNT = 0.01
 CHURN_WINDOW_DAYS = 90
-
-
-def bands(values: pd.Series, labels: list[str]) -> pd.Series:
-    """Quantile bands, highest values first in `labels` (e.g. top 20 % -> labels[0])."""
-    ranks = values.rank(method="first", pct=True)
-    edges = np.linspace(0, 1, len(labels) + 1)
-    return pd.cut(ranks, edges, labels=list(reversed(labels)), include_lowest=True).astype(str)
-
-
-def write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    con.execute(f"create schema if not exists {SCHEMA}")
-    con.register("_frame", frame)
-    try:
-        con.execute(f"create or replace table {SCHEMA}.{table} as select * from _frame")
-    finally:
-        con.unregister("_frame")
-
-
-def mining_asset(name: str, marts: list[str], kinds: set[str], description: str):
-    """A mining asset: writes mining.<name> from the named marts, in the writer pool."""
-    return dg.asset(
-        key=[SCHEMA, name],
-        deps=[dg.AssetKey(["marts", mart]) for mart in marts],
-        group_name="mining",
-        pool=WRITER_POOL,
-        kinds=kinds,
-        description=description,
-    )
-
-
-def observation_end(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The day after the last order: the models look at the history up to the build.
-    None when there are no orders (a CRM without them, or not landed yet)."""
-    last = con.execute("select max(ordered_at) from marts.fct_orders").fetchall()[0][0]
-    return None if last is None else last.date() + dt.timedelta(days=1)
-
-
-# Each output's columns, for the empty table written when there is nothing to mine: readers
-# (the cube's customer_value fact, the report) find the table and see it has no rows.
-EMPTY_OUTPUTS = {
-    "customer_clv": "customer_key bigint, frequency bigint, recency double, T double, "
-    "monetary double, p_alive double, expected_purchases double, expected_spend double, "
-    "clv double, clv_band varchar, observation_end date",
-    "customer_churn": "customer_key bigint, recency_days double, frequency double, "
-    "monetary double, tenure_days double, tickets double, resolution_hours double, "
-    "csat double, surveyed double, calls double, missed_calls double, web_sessions double, "
-    "churn_probability double, top_drivers varchar, churn_risk_band varchar, "
-    "observation_end date",
-    "churn_drivers": "feature varchar, coefficient double, weight double, "
-    "observation_end date, auc double",
-    "basket_rules": "rule_rank bigint, antecedent_keys integer[], consequent_keys integer[], "
-    "antecedent varchar, consequent varchar, support double, confidence double, lift double, "
-    "leverage double, conviction double",
-    "product_recommendations": "customer_key bigint, rank bigint, product_key bigint, "
-    "score double, product_name varchar, category_name varchar, observation_end date",
-    "recommendation_evaluation": "k bigint, customers bigint, precision double, "
-    "recall double, popular_precision double, popular_recall double, holdout_from date, "
-    "observation_end date",
-}
-
-
-def nothing_to_mine(con: duckdb.DuckDBPyConnection, reason: str, *tables: str):
-    """Empty outputs and a materialization that says why: a source without orders is a
-    company's reality, not a failure."""
-    con.execute(f"create schema if not exists {SCHEMA}")
-    for table in tables:
-        con.execute(f"create or replace table {SCHEMA}.{table} ({EMPTY_OUTPUTS[table]})")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": 0, "no_data": dg.MetadataValue.text(reason)}
-    )
-
-
-NO_ORDERS = "no data: marts.fct_orders has no orders (the CRM has none, or none landed yet)"
 
 
 @mining_asset(
@@ -190,8 +124,8 @@ BASKET_MIN_CONFIDENCE = 0.05
     "basket_rules",
     ["fct_order_lines", "dim_products"],
     {"python", "duckdb"},
-    "Association rules between products over paid orders (Apriori, itemsets up "
-    f"to 3, support >= {BASKET_MIN_SUPPORT:.1%} and {BASKET_MIN_ORDERS} orders, confidence >= "
+    "Association rules between products over paid orders (Apriori, itemsets of any "
+    f"size, support >= {BASKET_MIN_SUPPORT:.1%} and {BASKET_MIN_ORDERS} orders, confidence >= "
     f"{BASKET_MIN_CONFIDENCE:.0%}): "
     "support, confidence, lift, leverage, conviction; product keys and names.",
 )
@@ -250,6 +184,21 @@ def basket_rules(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
+def recommendation_verdict(scores) -> str:
+    """One sentence: does collaborative filtering beat the popularity baseline, by how much."""
+    k, ours, baseline = scores.k, scores.precision, scores.popular_precision
+    if ours > baseline:
+        gain = f" ({ours / baseline - 1:+.0%})" if baseline > 0 else ""
+        return (
+            f"beats the baseline: precision@{k} {ours:.3f} against {baseline:.3f} for the most "
+            f"popular products not yet bought{gain}"
+        )
+    return (
+        f"does NOT beat the baseline: precision@{k} {ours:.3f} against {baseline:.3f} for the "
+        "most popular products not yet bought; recommend the popular products instead"
+    )
+
+
 RECOMMENDATIONS_PER_CUSTOMER = 5
 RECOMMENDATION_HOLDOUT_DAYS = 90
 
@@ -292,11 +241,10 @@ def product_recommendations(warehouse: WarehouseResource) -> dg.MaterializeResul
             .assign(observation_end=end)
         )
         write(con, "product_recommendations", table)
-        write(
-            con,
-            "recommendation_evaluation",
-            pd.DataFrame([asdict(scores) | {"holdout_from": cutoff, "observation_end": end}]),
-        )
+        verdict = recommendation_verdict(scores)
+        row = asdict(scores) | {"beats_baseline": scores.precision > scores.popular_precision}
+        row |= {"verdict": verdict, "holdout_from": cutoff, "observation_end": end}
+        write(con, "recommendation_evaluation", pd.DataFrame([row]))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(table),
@@ -307,8 +255,16 @@ def product_recommendations(warehouse: WarehouseResource) -> dg.MaterializeResul
             f"recall_at_{k}": dg.MetadataValue.float(round(scores.recall, 4)),
             f"popular_precision_at_{k}": dg.MetadataValue.float(round(scores.popular_precision, 4)),
             f"popular_recall_at_{k}": dg.MetadataValue.float(round(scores.popular_recall, 4)),
+            "verdict": dg.MetadataValue.text(verdict),
         }
     )
 
 
-mining_assets = [customer_clv, customer_churn, basket_rules, product_recommendations]
+mining_assets = [
+    customer_clv,
+    customer_churn,
+    basket_rules,
+    product_recommendations,
+    deal_win_probability,
+    revenue_forecast,
+]
