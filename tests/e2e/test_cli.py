@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,10 @@ def test_generate_with_json_prints_only_json_and_progress_on_stderr(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["files"]["calls"] == 365 and report["totals"]["customers"] == 1000
+    assert report["files"]["calls"] == len(list((tmp_path / "calls").rglob("*.csv")))
+    with sqlite3.connect(tmp_path / "crm" / "crm.sqlite") as crm:
+        customers = crm.execute("select count(*) from customers").fetchall()[0][0]
+    assert report["totals"]["customers"] == customers == 1000
     assert "CRM" in result.stderr  # progress went to stderr
     assert (tmp_path / "truth.json").exists()
 
@@ -237,7 +241,13 @@ def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_p
     result = acrm("report", "--warehouse", warehouse, "--out", str(out), "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["path"] == str(out) and out.stat().st_size > 1_000_000
+    assert document["path"] == str(out)
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        peak = con.execute(  # independent SQL: the local hour with the most calls
+            "select hour(started_at) from marts.fct_calls group by 1 order by count(*) desc limit 1"
+        ).fetchall()[0][0]
+    assert document["act_on"]["calls"].startswith(f"Calls peak at {peak:02d}:00")
+    assert f"Calls peak at {peak:02d}:00" in out.read_text(encoding="utf-8")
     assert set(document["act_on"]) == {
         "funnel",
         "managers",
@@ -246,6 +256,8 @@ def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_p
         "nvl",
         "calls",
         "content",
+        "pipeline",
+        "forecast",
     }
     missing = acrm("report", "--warehouse", str(tmp_path / "none" / "acrm.duckdb"))
     assert missing.returncode == 2 and "acrm run" in missing.stderr

@@ -1,8 +1,12 @@
 """The planted churn driver (low CSAT after a bad service experience) is found by the marts
 and by the churn model, ahead of the trait that comes with it (opening a ticket)."""
 
+import datetime as dt
+
 import duckdb
 import pytest
+
+from pipelines.mining.assets import CHURN_WINDOW_DAYS
 
 # truth.json names the driver by its feature; the mart names it as a trait
 MART_DRIVER = {"csat": "low_csat"}
@@ -53,12 +57,53 @@ def test_the_mart_adjusted_lift_equals_a_hand_computed_mantel_haenszel(published
     assert adjusted == pytest.approx(top / bottom, rel=1e-9)
 
 
-def test_the_churn_model_puts_the_planted_driver_among_the_top_drivers(published, driver) -> None:
-    drivers = published.execute(
-        "select feature, coefficient, auc from mining.churn_drivers order by weight desc"
+def test_the_churn_model_separates_the_planted_driver_from_its_companion(published, driver) -> None:
+    """The driver raises the model's churn risk, and among customers who opened a ticket
+    (the companion trait) those who rated it low are scored riskier, as the measured churn
+    rates in truth.json say. Coefficients alone cannot tell: resolution time and tickets
+    are proxies of the same bad experience, seen for every such customer, while only the
+    surveyed rate it."""
+    coefficient = dict(
+        published.execute("select feature, coefficient from mining.churn_drivers").fetchall()
+    )
+    assert coefficient[driver] > 0
+    low, other = published.execute(
+        f"select avg(churn_probability) filter (where {driver} = 1), "
+        f"avg(churn_probability) filter (where {driver} = 0) "
+        "from mining.customer_churn where tickets > 0"
+    ).fetchall()[0]
+    assert low > other
+
+
+def test_the_churn_model_beats_recency_alone_on_the_held_out_snapshot(
+    published, churn_warehouse
+) -> None:
+    """The model's AUC on the later snapshot against the AUC of the RFM rule of thumb
+    (longest since the last order churns first), computed here in SQL on the same
+    customers: those who bought in the churn horizon before the cutoff."""
+    from sklearn.metrics import roc_auc_score
+
+    auc, end = published.execute(
+        "select max(auc), max(observation_end) from mining.churn_drivers"
+    ).fetchall()[0]
+    cutoff = end - dt.timedelta(days=CHURN_WINDOW_DAYS)
+    rows = published.execute(
+        """
+        with before as (
+            select customer_key, date_diff('day', max(ordered_at), $cutoff) as recency
+            from marts.fct_orders
+            where is_paid and customer_key <> -1 and ordered_at < $cutoff group by 1
+        )
+        select recency, not exists (select 1 from marts.fct_orders as o
+            where o.customer_key = before.customer_key and o.is_paid
+            and o.ordered_at >= $cutoff and o.ordered_at < $cutoff + to_days($window))
+        from before where recency <= $horizon
+        """,
+        {
+            "cutoff": dt.datetime.combine(cutoff, dt.time()),
+            "window": CHURN_WINDOW_DAYS,
+            "horizon": churn_warehouse[1]["churn"]["horizon_days"],
+        },
     ).fetchall()
-    raising = [feature for feature, coefficient, _ in drivers if coefficient > 0]
-    assert driver in raising[:3]
-    coefficient = {feature: value for feature, value, _ in drivers}
-    assert coefficient[driver] > coefficient["tickets"]
-    assert drivers[0][2] > 0.6  # AUC on the later, held-out snapshot
+    recency_auc = roc_auc_score([churned for _, churned in rows], [r for r, _ in rows])
+    assert auc > recency_auc

@@ -13,9 +13,12 @@ def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:
     path = report_path(built_warehouse.published)
     assert path.stat().st_mode & 0o444 == 0o444  # readable by everyone
     page = path.read_text()
-    for section in ("funnel", "managers", "romi", "cohorts", "nvl", "calls", "content"):
+    sections = (
+        "funnel", "managers", "romi", "cohorts", "nvl", "calls", "content", "pipeline", "forecast"
+    )  # fmt: skip
+    for section in sections:
         assert f'<section id="{section}">' in page
-    assert page.count("Act on:") == 7
+    assert page.count("Act on:") == len(sections)
     assert not re.search(r"<script[^>]*\ssrc=", page)  # no script from elsewhere
     bundled = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text()
     assert "Plotly.newPlot" in page and page.count(bundled) == 1  # plotly.js inside, once
@@ -31,6 +34,15 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
         most_missed = con.execute(
             "select manager_name from marts.dim_managers where manager_id = ?",
             [truth["calls"]["most_missed_manager"]],
+        ).fetchall()[0][0]
+        forecast = con.execute(
+            "select sum(forecast) from mining.revenue_forecast "
+            "where measure = 'revenue' and level = 'total'"
+        ).fetchall()[0][0]
+        lowest_win_chance = con.execute(  # independent SQL over the mining table
+            "select m.manager_name from mining.deal_win_probability as d "
+            "join marts.dim_managers as m using (manager_key) where m.manager_key <> -1 "
+            "group by 1 having count(*) >= 5 order by avg(d.win_probability) limit 1"
         ).fetchall()[0][0]
     assert views["funnel"].facts == {
         "weakest_stage": truth["funnel"]["largest_dropoff_stage"],
@@ -50,5 +62,7 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
         "worst_missed_hour": truth["calls"]["worst_missed_rate_hour"],
     }
     assert views["content"].facts["most_engaging_page"] == truth["content"]["most_engaging_page"]
+    assert views["pipeline"].facts["lowest_win_chance_manager"] == lowest_win_chance
+    assert views["forecast"].facts["forecast"] == f"{forecast:,.0f}"
     for view in views.values():
         assert view.finding and all(str(v) in view.finding for v in view.facts.values() if v)
