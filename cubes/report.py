@@ -394,6 +394,32 @@ def forecast_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     return View("forecast", "Revenue forecast", finding, figure, {"forecast": f"{total:,.0f}"})
 
 
+def persona_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    profiles = con.execute(
+        "select persona, customers, revenue, online_share from mining.persona_profiles "
+        "order by revenue desc"
+    ).df()
+    figure = go.Figure(go.Bar(x=profiles["revenue"], y=profiles["persona"], orientation="h"))
+    figure.update_layout(
+        title="Revenue per customer by persona (paid orders, every customer counted)",
+        yaxis_autorange="reversed",
+        xaxis_title="revenue per customer",
+    )
+    best = profiles.iloc[0]
+    average = float(
+        (profiles["revenue"] * profiles["customers"]).sum() / profiles["customers"].sum()
+    )
+    return View(
+        "personas",
+        "Personas: who the customers are, and who is worth most",
+        f"{best['persona']} bring the most per customer ({best['revenue']:,.0f} against "
+        f"{average:,.0f} on average, {best['online_share']:.0%} of their orders online): aim "
+        "acquisition campaigns at people like them.",
+        figure,
+        {"most_valuable_persona": best["persona"]},
+    )
+
+
 VIEWS = (
     funnel_view,
     manager_view,
@@ -404,6 +430,7 @@ VIEWS = (
     content_view,
     pipeline_view,
     forecast_view,
+    persona_view,
 )
 # The fact each view cannot do without, and the source that fills it.
 NEEDS = {
@@ -416,6 +443,7 @@ NEEDS = {
     content_view: ("marts.fct_web_events", "the website's GA4 export (web/)"),
     pipeline_view: ("mining.deal_win_probability", "the CRM's open deals"),
     forecast_view: ("mining.revenue_forecast", "eight whole months of the CRM's orders"),
+    persona_view: ("mining.persona_profiles", "the CRM's customers"),
 }
 
 

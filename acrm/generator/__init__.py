@@ -15,7 +15,7 @@ from acrm.generator import truth, writers
 from acrm.generator.ads import build_ad_spend
 from acrm.generator.calendar import Window
 from acrm.generator.calls import build_calls
-from acrm.generator.crm import build_crm
+from acrm.generator.crm import Streams, build_crm
 from acrm.generator.spec import Volumes
 from acrm.generator.web import build_web_events
 
@@ -89,18 +89,25 @@ def generate(
         **world["truth"],
     }
     (out / "truth.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    _write_personas(out / "truth_personas.csv", world["crm"].extra["personas"])
     return result
+
+
+def _write_personas(path: Path, personas: list[str]) -> None:
+    """truth_personas.csv: each customer's planted persona (customer_id, persona)."""
+    lines = ["customer_id,persona"] + [f"{i},{name}" for i, name in enumerate(personas, 1)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _build(seed: int, window: Window, volumes: Volumes, progress: Progress) -> dict:
     """Every source's data in memory, and the truths measured on it."""
     # One independent stream per source: changing one source's code leaves the others' bytes.
     # A stream added later comes last, so the earlier ones keep their draws.
-    crm_rng, calls_rng, web_rng, ads_rng, follow_up_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
+    crm_rng, calls_rng, web_rng, ads_rng, follow_up_rng, persona_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
     )
     progress(f"CRM: {volumes.customers:,} customers, their deals, orders and tickets")
-    crm = build_crm(crm_rng, window, volumes.customers, follow_up_rng)
+    crm = build_crm(crm_rng, window, volumes.customers, Streams(follow_up_rng, persona_rng))
     progress(f"call center: about {volumes.calls:,} calls")
     slow = slow_manager(crm)
     calls = build_calls(calls_rng, window, crm, volumes.calls, slow)

@@ -270,9 +270,16 @@ TOUCH_SCHEMA = {
 }
 
 
-def build_crm(
-    rng: np.random.Generator, window: Window, n_customers: int, follow_up_rng: np.random.Generator
-) -> Crm:
+@dataclass(frozen=True)
+class Streams:
+    """The random streams of effects planted after the first version: their own, so the
+    main stream's draws (and every earlier effect) stay where they were."""
+
+    follow_up: np.random.Generator
+    persona: np.random.Generator
+
+
+def build_crm(rng: np.random.Generator, window: Window, n_customers: int, streams: Streams) -> Crm:
     managers = build_managers(rng)
     campaigns = build_campaigns(rng, window)
     products = build_products(rng)
@@ -284,7 +291,8 @@ def build_crm(
         team: managers.filter(pl.col("team_id") == i + 1)["manager_id"].to_list()
         for i, team in enumerate(spec.TEAMS)
     }
-    attrs = _customers(rng, window, n_customers, team_members)
+    personas = _personas(streams.persona, n_customers)
+    attrs = _customers(rng, window, n_customers, team_members, personas)
     world = _World(
         campaigns,
         baskets,
@@ -292,7 +300,7 @@ def build_crm(
         team_members,
         float(window.days),
         attrs,
-        follow_up_rng,
+        streams.follow_up,
         campaigns.frame["quality"].to_list(),
         campaigns.frame["utm_source"].to_list(),
     )
@@ -326,12 +334,31 @@ def build_crm(
         skipping_manager_id=skipper,
         products=products,
         touches=pl.DataFrame(world.touches, schema=TOUCH_SCHEMA, orient="row"),
-        extra={"campaigns": campaigns},
+        extra={"campaigns": campaigns, "personas": [spec.PERSONAS[k][0] for k in personas]},
     )
 
 
-def _customers(rng, window: Window, n: int, team_members: dict) -> dict:
-    """Every customer's attributes, drawn a column at a time."""
+def _personas(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Each customer's planted persona (index into spec.PERSONAS)."""
+    shares = np.array([p[1] for p in spec.PERSONAS])
+    return rng.choice(len(spec.PERSONAS), size=n, p=shares / shares.sum())
+
+
+def _by_persona(uniform: np.ndarray, personas: np.ndarray, field: int, labels) -> np.ndarray:
+    """A categorical column from uniforms through each persona's weights (spec.PERSONAS)."""
+    out = np.empty(len(uniform), dtype=object)
+    for k, persona in enumerate(spec.PERSONAS):
+        cdf = np.cumsum(persona[field]) / np.sum(persona[field])
+        mine = personas == k
+        out[mine] = np.asarray(labels, dtype=object)[
+            np.minimum(cdf.searchsorted(uniform[mine], side="right"), len(labels) - 1)
+        ]
+    return out
+
+
+def _customers(rng, window: Window, n: int, team_members: dict, personas: np.ndarray) -> dict:
+    """Every customer's attributes, drawn a column at a time; age, income and education
+    through the planted persona's ranges and weights."""
     created_day = np.sort(sample_days(rng, window, n) + sample_business_time(rng, n))
     region_idx = rng.choice(
         len(spec.REGIONS),
@@ -344,7 +371,10 @@ def _customers(rng, window: Window, n: int, team_members: dict) -> dict:
     is_female = rng.random(n) < 0.52
     first, last = people.names(rng, is_russian, is_female)
     segment = rng.choice(spec.SEGMENTS, size=n, p=spec.SEGMENT_WEIGHTS)
-    age_days = rng.uniform(18 * 365.25, 72 * 365.25, size=n)
+    # the same draw as before, mapped into the persona's age range
+    position = rng.random(n)
+    ages = np.array([spec.PERSONAS[k][2] for k in personas], dtype=float)
+    age_days = (ages[:, 0] + position * (ages[:, 1] + 1 - ages[:, 0])) * 365.25
     contact = _contact_details(rng, n, country, first, last, is_russian)
     acquisition_p = np.array([c.acquisition_weight for c in spec.CHANNELS])
     acquisition_p /= acquisition_p.sum()
@@ -377,6 +407,7 @@ def _customers(rng, window: Window, n: int, team_members: dict) -> dict:
         "rate": rate,
         "dropout": dropout,
         "owner": owner,
+        "persona": personas,
     }
 
 
@@ -650,8 +681,8 @@ def _customer_table(rng, window, meta, campaigns, phone_e164, web_user_id, creat
         else None
         for i in range(n)
     ]
-    income = rng.choice(spec.INCOME_BANDS, size=n, p=(0.15, 0.30, 0.28, 0.19, 0.08))
-    education = rng.choice(spec.EDUCATION_LEVELS, size=n, p=spec.EDUCATION_WEIGHTS)
+    income = _by_persona(rng.random(n), meta["persona"], 3, spec.INCOME_BANDS)
+    education = _by_persona(rng.random(n), meta["persona"], 4, spec.EDUCATION_LEVELS)
     return pl.DataFrame(
         {
             "customer_id": np.arange(1, n + 1),

@@ -122,7 +122,15 @@ DROPOUT_BAD = 0.55
 GENDERS = ("female", "male")
 INCOME_BANDS = ("<30k", "30-60k", "60-100k", "100-200k", ">200k")
 EDUCATION_LEVELS = ("secondary", "vocational", "bachelor", "master", "doctorate")
-EDUCATION_WEIGHTS = (0.15, 0.25, 0.35, 0.22, 0.03)
+# Planted personas: (name, share of customers, age range at sign-up in years, income band
+# weights, education weights). Demographics only: a customer's buying does not depend on
+# the persona, so every other planted effect stays as it was.
+PERSONAS: tuple[tuple[str, float, tuple[int, int], tuple, tuple], ...] = (
+    ("Young starters", 0.30, (18, 27), (0.70, 0.25, 0.05, 0, 0), (0.60, 0.10, 0.30, 0, 0)),
+    ("Established professionals", 0.25, (38, 52), (0, 0, 0.2, 0.6, 0.2), (0, 0, 0.25, 0.65, 0.1)),
+    ("Skilled trades", 0.25, (28, 45), (0.05, 0.75, 0.20, 0, 0), (0.05, 0.90, 0.05, 0, 0)),
+    ("Seniors", 0.20, (60, 72), (0.10, 0.35, 0.45, 0.10, 0), (0.20, 0.15, 0.45, 0.20, 0)),
+)
 
 # region, city, IANA time zone, weight, country code, is Russian-speaking
 REGIONS: tuple[tuple[str, str, str, float, str], ...] = (

@@ -433,6 +433,11 @@ def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
             "low_csat_customers": m["churn"]["low_csat_customers"],
         },
         "clv": {"top_segment": spec.CLV_TOP_SEGMENT},
+        "personas": {
+            "file": "truth_personas.csv",
+            "names": [p[0] for p in spec.PERSONAS],
+            "traits": "age at sign-up, income band and education (spec.PERSONAS)",
+        },
         "content": {"most_engaging_page": spec.MOST_ENGAGING_PAGE},
         "totals": m["totals"],
         "measured": {

@@ -99,6 +99,19 @@ CUSTOMER = Dimension(
                 ),
             ),
         ),
+        Hierarchy(
+            "persona",
+            (
+                Level(
+                    "persona",
+                    "persona",
+                    "Persona (mining.customer_personas): a latent class over age, income, "
+                    "education, region and gender, named by its most distinctive traits",
+                    relation="mining.customer_personas",
+                    missing="(no persona)",
+                ),
+            ),
+        ),
         Hierarchy("status", (Level("status", "status", "Customer status in the CRM"),)),
         Hierarchy("gender", (Level("gender", "gender", "Customer's gender"),)),
         Hierarchy("age_band", (Level("age_band", "age_band", "Age band at sign-up"),)),

@@ -24,6 +24,7 @@ from pipelines.mining.outputs import (
     observation_end,
     write,
 )
+from pipelines.mining.personas import customer_personas
 from pipelines.resources import WarehouseResource
 
 CLV_HORIZON_WEEKS = 52
@@ -267,4 +268,5 @@ mining_assets = [
     product_recommendations,
     deal_win_probability,
     revenue_forecast,
+    customer_personas,
 ]

@@ -79,6 +79,10 @@ EMPTY_OUTPUTS = {
     "high_95 double, model varchar, observation_end date",
     "forecast_backtest": "measure varchar, model varchar, horizon bigint, mape double, "
     "mase double, interval_coverage double, origins bigint, observation_end date",
+    "customer_personas": "customer_key bigint, persona varchar, "
+    "membership_probability double, distance double",
+    "persona_profiles": "persona varchar, customers bigint, share double, paid_orders double, "
+    "revenue double, online_share double, tickets double, low_csat double",
     "recommendation_evaluation": "k bigint, customers bigint, precision double, "
     "recall double, popular_precision double, popular_recall double, beats_baseline boolean, "
     "verdict varchar, holdout_from date, observation_end date",

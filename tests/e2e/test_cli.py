@@ -11,6 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cubes import default_cube
+from cubes.model import TIME_FUNCTIONS
+
 ACRM = str(Path(sys.executable).with_name("acrm"))
 
 
@@ -69,13 +72,27 @@ def test_cube_query_json_is_a_list_of_records_keyed_by_names(built_warehouse) ->
         "win_rate",
     } <= set(records[0])
     assert {r["manager.team"] for r in records} == {"North", "South"}
+    expected = paid_revenue(
+        built_warehouse,
+        "join marts.dim_managers as m using (manager_key) where m.team_name in ('North', 'South')",
+    )
+    assert detail_revenue(records) == pytest.approx(expected, rel=1e-9)
+
+
+def paid_revenue(built_warehouse, join_where: str) -> float:
+    """Revenue of paid orders by independent SQL over the published marts."""
     with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
-        expected = con.execute(  # independent SQL over the published marts
-            "select sum(o.revenue) from marts.fct_orders o join marts.dim_managers m "
-            "using (manager_key) where o.is_paid and m.team_name in ('North', 'South')"
-        ).fetchall()[0][0]
-    details = [r for r in records if r.get("_grouping", 0) == 0]
-    assert sum(r["revenue"] or 0 for r in details) == pytest.approx(float(expected), rel=1e-9)
+        return float(
+            con.execute(
+                "select sum(o.revenue) from (select * from marts.fct_orders where is_paid) as o "
+                + join_where
+            ).fetchall()[0][0]
+        )
+
+
+def detail_revenue(records: list[dict]) -> float:
+    """The revenue of a CLI answer's detail rows (no totals)."""
+    return sum(r["revenue"] or 0 for r in records if r.get("_grouping", 0) == 0)
 
 
 def test_the_issue_example_with_top_n_drill_and_time_functions(built_warehouse) -> None:
@@ -102,7 +119,13 @@ def test_the_issue_example_with_top_n_drill_and_time_functions(built_warehouse) 
         "--drill-down", "channel.channel=Email", *where,
     )  # fmt: skip
     assert drilled.returncode == 0, drilled.stderr
-    assert {"channel.source"} <= set(json.loads(drilled.stdout)[0])
+    sources = json.loads(drilled.stdout)
+    assert {"channel.source"} <= set(sources[0])
+    email = paid_revenue(
+        built_warehouse,
+        "join marts.dim_channels as c using (channel_key) where c.channel = 'Email'",
+    )
+    assert detail_revenue(sources) == pytest.approx(email, rel=1e-9)
     growth = acrm(
         "cube", "query", "--measures", "revenue,revenue:growth,revenue:ytd", "--rows",
         "date.month", "--filter", "date.month=2025-02..2025-03", *where,
@@ -130,12 +153,8 @@ def test_cube_query_csv_has_a_header_and_rows(built_warehouse) -> None:
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith('"date.quarter"') and len(lines) >= 5
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
-        expected = con.execute(
-            "select sum(revenue) from marts.fct_orders where is_paid"
-        ).fetchall()[0][0]
     total = sum(float(r["revenue"]) for r in rows if r["revenue"])
-    assert total == pytest.approx(float(expected), rel=1e-9)
+    assert total == pytest.approx(paid_revenue(built_warehouse, ""), rel=1e-9)
 
 
 def test_unknown_names_exit_non_zero_naming_the_bad_part(built_warehouse) -> None:
@@ -165,7 +184,7 @@ def test_unknown_names_exit_non_zero_naming_the_bad_part(built_warehouse) -> Non
 
 
 def test_run_with_json_prints_only_json_even_with_dbt_logging(
-    small_sources, tmp_path: Path
+    small_sources, truth, tmp_path: Path
 ) -> None:
     result = acrm(
         "run",
@@ -179,6 +198,9 @@ def test_run_with_json_prints_only_json_even_with_dbt_logging(
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert Path(report["published"]).exists()
+    landed = report["rows_landed"]  # against what the generator measured on its own output
+    assert landed["call center (calls/)"] == truth["totals"]["call_legs"]
+    assert landed["website (web/)"] == truth["totals"]["web_events"]
     assert "dbt build" in result.stderr  # dbt's own log went to stderr
 
 
@@ -207,6 +229,13 @@ def test_levels_and_measures_are_listed_with_descriptions() -> None:
     assert set(required_measures.split()) <= {row["measure"] for row in measures}
     assert "MEASURE:previous_period" in {row["measure"] for row in measures}
     assert all(row["description"] for row in levels + measures)
+    cube = default_cube()  # every name of the cube model, each listed once
+    assert (
+        len(measures)
+        == len(cube.measures) + len(TIME_FUNCTIONS)
+        == len({row["measure"] for row in measures})
+    )
+    assert len(levels) == len(cube.level_catalogue())
 
 
 def test_mine_clv_on_the_cdnow_sample_prints_the_published_parameters(tmp_path: Path) -> None:
@@ -258,6 +287,7 @@ def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_p
         "content",
         "pipeline",
         "forecast",
+        "personas",
     }
     missing = acrm("report", "--warehouse", str(tmp_path / "none" / "acrm.duckdb"))
     assert missing.returncode == 2 and "acrm run" in missing.stderr

@@ -226,3 +226,31 @@ def test_the_forecast_follows_the_last_whole_month_and_its_parts_add_up(
         "select distinct measure, model from mining.forecast_backtest order by all"
     ).fetchall()
     assert models == [(m, x) for m in ("orders", "revenue") for x in ("ets", "seasonal_naive")]
+
+
+def test_the_planted_personas_are_recovered_and_sliceable(
+    built_warehouse, warehouse, small_sources
+) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    planted = pd.read_csv(small_sources / "truth_personas.csv")
+    found = warehouse.execute(
+        "select c.customer_id, p.persona from mining.customer_personas as p "
+        "join marts.dim_customers as c using (customer_key)"
+    ).df()
+    found["customer_id"] = found["customer_id"].astype(int)
+    both = planted.merge(found, on="customer_id", suffixes=("_planted", "_found"))
+    assert len(both) == len(planted)
+    assert adjusted_rand_score(both["persona_planted"], both["persona_found"]) >= 0.7
+    profiles = warehouse.execute(
+        "select persona, customers from mining.persona_profiles"
+    ).fetchall()
+    assert len(profiles) == len(set(planted["persona"]))
+    cube = CubeSession(built_warehouse.published)
+    by_persona = cube.query_names(["valued_customers"], ["customer.persona"]).to_pylist()
+    buyers = warehouse.execute(
+        "select p.persona, count(*) from mining.customer_personas as p "
+        "join mining.customer_clv using (customer_key) group by 1"
+    ).fetchall()
+    shown = {r["customer.persona"]: r["valued_customers"] for r in by_persona}
+    assert {k: v for k, v in shown.items() if v} == dict(buyers)

@@ -14,7 +14,8 @@ def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:
     assert path.stat().st_mode & 0o444 == 0o444  # readable by everyone
     page = path.read_text()
     sections = (
-        "funnel", "managers", "romi", "cohorts", "nvl", "calls", "content", "pipeline", "forecast"
+        "funnel", "managers", "romi", "cohorts", "nvl", "calls", "content", "pipeline",
+        "forecast", "personas",
     )  # fmt: skip
     for section in sections:
         assert f'<section id="{section}">' in page
@@ -38,6 +39,12 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
         forecast = con.execute(
             "select sum(forecast) from mining.revenue_forecast "
             "where measure = 'revenue' and level = 'total'"
+        ).fetchall()[0][0]
+        most_valuable = con.execute(  # revenue per customer by persona, from the marts
+            "select p.persona from mining.customer_personas as p left join "
+            "(select customer_key, sum(revenue) as revenue from marts.fct_orders where is_paid "
+            "group by 1) as o using (customer_key) group by 1 "
+            "order by sum(coalesce(o.revenue, 0)) / count(*) desc limit 1"
         ).fetchall()[0][0]
         lowest_win_chance = con.execute(  # independent SQL over the mining table
             "select m.manager_name from mining.deal_win_probability as d "
@@ -64,5 +71,6 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
     assert views["content"].facts["most_engaging_page"] == truth["content"]["most_engaging_page"]
     assert views["pipeline"].facts["lowest_win_chance_manager"] == lowest_win_chance
     assert views["forecast"].facts["forecast"] == f"{forecast:,.0f}"
+    assert views["personas"].facts["most_valuable_persona"] == most_valuable
     for view in views.values():
         assert view.finding and all(str(v) in view.finding for v in view.facts.values() if v)

@@ -52,6 +52,9 @@ create table mining.customer_clv as select * from (values
 create table mining.customer_churn as select * from (values
     (11, 0.8, 'High')
 ) t(customer_key, churn_probability, churn_risk_band);
+create table mining.customer_personas as select * from (values
+    (10, 'age 25-34', 0.9, 0.1), (11, 'age 35-44', 0.8, 0.2)
+) t(customer_key, persona, membership_probability, distance);
 create table marts.dim_products as select * from (values
     (1, 'L1', 'Laptops'), (2, 'P1', 'Phones'), (3, 'P2', 'Phones'), (-1, 'Unknown', 'Unknown')
 ) t(product_key, product_name, category_name);
