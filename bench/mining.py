@@ -42,6 +42,12 @@ INPUTS = {
         "select * from marts.fct_deals",
         "select * from marts.fct_deal_stage_transitions",
     ],
+    "customer_personas": [
+        "select * from marts.dim_customers",
+        "select customer_key, revenue, sales_channel from marts.fct_orders",
+        "select customer_key from marts.fct_tickets",
+        "select customer_key, csat from marts.fct_survey_responses",
+    ],
     "revenue_forecast": [
         "select ordered_at, revenue, channel_key, customer_key from marts.fct_orders"
     ],
