@@ -62,7 +62,7 @@ bench: setup  ## landing, whole runs, warehouse increments, cube queries, servin
 	$(BIN)/python bench/warehouse.py --scales $(WAREHOUSE_BENCH_SCALES)
 	$(BIN)/python bench/cube.py --scales $(CUBE_BENCH_SCALES)
 	$(BIN)/python bench/serve.py --scales $(CUBE_BENCH_SCALES)
-	$(BIN)/python bench/mining.py --scales $(CUBE_BENCH_SCALES)
+	$(BIN)/python bench/mining_assets.py --scales $(CUBE_BENCH_SCALES)
 
 lint: setup  ## ruff, import contracts, the atoti engine's types (mypy), SQLFluff
 	$(BIN)/ruff check .

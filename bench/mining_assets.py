@@ -6,7 +6,7 @@ For each scale, on a working copy of bench/warehouse.py's warehouse:
 - naive (market basket only, the one with a textbook alternative): mlxtend's Apriori and
   rules on a one-hot orders x products frame at the same thresholds, its time and the
   frame's size in memory.
-Usage: python bench/mining.py [--scales 1 10] [--out data/bench]
+Usage: python bench/mining_assets.py [--scales 1 10] [--out data/bench]
 """
 
 from __future__ import annotations
