@@ -145,8 +145,8 @@ def snapshots(
     con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, step: int, horizon: int
 ) -> pd.DataFrame:
     cutoffs = [first + dt.timedelta(days=d) for d in range(0, (last - first).days + 1, step)]
-    frames = [snapshot(con, c, horizon) for c in cutoffs]
-    return pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    frames = [f for f in (snapshot(con, c, horizon) for c in cutoffs) if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def train(

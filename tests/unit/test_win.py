@@ -28,3 +28,24 @@ def test_bad_parameters_and_no_deals_are_named() -> None:
         train(con, dt.date(2025, 6, 1), horizon=0)
     with pytest.raises(WinInputError, match="no deals"):
         train(con, dt.date(2025, 6, 1))
+
+
+def test_a_history_shorter_than_two_horizons_is_named() -> None:
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_deals as select 1 as deal_id, 1 as customer_key, "
+        "1 as manager_key, 'x' as channel_key, 100.0 as amount, "
+        "timestamp '2025-05-20' as created_at, null::timestamp as closed_at, false as is_won"
+    )
+    con.execute(
+        "create table marts.fct_deal_stage_transitions as select 1 as deal_id, 1 as stage_key, "
+        "1 as stage_position, false as is_skipped, timestamp '2025-05-20' as entered_at, "
+        "null::timestamp as exited_at"
+    )
+    con.execute(
+        "create table marts.fct_orders as select 1 as customer_key, true as is_paid, "
+        "timestamp '2025-01-01' as ordered_at, 10.0 as revenue"
+    )
+    with pytest.raises(WinInputError, match="shorter than two 90-day horizons"):
+        train(con, dt.date(2025, 6, 1))
