@@ -3,7 +3,8 @@
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,32 @@ def warehouse_models(
     dbt's profile reads the warehouse path from ACRM_WAREHOUSE, and the `raw_source` macro
     the lake's from ACRM_LAKE (when ACRM_RAW_LAYER=lake); the resource decides both.
     """
+    with dbt_environment(warehouse):
+        if context.is_subset:  # a hand-picked selection in the UI: exactly that, no state
+            yield from dbt.cli(["build"], context=context).stream()
+            return
+        yield from _build(context, dbt, warehouse)
+
+
+@contextmanager
+def dbt_environment(warehouse: WarehouseResource) -> Iterator[None]:
+    """ACRM_WAREHOUSE and ACRM_LAKE for dbt's subprocesses, put back afterwards: a run in a
+    long-lived process (tests, `acrm run` twice) must not send the next run's lake here."""
+    saved = {name: os.environ.get(name) for name in ("ACRM_WAREHOUSE", "ACRM_LAKE")}
     os.environ["ACRM_WAREHOUSE"] = warehouse.path
     os.environ["ACRM_LAKE"] = str(warehouse.lake_path)
-    if context.is_subset:  # a hand-picked selection in the UI: exactly that, no state
-        yield from dbt.cli(["build"], context=context).stream()
-        return
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """The daily or whole build, with kept tables marked as not rebuilt."""
     target = Path(dbt_project.project_dir) / "target" / f"{TARGETS}-{context.run.run_id[:8]}"
     prune_targets(target.parent, target, TARGETS)
     fresh = dbt.cli(["source", "freshness"], target_path=target, raise_on_error=False).wait()

@@ -157,3 +157,20 @@ def test_the_identity_map_is_as_fresh_as_the_tables_it_is_built_from() -> None:
     query = yaml.safe_load(path.read_text())["sources"][0]["config"]["loaded_at_query"]
     read = {tuple(part.split(".")) for part in query.split() if part.startswith("raw.")}
     assert read == {tuple(key) for key in LANDED}
+
+
+def test_the_dbt_environment_is_put_back_after_a_build(monkeypatch, tmp_path) -> None:
+    """A run in a long-lived process must not leave its lake for the next run's dbt."""
+    import os
+
+    from pipelines.resources import WarehouseResource
+    from pipelines.warehouse.assets import dbt_environment
+
+    monkeypatch.setenv("ACRM_WAREHOUSE", "before.duckdb")
+    monkeypatch.delenv("ACRM_LAKE", raising=False)
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"))
+    with dbt_environment(warehouse):
+        assert os.environ["ACRM_LAKE"] == str(tmp_path / "lake")
+        assert os.environ["ACRM_WAREHOUSE"] == str(tmp_path / "w.duckdb")
+    assert os.environ["ACRM_WAREHOUSE"] == "before.duckdb"
+    assert "ACRM_LAKE" not in os.environ
