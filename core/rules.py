@@ -4,6 +4,7 @@ and the marts and the mining code follow it together."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 import yaml
@@ -20,3 +21,9 @@ def dbt_vars() -> dict:
 def churn_horizon_days() -> int:
     """A customer with no paid order for this many days has churned."""
     return int(dbt_vars()["churn_horizon_days"])
+
+
+def date_key(day: dt.date) -> int:
+    """The integer key of a day in marts.dim_dates (yyyymmdd), as the dbt macro `date_key`
+    (dbt_project/macros/keys.sql) writes it."""
+    return day.year * 10000 + day.month * 100 + day.day

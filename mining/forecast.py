@@ -27,7 +27,8 @@ so they add up to the total (proportional top-down on the parts' own forecasts).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,20 +44,11 @@ class ForecastInputError(ValueError):
     """The history or a parameter cannot be used; the message names which."""
 
 
-@dataclass(frozen=True)
-class Forecaster:
+class Forecaster(NamedTuple):
     """One way to forecast: `predict(history, horizon)` gives a frame of COLUMNS."""
 
     name: str
-
-    def predict(self, history: np.ndarray, horizon: int) -> pd.DataFrame:
-        if self.name == "ets":
-            return ets_forecast(history, horizon)
-        return seasonal_naive(history, horizon)
-
-
-ETS = Forecaster("ets")
-SEASONAL_NAIVE = Forecaster("seasonal_naive")
+    predict: Callable[[np.ndarray, int], pd.DataFrame]
 
 
 def _check(history: np.ndarray, horizon: int) -> None:
@@ -108,6 +100,10 @@ def seasonal_naive(history: np.ndarray, horizon: int) -> pd.DataFrame:
         frame[f"low_{level}"] = forecast - z * spread * widening
         frame[f"high_{level}"] = forecast + z * spread * widening
     return frame
+
+
+ETS = Forecaster("ets", ets_forecast)
+SEASONAL_NAIVE = Forecaster("seasonal_naive", seasonal_naive)
 
 
 def _scale(train: np.ndarray) -> float:

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from core.rules import date_key
 from mining.forecast import (
     COLUMNS,
     ETS,
@@ -82,9 +83,7 @@ def open_deal_table(scored: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     table["win_probability"] = scored["win_probability"]
     table["expected_revenue"] = scored["amount"] * scored["win_probability"]
     table["expected_close_date"] = scored["expected_close_day"]
-    table["expected_close_date_key"] = [
-        int(d.strftime("%Y%m%d")) for d in scored["expected_close_day"]
-    ]
+    table["expected_close_date_key"] = [date_key(d) for d in scored["expected_close_day"]]
     table["observation_end"] = end
     return table
 
@@ -180,7 +179,7 @@ def forecast_table(history: dict, measure: str, end: dt.date) -> pd.DataFrame:
 
 def _rows(forecast: pd.DataFrame, level: str, member: str, months) -> pd.DataFrame:
     rows = forecast.assign(level=level, member=member, month=months.date)
-    rows["month_date_key"] = [int(m.strftime("%Y%m%d")) for m in months]
+    rows["month_date_key"] = [date_key(m) for m in months]
     return rows[["level", "member", "month", "month_date_key", *COLUMNS]]
 
 

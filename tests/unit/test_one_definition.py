@@ -70,3 +70,21 @@ def test_the_churn_horizon_is_dbt_s_var() -> None:
     text = (DBT_PROJECT_DIR / "dbt_project.yml").read_text()
     declared = int(re.search(r"churn_horizon_days:\s*(\d+)", text).group(1))
     assert churn_horizon_days() == declared
+
+
+def test_python_date_keys_are_the_dbt_macros() -> None:
+    """Mining writes dim_dates keys itself: the same yyyymmdd as the dbt macro, which DuckDB
+    evaluates here from the macro's own text."""
+    import datetime as dt
+    import re
+
+    import duckdb
+
+    from core.rules import date_key
+    from core.settings import DBT_PROJECT_DIR
+
+    macro = (DBT_PROJECT_DIR / "macros" / "keys.sql").read_text()
+    body = re.search(r"macro date_key\(column\) -%}(.*?){%- endmacro", macro, re.S).group(1)
+    day = dt.date(2027, 3, 4)
+    sql = "select " + body.replace("{{ column }}", f"date '{day}'")
+    assert duckdb.sql(sql).fetchall()[0][0] == date_key(day) == 20270304
