@@ -80,6 +80,12 @@ def fit_personas(customers: pd.DataFrame, sizes=range(2, 8), seed: int = 42) -> 
     sizes = [k for k in sizes if k < len(customers)]
     if len(customers) < 50 or not sizes:
         raise PersonaInputError(f"{len(customers)} customers: personas need at least 50")
+    known = [c for c in TRAITS if customers[c].astype(str).nunique() > 1]
+    if not known:
+        raise PersonaInputError(
+            "every customer has the same age band, income, education, region and gender: "
+            "the CRM records no demographics to find personas in"
+        )
     codes = pd.DataFrame({c: pd.factorize(customers[c].astype(str))[0] for c in TRAITS})
     sample = codes.sample(min(len(codes), FIT_SAMPLE), random_state=seed)
     fitted = {k: _fit(sample, k, seed) for k in sizes}

@@ -93,3 +93,8 @@ def test_too_few_customers_or_a_missing_column_are_named() -> None:
         fit_personas(customers(n=30))
     with pytest.raises(PersonaInputError, match="education"):
         fit_personas(customers().drop(columns="education"))
+    unknown = customers().assign(
+        **{c: "Unknown" for c in BANDS}, region="Unknown", gender="Unknown"
+    )
+    with pytest.raises(PersonaInputError, match="no demographics"):
+        fit_personas(unknown)
