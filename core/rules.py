@@ -27,3 +27,8 @@ def date_key(day: dt.date) -> int:
     """The integer key of a day in marts.dim_dates (yyyymmdd), as the dbt macro `date_key`
     (dbt_project/macros/keys.sql) writes it."""
     return day.year * 10000 + day.month * 100 + day.day
+
+
+# A new customer's value: the revenue of their paid orders in this many days from the first,
+# the first included (mining.new_customer_value, the generator's truth).
+FIRST_YEAR_DAYS = 365

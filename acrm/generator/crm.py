@@ -384,6 +384,8 @@ def _customers(rng, window: Window, n: int, team_members: dict, personas: np.nda
     dropout = np.where(
         bad_experience, spec.DROPOUT_BAD, rng.beta(1.0, 9.0, size=n) + spec.DROPOUT_GOOD / 2
     )
+    loyalty = np.array([spec.ACQUISITION_DROPOUT_FACTOR.get(c, 1.0) for c in CHANNEL_NAMES])
+    dropout = np.minimum(dropout * loyalty[acquisition], spec.MAX_DROPOUT)
     owner = np.array(
         [
             team_members[spec.TEAM_OF_REGION[r]][int(u * spec.MANAGERS_PER_TEAM)]

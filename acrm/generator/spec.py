@@ -118,6 +118,10 @@ CHURN_DRIVER = "csat"
 BAD_EXPERIENCE_SHARE = 0.15
 DROPOUT_GOOD = 0.10
 DROPOUT_BAD = 0.55
+# Customers' loyalty by the channel that first brought them: the dropout after a purchase is
+# multiplied by this (1 for channels not named), so first-year value differs by channel.
+ACQUISITION_DROPOUT_FACTOR = {"Referral": 0.4, "Email": 0.5, "Paid Social": 2.0, "Display": 2.0}
+MAX_DROPOUT = 0.95
 
 GENDERS = ("female", "male")
 INCOME_BANDS = ("<30k", "30-60k", "60-100k", "100-200k", ">200k")

@@ -15,7 +15,7 @@ import polars as pl
 from acrm.generator import spec
 from acrm.generator.ads import paid_revenue_by_channel
 from acrm.generator.web import repeated_purchases
-from core.rules import churn_horizon_days
+from core.rules import FIRST_YEAR_DAYS, churn_horizon_days
 
 
 class PlantingError(RuntimeError):
@@ -57,6 +57,7 @@ def measure(
         "pair_lifts": _pair_lifts(tables),
         "follow_ups": _follow_ups(tables),
         "churn": _measure_churn(tables),
+        "first_year_value": _measure_first_year_value(tables),
         "most_engaging_page": _most_engaging_page(web),
         "totals": _totals(tables, calls, web, spend),
     }
@@ -233,6 +234,47 @@ def _measure_churn(tables: dict[str, pl.DataFrame]) -> dict:
     }
 
 
+def _measure_first_year_value(tables: dict[str, pl.DataFrame]) -> dict[str, dict]:
+    """By the channel that first brought them (the customer's first UTM medium): buyers, and
+    their repeat revenue per month of their first year that the data covers (the history may
+    be shorter than a year, so a rate: repeat revenue / months observed)."""
+    paid, paid_lines = _paid_lines(tables)
+    at = pl.col("ordered_at").str.to_datetime(time_zone="UTC")
+    orders = paid.select("order_id", "customer_id", at.alias("at")).join(
+        paid_lines.group_by("order_id").agg(LINE_REVENUE.sum().alias("revenue")), on="order_id"
+    )
+    year, end = dt.timedelta(days=FIRST_YEAR_DAYS), orders["at"].max()
+    first = (
+        orders.sort("at", "order_id")
+        .group_by("customer_id")
+        .agg(pl.col("at").first().alias("first"), pl.col("order_id").first().alias("first_order"))
+    )
+    observed = pl.min_horizontal(pl.lit(end), pl.col("first") + year) - pl.col("first")
+    repeat = (
+        orders.join(first, on="customer_id")
+        .filter(
+            (pl.col("order_id") != pl.col("first_order")) & (pl.col("at") < pl.col("first") + year)
+        )
+        .group_by("customer_id")
+        .agg(pl.col("revenue").sum().alias("repeat"))
+    )
+    medium = {c.medium: c.name for c in spec.CHANNELS}
+    value = (
+        first.join(repeat, on="customer_id", how="left")
+        .join(tables["customers"].select("customer_id", "first_utm_medium"), on="customer_id")
+        .with_columns(
+            pl.col("first_utm_medium").replace_strict(medium).alias("channel"),
+            (observed.dt.total_seconds() / (86400 * FIRST_YEAR_DAYS / 12)).alias("months"),
+        )
+        .group_by("channel")
+        .agg(
+            pl.len().alias("customers"),
+            (pl.col("repeat").fill_null(0).sum() / pl.col("months").sum()).alias("monthly_repeat"),
+        )
+    )
+    return {row.pop("channel"): row for row in value.sort("channel").iter_rows(named=True)}
+
+
 def _totals(tables, calls: pl.DataFrame, web: pl.DataFrame, spend: pl.DataFrame) -> dict:
     """What the generated sources hold, as the marts must count it."""
     paid, paid_lines = _paid_lines(tables)
@@ -385,10 +427,23 @@ def _problems(m: dict, managers_plan: tuple[int, int, int]) -> list[str]:
     ]
     if weak_follow_ups:
         problems.append(f"follow-ups not bought more by the product's buyers: {weak_follow_ups}")
+    problems += _first_year_problems(m["first_year_value"])
     weak_pairs = {p: lift for p, lift in m["pair_lifts"].items() if lift < 3}
     if weak_pairs or len(m["pair_lifts"]) != len(spec.BASKET_PAIRS):
         problems.append(f"basket pairs without high lift: {m['pair_lifts']}")
     return problems
+
+
+def _first_year_problems(by_channel: dict[str, dict]) -> list[str]:
+    """A loyal channel's customers (dropout factor below 1) must be worth more in their first
+    year than a fickle channel's (above 1), where both have enough customers to tell."""
+    told = {c: v["monthly_repeat"] for c, v in by_channel.items() if v["customers"] >= MIN_TO_TELL}
+    factor = spec.ACQUISITION_DROPOUT_FACTOR
+    loyal = [told[c] for c in told if factor.get(c, 1.0) < 1.0]
+    fickle = [told[c] for c in told if factor.get(c, 1.0) > 1.0]
+    if loyal and fickle and min(loyal) <= max(fickle):
+        return [f"first-year value by acquisition channel: measured {by_channel}"]
+    return []
 
 
 def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
@@ -433,6 +488,14 @@ def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
             "low_csat_customers": m["churn"]["low_csat_customers"],
         },
         "clv": {"top_segment": spec.CLV_TOP_SEGMENT},
+        "new_customers": {
+            "first_year_days": FIRST_YEAR_DAYS,
+            "dropout_factor_by_channel": spec.ACQUISITION_DROPOUT_FACTOR,
+            "first_year_value_by_channel": {
+                c: {"customers": v["customers"], "monthly_repeat": round(v["monthly_repeat"], 2)}
+                for c, v in m["first_year_value"].items()
+            },
+        },
         "personas": {
             "file": "truth_personas.csv",
             "names": [p[0] for p in spec.PERSONAS],
@@ -472,6 +535,11 @@ DEFINITIONS = {
     "of every other customer, those who bought the follow-up",
     "churn.driver": "the feature that drives dropout: low CSAT after a bad service experience",
     "clv.top_segment": "customer segment with the highest value per customer",
+    "new_customers.first_year_value_by_channel": "by the customer's first UTM medium's "
+    "channel: buyers, and their repeat revenue (paid orders after the first, within "
+    "first_year_days of it) per month of that first year the history covers",
+    "new_customers.dropout_factor_by_channel": "planted: the chance of dropping out after a "
+    "purchase is multiplied by this for customers the channel first brought (1 if not named)",
     "most_engaging_page": "page path with the highest engagement time per page view",
     "revenue": "sum of quantity * unit_price - discount over lines of orders with status paid",
     "orders": "orders with status paid; orders_all counts every order",
