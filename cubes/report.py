@@ -420,6 +420,52 @@ def persona_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     )
 
 
+def new_value_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    channels = _frame(
+        cube,
+        ["predicted_value_per_new_customer", "valued_new_customers"],
+        ["channel.channel"],
+    )
+    channels = channels[channels["valued_new_customers"] >= 20].sort_values(
+        "predicted_value_per_new_customer", ascending=False
+    )
+    figure = go.Figure(
+        go.Bar(
+            x=channels["predicted_value_per_new_customer"],
+            y=channels["channel.channel"],
+            orientation="h",
+            text=[f"{n:,} new customers" for n in channels["valued_new_customers"]],
+        )
+    )
+    figure.update_layout(
+        title="Predicted first-year value per new customer, by the channel of the first order",
+        yaxis_autorange="reversed",
+        xaxis_title="predicted first-year value per new customer",
+    )
+    best, worst = channels.iloc[0], channels.iloc[-1]
+    judged = dict(
+        con.execute(
+            "select model, poisson_deviance from mining.new_customer_value_evaluation"
+        ).fetchall()
+    )
+    trusted = judged.get("profile", 1e300) < min(judged.get("channel", 0), judged.get("average", 0))
+    finding = (
+        f"A new customer from {best['channel.channel']} is predicted to be worth "
+        f"{best['predicted_value_per_new_customer']:,.0f} in their first year, one from "
+        f"{worst['channel.channel']} {worst['predicted_value_per_new_customer']:,.0f}: "
+        "weigh acquisition budgets by this value, not by first orders. "
+        + ("In the backtest the model beat the channel averages." if trusted
+           else "In the backtest the model did NOT beat the channel averages: use them instead.")
+    )  # fmt: skip
+    return View(
+        "new_customers",
+        "New customers: which channels bring valuable ones",
+        finding,
+        figure,
+        {"most_valuable_channel": best["channel.channel"]},
+    )
+
+
 VIEWS = (
     funnel_view,
     manager_view,
@@ -431,6 +477,7 @@ VIEWS = (
     pipeline_view,
     forecast_view,
     persona_view,
+    new_value_view,
 )
 # The fact each view cannot do without, and the source that fills it.
 NEEDS = {
@@ -444,6 +491,7 @@ NEEDS = {
     pipeline_view: ("mining.deal_win_probability", "the CRM's open deals"),
     forecast_view: ("mining.revenue_forecast", "eight whole months of the CRM's orders"),
     persona_view: ("mining.persona_profiles", "the CRM's customers"),
+    new_value_view: ("mining.new_customer_value", "a month of the CRM's paid orders"),
 }
 
 

@@ -123,6 +123,13 @@ FACTS = (
         "probability and expected revenue.",
     ),
     Fact(
+        "new_customer_value",
+        "mining.new_customer_value",
+        {"date": "first_order_date_key", "customer": "customer_key", "channel": "channel_key"},
+        "One row per customer, dated by their first paid order and sliced by its channel (the "
+        "acquisition channel and campaign): the first-year value predicted then.",
+    ),
+    Fact(
         "revenue_forecast",
         "(select * from mining.revenue_forecast where measure = 'revenue' and level = 'total')",
         {"date": "month_date_key"},

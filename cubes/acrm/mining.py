@@ -1,4 +1,5 @@
-"""Mining: CLV and churn propensity per customer, the open deals' win probability."""
+"""Mining: CLV and churn propensity per customer, the open deals' win probability, the
+revenue forecast and the new customers' predicted value."""
 
 from __future__ import annotations
 
@@ -73,6 +74,25 @@ MEASURES = (
         format="{:.1%}",
         numerator="open_deal_win_chances",
         denominator="scored_open_deals",
+    ),
+    Aggregate(
+        "predicted_value_new_customers",
+        "First-year value (first order + 12 months' repeat revenue) of the customers whose "
+        "first paid order is in the cell, as the new-customer model predicted it at that "
+        "order; slice by channel.campaign to see who brings valuable customers",
+        sources=(Source("new_customer_value", "predicted_value"),),
+    ),
+    Aggregate(
+        "valued_new_customers",
+        "Customers whose first paid order is in the cell (scored by the new-customer model)",
+        sources=count("new_customer_value"),
+        integer=True,
+    ),
+    Ratio(
+        "predicted_value_per_new_customer",
+        "Predicted first-year value per new customer",
+        numerator="predicted_value_new_customers",
+        denominator="valued_new_customers",
     ),
     Aggregate(
         "forecast_revenue",

@@ -16,6 +16,7 @@ from mining.churn import train
 from mining.clv import customer_lifetime_value, summarise
 from mining.recommend import Purchases, evaluate, recommend
 from pipelines.mining.forecasts import deal_win_probability, revenue_forecast
+from pipelines.mining.new_value import new_customer_value
 from pipelines.mining.outputs import (
     NO_ORDERS,
     bands,
@@ -269,4 +270,5 @@ mining_assets = [
     deal_win_probability,
     revenue_forecast,
     customer_personas,
+    new_customer_value,
 ]

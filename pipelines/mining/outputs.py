@@ -31,10 +31,11 @@ def write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> No
 
 
 def mining_asset(name: str, marts: list[str], kinds: set[str], description: str):
-    """A mining asset: writes mining.<name> from the named marts, in the writer pool."""
+    """A mining asset: writes mining.<name> from the named marts (or, named
+    'mining.<asset>', another mining asset's output), in the writer pool."""
     return dg.asset(
         key=[SCHEMA, name],
-        deps=[dg.AssetKey(["marts", mart]) for mart in marts],
+        deps=[dg.AssetKey(m.split(".") if "." in m else ["marts", m]) for m in marts],
         group_name="mining",
         pool=WRITER_POOL,
         kinds=kinds,
@@ -83,6 +84,14 @@ EMPTY_OUTPUTS = {
     "membership_probability double, distance double",
     "persona_profiles": "persona varchar, customers bigint, share double, paid_orders double, "
     "revenue double, online_share double, tickets double, low_csat double",
+    "new_customer_value": "customer_key bigint, first_order_date date, "
+    "first_order_date_key integer, channel_key varchar, acquisition_channel varchar, "
+    "persona varchar, segment varchar, first_order_revenue double, predicted_repeat double, "
+    "predicted_value double, observed_value double, months_observed bigint, "
+    "value_band varchar, observation_end date",
+    "new_customer_value_evaluation": "model varchar, customers bigint, "
+    "poisson_deviance double, rmse double, top_fifth_revenue_share double, predicted double, "
+    "actual double, best boolean, holdout_from date, observation_end date",
     "recommendation_evaluation": "k bigint, customers bigint, precision double, "
     "recall double, popular_precision double, popular_recall double, beats_baseline boolean, "
     "verdict varchar, holdout_from date, observation_end date",

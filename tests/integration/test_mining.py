@@ -252,3 +252,43 @@ def test_the_planted_personas_are_recovered_and_sliceable(
     ).fetchall()
     shown = {r["customer.persona"]: r["valued_customers"] for r in by_persona}
     assert {k: v for k, v in shown.items() if v} == dict(buyers)
+
+
+def test_new_customers_value_shows_the_planted_loyal_channels_through_the_cube(
+    built_warehouse, warehouse, truth
+) -> None:
+    buyers = warehouse.execute(
+        "select count(distinct customer_key) from marts.fct_orders "
+        "where is_paid and customer_key <> -1"
+    ).fetchall()[0][0]
+    rows, total = warehouse.execute(
+        "select count(distinct customer_key), sum(predicted_value) from mining.new_customer_value"
+    ).fetchall()[0]
+    assert rows == buyers > 0
+    cube = CubeSession(built_warehouse.published)
+    measures = ["predicted_value_new_customers", "valued_new_customers"]
+    by_channel = cube.query_names(measures, ["channel.channel"]).to_pylist()
+    by_campaign = cube.query_names(measures, ["channel.campaign"]).to_pylist()
+    for result in (by_channel, by_campaign):
+        assert sum(r["predicted_value_new_customers"] or 0 for r in result) == pytest.approx(total)
+    # planted: customers a loyal channel brought drop out less, so are worth more in a year
+    factor = truth["new_customers"]["dropout_factor_by_channel"]
+    pooled = {"loyal": [0.0, 0], "fickle": [0.0, 0]}
+    for r in by_channel:
+        kind = {True: "loyal", False: "fickle"}.get(factor.get(r["channel.channel"], 1) < 1)
+        if factor.get(r["channel.channel"], 1) != 1:
+            pooled[kind][0] += r["predicted_value_new_customers"]
+            pooled[kind][1] += r["valued_new_customers"]
+    per_customer = {k: value / n for k, (value, n) in pooled.items()}
+    assert per_customer["loyal"] > 1.2 * per_customer["fickle"]
+
+
+def test_new_customer_value_is_backtested_against_the_channel_averages(warehouse) -> None:
+    judged = warehouse.execute(
+        "select model, customers, poisson_deviance, best from mining.new_customer_value_evaluation"
+    ).df()
+    judged = judged.set_index("model")
+    assert list(judged.index) == ["profile", "channel", "average"]
+    assert judged["customers"].nunique() == 1 and judged["customers"].iloc[0] > 0
+    assert judged["best"].sum() == 1
+    assert judged.loc["profile", "poisson_deviance"] < judged.loc["average", "poisson_deviance"]

@@ -15,7 +15,7 @@ def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:
     page = path.read_text()
     sections = (
         "funnel", "managers", "romi", "cohorts", "nvl", "calls", "content", "pipeline",
-        "forecast", "personas",
+        "forecast", "personas", "new_customers",
     )  # fmt: skip
     for section in sections:
         assert f'<section id="{section}">' in page
@@ -46,6 +46,11 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
             "group by 1) as o using (customer_key) group by 1 "
             "order by sum(coalesce(o.revenue, 0)) / count(*) desc limit 1"
         ).fetchall()[0][0]
+        best_channel = con.execute(  # first-year value per new customer, from the table
+            "select c.channel from mining.new_customer_value as v join marts.dim_channels as c "
+            "using (channel_key) group by 1 having count(*) >= 20 "
+            "order by avg(v.predicted_value) desc limit 1"
+        ).fetchall()[0][0]
         lowest_win_chance = con.execute(  # independent SQL over the mining table
             "select m.manager_name from mining.deal_win_probability as d "
             "join marts.dim_managers as m using (manager_key) where m.manager_key <> -1 "
@@ -72,5 +77,6 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
     assert views["pipeline"].facts["lowest_win_chance_manager"] == lowest_win_chance
     assert views["forecast"].facts["forecast"] == f"{forecast:,.0f}"
     assert views["personas"].facts["most_valuable_persona"] == most_valuable
+    assert views["new_customers"].facts["most_valuable_channel"] == best_channel
     for view in views.values():
         assert view.finding and all(str(v) in view.finding for v in view.facts.values() if v)
