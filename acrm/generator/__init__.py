@@ -103,11 +103,12 @@ def _build(seed: int, window: Window, volumes: Volumes, progress: Progress) -> d
     """Every source's data in memory, and the truths measured on it."""
     # One independent stream per source: changing one source's code leaves the others' bytes.
     # A stream added later comes last, so the earlier ones keep their draws.
-    crm_rng, calls_rng, web_rng, ads_rng, follow_up_rng, persona_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
+    crm_rng, calls_rng, web_rng, ads_rng, follow_up_rng, persona_rng, campaign_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)
     )
     progress(f"CRM: {volumes.customers:,} customers, their deals, orders and tickets")
-    crm = build_crm(crm_rng, window, volumes.customers, Streams(follow_up_rng, persona_rng))
+    streams = Streams(follow_up_rng, persona_rng, campaign_rng)
+    crm = build_crm(crm_rng, window, volumes.customers, streams)
     progress(f"call center: about {volumes.calls:,} calls")
     slow = slow_manager(crm)
     calls = build_calls(calls_rng, window, crm, volumes.calls, slow)
@@ -122,6 +123,7 @@ def _build(seed: int, window: Window, volumes: Volumes, progress: Progress) -> d
         web.events,
         spend,
         (crm.weak_manager_id, crm.skipping_manager_id, slow),
+        crm.extra["campaign_members"],
     )
     return {"crm": crm, "calls": calls, "web": web, "spend": spend, "truth": document}
 

@@ -55,7 +55,9 @@ def build_ad_spend(
     session_of = {(d, c): s for d, c, s in sessions.iter_rows()}
     rows = []
     for channel in (c for c in spec.CHANNELS if c.target_romi is not None):
-        mine = campaigns.filter(pl.col("channel") == channel.name)
+        mine = campaigns.filter(
+            (pl.col("channel") == channel.name) & pl.col("platform").is_in(list(spec.PLATFORMS))
+        )
         cells = _campaign_days(mine, window, session_of)
         if cells:
             rows += _spend_rows(rng, window, channel, cells, revenue.get(channel.name, 0.0))

@@ -44,6 +44,26 @@ class Campaigns:
         active = active or ids[:1]
         return active[int(rng.random() * len(active))]
 
+    def add(self, name: str, kind: str, start: int, end: int) -> int:
+        """A campaign the CRM sends itself (spec.MEMBER_CAMPAIGNS); journeys never pick it."""
+        campaign_id = self.frame.height + 1
+        row = {
+            "campaign_id": campaign_id,
+            "name": name,
+            "channel": "Email",
+            "platform": spec.MEMBER_PLATFORM,
+            "utm_source": spec.MEMBER_PLATFORM,
+            "utm_medium": CHANNEL_BY_NAME["Email"].medium,
+            "utm_campaign": f"crm_{kind.replace('-', '_')}",
+            "start_day": start,
+            "end_day": end,
+            "quality": 1.0,
+        }
+        self.frame = pl.concat([self.frame, pl.DataFrame([row], schema=self.frame.schema)])
+        self.start_day = np.append(self.start_day, start)
+        self.end_day = np.append(self.end_day, end)
+        return campaign_id
+
 
 @dataclass
 class Crm:
@@ -277,6 +297,7 @@ class Streams:
 
     follow_up: np.random.Generator
     persona: np.random.Generator
+    campaign: np.random.Generator
 
 
 def build_crm(rng: np.random.Generator, window: Window, n_customers: int, streams: Streams) -> Crm:
@@ -308,6 +329,7 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int, stream
     attrs["cancelled_day"] = np.full(n_customers, np.nan)
     for i in range(n_customers):
         _journey(rng, world, i)
+    members = _member_campaigns(streams.campaign, world)
     tables = _frames(
         rng,
         window,
@@ -323,6 +345,7 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int, stream
         attrs["web_user_id"],
         attrs["created_day"],
     )
+    tables["campaign_members"] = _campaign_member_table(window, members)
     return Crm(
         tables=tables,
         customer_phone_e164=np.where(attrs["has_phone"], attrs["phone_e164"], None),
@@ -334,7 +357,68 @@ def build_crm(rng: np.random.Generator, window: Window, n_customers: int, stream
         skipping_manager_id=skipper,
         products=products,
         touches=pl.DataFrame(world.touches, schema=TOUCH_SCHEMA, orient="row"),
-        extra={"campaigns": campaigns, "personas": [spec.PERSONAS[k][0] for k in personas]},
+        extra={
+            "campaigns": campaigns,
+            "personas": [spec.PERSONAS[k][0] for k in personas],
+            "campaign_members": members,
+        },
+    )
+
+
+MEMBER_SCHEMA = {
+    "campaign_id": pl.Int64,
+    "customer_id": pl.Int64,
+    "group": pl.String,
+    "sent_day": pl.Float64,
+    "segment": pl.String,
+    "bought_anyway": pl.Boolean,  # a paid order of their own in the response window
+    "responded": pl.Boolean,  # an extra paid order because of the campaign (treated only)
+}
+
+
+def _member_campaigns(rng: np.random.Generator, world: _World) -> pl.DataFrame:
+    """spec.MEMBER_CAMPAIGNS, sent after the journeys: each campaign's members split at
+    random into treatment and holdout, and the treated responders' extra orders. The rows
+    keep what each member would have done anyway, so the truth knows the real uplift."""
+    attrs = world.attrs
+    own = {}  # customer index -> their paid order days, before any campaign order
+    for order in world.orders:
+        if order[5] == "paid":
+            own.setdefault(order[1] - 1, []).append(order[4])
+    rows = []
+    for name, kind, at, window_days, uplift in spec.MEMBER_CAMPAIGNS:
+        sent = float(int(at * world.horizon))
+        if sent + window_days + 1 > world.horizon:
+            continue  # the history is too short for its response window
+        campaign_id = world.campaigns.add(name, kind, int(sent), int(sent + window_days))
+        alive = (attrs["created_day"] < sent) & ~(attrs["cancelled_day"] < sent)
+        chosen = np.flatnonzero(alive & (rng.random(len(alive)) < spec.MEMBER_SHARE))
+        holdout = rng.random(len(chosen)) < spec.HOLDOUT_SHARE
+        for i, held in zip(chosen, holdout, strict=True):
+            sent_at = sent + rng.uniform(0.3, 0.45)
+            segment = attrs["segment"][i]
+            anyway = any(sent_at <= d < sent_at + window_days for d in own.get(i, ()))
+            responded = (not held) and rng.random() < uplift[segment]
+            if responded:
+                t = sent_at + window_days * rng.beta(1.0, 3.0)
+                basket = world.baskets.draw(rng, segment)
+                visit = (i, t, "Email", campaign_id, spec.MEMBER_PLATFORM)
+                _order(world, visit, (t, None, None), basket, 0.0)
+            group = "holdout" if held else "treatment"
+            rows.append((campaign_id, i + 1, group, sent_at, segment, anyway, responded))
+    return pl.DataFrame(rows, schema=MEMBER_SCHEMA, orient="row")
+
+
+def _campaign_member_table(window, members: pl.DataFrame) -> pl.DataFrame:
+    """campaign_members as the CRM holds them: who was sent what, or kept as holdout."""
+    sent = _ts(window, members["sent_day"].to_numpy())
+    return members.select(
+        pl.int_range(1, members.height + 1, dtype=pl.Int64).alias("campaign_member_id"),
+        "campaign_id",
+        "customer_id",
+        pl.col("group").alias("member_group"),
+        pl.Series("sent_at", sent, dtype=pl.String),
+        pl.Series("updated_at", sent, dtype=pl.String),
     )
 
 

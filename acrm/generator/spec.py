@@ -293,6 +293,22 @@ FOLLOW_UPS: tuple[tuple[str, str], ...] = (
     ("Inkjet Printer C3", "Ink Set C3"),
 )
 FOLLOW_UP_PROBABILITY = 0.8
+# Planted CRM campaigns sent to existing customers, each randomised into treatment and a
+# holdout: (name, type, send day as a share of the history, response window in days,
+# chance a treated customer of each segment places an extra order because of it). The
+# newsletter does nothing. Members: a share of the customers who exist and have not
+# cancelled on the send day.
+MEMBER_CAMPAIGNS: tuple[tuple[str, str, float, int, dict[str, float]], ...] = (
+    ("CRM · win-back offer", "win-back", 0.55, 30,
+     {"Retail": 0.25, "Small business": 0.10, "Corporate": 0.03}),
+    ("CRM · accessories cross-sell", "cross-sell", 0.70, 30,
+     {"Retail": 0.04, "Small business": 0.12, "Corporate": 0.30}),
+    ("CRM · monthly newsletter", "newsletter", 0.85, 30,
+     {"Retail": 0.0, "Small business": 0.0, "Corporate": 0.0}),
+)  # fmt: skip
+MEMBER_SHARE = 0.6
+HOLDOUT_SHARE = 0.2
+MEMBER_PLATFORM = "crm"  # sent by the CRM itself: no ad platform bills for it
 
 # --- call center --------------------------------------------------------------------------
 

@@ -370,9 +370,13 @@ def _follow_ups(tables: dict[str, pl.DataFrame]) -> list[dict]:
     return found
 
 
-def check_and_build(tables, calls, web, spend, managers_plan: tuple[int, int, int]) -> dict:
-    """Measure every effect, fail if one is not there, and return the truth document."""
+def check_and_build(
+    tables, calls, web, spend, managers_plan: tuple[int, int, int], members=None
+) -> dict:
+    """Measure every effect, fail if one is not there, and return the truth document.
+    `members`: the campaign members with what each would have done anyway (crm.py)."""
     m = measure(tables, calls, web, spend)
+    m["campaigns"] = [] if members is None else campaign_truths(tables, members)
     problems = _problems(m, managers_plan)
     if problems:
         raise PlantingError(
@@ -434,6 +438,38 @@ def _problems(m: dict, managers_plan: tuple[int, int, int]) -> list[str]:
     return problems
 
 
+def campaign_truths(tables: dict[str, pl.DataFrame], members: pl.DataFrame) -> list[dict]:
+    """Per planted campaign: its members, and its true uplift on the treated, overall and
+    per segment: the share who bought in the window only because of it (the members keep
+    whether they would have bought anyway)."""
+    planted = {name: (kind, window, p) for name, kind, _, window, p in spec.MEMBER_CAMPAIGNS}
+    names = dict(tables["campaigns"].select("campaign_id", "name").iter_rows())
+    caused = (pl.col("responded") & ~pl.col("bought_anyway")).mean()
+    found = []
+    for (campaign_id,), rows in members.sort("campaign_id").group_by(
+        "campaign_id", maintain_order=True
+    ):
+        kind, window, response = planted[names[campaign_id]]
+        treated = rows.filter(pl.col("group") == "treatment")
+        by_segment = treated.group_by("segment").agg(caused.alias("uplift"), pl.len().alias("n"))
+        found.append(
+            {
+                "campaign_id": campaign_id,
+                "name": names[campaign_id],
+                "type": kind,
+                "response_window_days": window,
+                "planted_response": response,
+                "treated": treated.height,
+                "holdout": rows.height - treated.height,
+                "true_uplift": treated.select(caused).item(),
+                "true_uplift_by_segment": {
+                    seg: round(u, 4) for seg, u, _ in by_segment.sort("segment").iter_rows()
+                },
+            }
+        )
+    return found
+
+
 def _first_year_problems(by_channel: dict[str, dict]) -> list[str]:
     """A loyal channel's customers (dropout factor below 1) must be worth more in their first
     year than a fickle channel's (above 1), where both have enough customers to tell."""
@@ -488,6 +524,9 @@ def _document(m: dict, managers_plan: tuple[int, int, int]) -> dict:
             "low_csat_customers": m["churn"]["low_csat_customers"],
         },
         "clv": {"top_segment": spec.CLV_TOP_SEGMENT},
+        "campaigns": [
+            {**c, "true_uplift": round(c["true_uplift"], 4)} for c in m.get("campaigns", [])
+        ],
         "new_customers": {
             "first_year_days": FIRST_YEAR_DAYS,
             "dropout_factor_by_channel": spec.ACQUISITION_DROPOUT_FACTOR,
@@ -535,6 +574,10 @@ DEFINITIONS = {
     "of every other customer, those who bought the follow-up",
     "churn.driver": "the feature that drives dropout: low CSAT after a bad service experience",
     "clv.top_segment": "customer segment with the highest value per customer",
+    "campaigns": "CRM campaigns sent to existing customers, each split at random into "
+    "treatment and holdout; planted_response: chance a treated customer of the segment "
+    "places an extra paid order in the response window because of it; true_uplift: among "
+    "the treated, the share who bought in the window only because of the campaign",
     "new_customers.first_year_value_by_channel": "by the customer's first UTM medium's "
     "channel: buyers, and their repeat revenue (paid orders after the first, within "
     "first_year_days of it) per month of that first year the history covers",

@@ -67,6 +67,9 @@ CRM_DDL = {
     "manager_id INTEGER REFERENCES managers, product_id INTEGER REFERENCES products, "
     "status TEXT, priority TEXT, channel TEXT, opened_at TEXT NOT NULL, "
     "resolved_at TEXT, updated_at TEXT NOT NULL",
+    "campaign_members": "campaign_member_id INTEGER PRIMARY KEY, "
+    "campaign_id INTEGER REFERENCES campaigns, customer_id INTEGER REFERENCES customers, "
+    "member_group TEXT NOT NULL, sent_at TEXT NOT NULL, updated_at TEXT NOT NULL",
     "survey_responses": "survey_response_id INTEGER PRIMARY KEY, "
     "ticket_id INTEGER REFERENCES tickets, "
     "customer_id INTEGER REFERENCES customers, "
