@@ -120,6 +120,12 @@ ENTITIES: dict[str, Entity] = {
             {"customer_id": "customers", "manager_id": "managers", "product_id": "products"},
         ),
         _e(
+            "campaign_members",
+            "who a campaign was sent to, and who was kept aside as its holdout",
+            "campaign_member_id:id campaign_id:id customer_id:id member_group:text sent_at:ts",
+            {"customer_id": "customers"},
+        ),
+        _e(
             "survey_responses",
             "satisfaction surveys (CSAT, NPS)",
             "survey_response_id:id ticket_id:id customer_id:id manager_id:id csat:int nps:int "
@@ -147,4 +153,5 @@ NEEDED_BY: dict[str, tuple[str, ...]] = {
     "order_lines": ("fct_order_lines", "rpt_product_abc_xyz", "rpt_product_affinity"),
     "tickets": ("fct_tickets", "rpt_service_quality"),
     "survey_responses": ("fct_survey_responses", "rpt_churn_drivers"),
+    "campaign_members": ("fct_campaign_members", "rpt_campaign_effect"),
 }

@@ -154,6 +154,13 @@ CRM_TABLES: tuple[CrmTable, ...] = (
         rules=(Rule("resolved before opened", pl.col("resolved_at") < pl.col("opened_at")),),
     ),
     CrmTable(
+        "campaign_members",
+        (
+            _ts("sent_at", nullable=False),
+            Column("member_group", pl.String(), nullable=False, allowed=("treatment", "holdout")),
+        ),
+    ),
+    CrmTable(
         "survey_responses",
         rules=(
             Rule("csat outside 1..5", ~pl.col("csat").is_between(1, 5)),

@@ -257,3 +257,43 @@ def test_won_amount_by_product_keeps_misspelt_and_missing_products_under_unknown
         if r["status"] == "won" and r["product"] not in products
     ]
     assert strays and by_product["Unknown"] == pytest.approx(sum(strays))
+
+
+# Campaign members as each fixture records them: (campaign, group) -> members; the members
+# whose customer is not a customer (a lead, an id customers.csv lacks); quarantined rows.
+CAMPAIGN_MEMBERS = {
+    "salesforce": ({("Spring Webinar", "treatment"): 2, ("Spring Webinar", "holdout"): 1}, 1, 0),
+    "csv": (
+        {
+            ("Spring sale", "treatment"): 2,
+            ("Spring sale", "holdout"): 2,
+            ("Autumn win-back", "treatment"): 2,
+        },
+        1,
+        1,
+    ),
+}
+
+
+def test_campaign_members_land_where_the_crm_records_them(landed) -> None:
+    name, settings, _ = landed
+    if name not in CAMPAIGN_MEMBERS:
+        said = summarize(settings)["crm_notes"]["campaign_members"]
+        assert said.startswith(f"absent: absent in the {name} map"), said
+        return
+    groups, strangers, quarantined = CAMPAIGN_MEMBERS[name]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        found = con.execute(
+            "select c.campaign_name, m.member_group, count(*) from marts.fct_campaign_members m "
+            "join marts.dim_campaigns c using (campaign_key) group by 1, 2"
+        ).fetchall()
+        unknown = con.execute(
+            "select count(*) from marts.fct_campaign_members where customer_key = -1"
+        ).fetchall()[0][0]
+        reasons = con.execute(
+            "select reason from raw._quarantine where source = 'crm_campaign_members'"
+        ).fetchall()
+    assert {(c, g): n for c, g, n in found} == groups
+    assert unknown == strangers
+    assert len(reasons) == quarantined
+    assert all("member_group" in r for (r,) in reasons)
