@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cubes.frame_engine import FrameEngine
-from cubes.model import Cube, Difference, Ratio, fact_projection
+from cubes.model import Z95, Cube, Difference, Ratio, UpliftBound, fact_projection
 from cubes.query import Filter
 
 if TYPE_CHECKING:  # checked against atoti's own hints by mypy (make lint), run without it
@@ -162,7 +162,7 @@ class AtotiBackend:
             aggregate = tt.agg.count_distinct if source.function == "count_distinct" else tt.agg.sum
             atoti_cube.measures[name] = aggregate(table[name])
         for m in cube.measures:  # ratios and differences, for users of the Atoti UI
-            if isinstance(m, Ratio | Difference) and all(
+            if isinstance(m, Ratio | Difference | UpliftBound) and all(
                 b.name in bases for b in cube.base_measures([m.name])
             ):
                 self._define(atoti_cube, m.name)
@@ -181,7 +181,21 @@ class AtotiBackend:
             measures[name] = self._define(atoti_cube, m.minuend) - self._define(
                 atoti_cube, m.subtrahend
             )
+        elif isinstance(m, UpliftBound):
+            measures[name] = self._uplift_bound(atoti_cube, m)
         return measures[name]
+
+    def _uplift_bound(self, atoti_cube: tt.Cube, m: UpliftBound) -> Any:
+        parts = []  # per group: rate and variance, Agresti-Caffo (cubes.model.UpliftBound)
+        for name in (m.treated, m.holdout):
+            ratio = self.cube.measure(name)
+            assert isinstance(ratio, Ratio)  # tests/unit/test_uplift_bound.py holds it
+            x = self._define(atoti_cube, ratio.numerator)
+            n = self._define(atoti_cube, ratio.denominator)
+            rate = (x + 1) / (n + 2)
+            parts.append((rate, rate * (1 - rate) / (n + 2)))
+        (p1, v1), (p0, v0) = parts
+        return p1 - p0 + m.side * Z95 * tt.math.sqrt(v1 + v0)
 
     @staticmethod
     def _conditions(level: tt.Level, flt: Filter) -> list[Any]:

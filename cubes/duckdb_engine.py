@@ -21,7 +21,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cubes.model import GROWTH_OF, Aggregate, Cube, Difference, Ratio, fact_projection
+from cubes.model import (
+    GROWTH_OF,
+    Z95,
+    Aggregate,
+    Cube,
+    Difference,
+    Ratio,
+    UpliftBound,
+    fact_projection,
+)
 from cubes.query import (
     Filter,
     Query,
@@ -465,10 +474,16 @@ def _output_sql(
 
 def _typed(cube: Cube, name: str, sql: str) -> str:
     """A measure's SQL cast to its answer's type (a ratio is a double already)."""
-    if isinstance(cube.measure(name), Ratio):
+    if _is_rate(cube, name):
         return sql
     integer = all(b.integer for b in cube.base_measures([name]))
     return f"cast({sql} as {'bigint' if integer else 'double'})"
+
+
+def _is_rate(cube: Cube, name: str) -> bool:
+    """A ratio, an uplift bound, or a measure computed from one (a difference of rates)."""
+    m = cube.measure(name)
+    return isinstance(m, Ratio | UpliftBound) or any(_is_rate(cube, p) for p in m.parts())
 
 
 def _measure_sql(
@@ -481,6 +496,8 @@ def _measure_sql(
         numerator = _measure_sql(cube, m.numerator, base, never_null)
         denominator = _measure_sql(cube, m.denominator, base, never_null)
         return f"({numerator} / nullif(cast({denominator} as double), 0))"
+    if isinstance(m, UpliftBound):
+        return _uplift_bound_sql(cube, m, base, never_null)
     if isinstance(m, Difference):
         a = _measure_sql(cube, m.minuend, base, never_null)
         b = _measure_sql(cube, m.subtrahend, base, never_null)
@@ -489,6 +506,20 @@ def _measure_sql(
         both_missing = f"{a} is null and {b} is null"
         return f"(case when {both_missing} then null else coalesce({a}, 0) - coalesce({b}, 0) end)"
     return base(name)
+
+
+def _uplift_bound_sql(cube: Cube, m: UpliftBound, base, never_null) -> str:
+    """UpliftBound's formula (Agresti-Caffo) over the two rates' parts."""
+    rates, variance = [], []
+    for name in (m.treated, m.holdout):
+        ratio = cube.measure(name)
+        x = f"coalesce({_measure_sql(cube, ratio.numerator, base, never_null)}, 0)"
+        n = f"coalesce({_measure_sql(cube, ratio.denominator, base, never_null)}, 0)"
+        rate = f"(({x} + 1.0) / ({n} + 2.0))"
+        rates.append(rate)
+        variance.append(f"{rate} * (1 - {rate}) / ({n} + 2.0)")
+    spread = f"{m.side} * {Z95} * sqrt({' + '.join(variance)})"
+    return f"({rates[0]} - {rates[1]} + {spread})"
 
 
 def _summed_facts(

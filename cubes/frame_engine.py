@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cubes.model import Aggregate, Cube, Difference, Ratio, fact_projection
+from cubes.model import Z95, Aggregate, Cube, Difference, Ratio, UpliftBound, fact_projection
 from cubes.query import Filter, Query, QueryError, split_measure, validate
 
 GROUPING_COLUMN = "_grouping"
@@ -62,6 +62,16 @@ def evaluate(cube: Cube, name: str, frame: pd.DataFrame) -> pd.Series:
         numerator = evaluate(cube, m.numerator, frame).astype("float64")
         denominator = evaluate(cube, m.denominator, frame).astype("float64")
         return numerator / denominator.replace(0, np.nan)
+    if isinstance(m, UpliftBound):
+        rates, variance = [], 0.0
+        for name in (m.treated, m.holdout):  # Agresti-Caffo (cubes.model.UpliftBound)
+            ratio = cube.measure(name)
+            x = evaluate(cube, ratio.numerator, frame).astype("float64").fillna(0)
+            n = evaluate(cube, ratio.denominator, frame).astype("float64").fillna(0)
+            rate = (x + 1) / (n + 2)
+            rates.append(rate)
+            variance = variance + rate * (1 - rate) / (n + 2)
+        return rates[0] - rates[1] + m.side * Z95 * np.sqrt(variance)
     if isinstance(m, Difference):
         a = evaluate(cube, m.minuend, frame).astype("float64")
         b = evaluate(cube, m.subtrahend, frame).astype("float64")

@@ -170,6 +170,24 @@ class Difference(Measure):
         return (self.minuend, self.subtrahend)
 
 
+@dataclass(frozen=True)
+class UpliftBound(Measure):
+    """A bound of the 95 % interval of treated - holdout, two Ratio measures of responders
+    to members, by Agresti and Caffo (2000): one response and one non-response added to
+    each group, p = (x + 1) / (n + 2), then (p1 - p0) + side * 1.96 * sqrt(p1 (1 - p1) /
+    (n1 + 2) + p0 (1 - p0) / (n0 + 2)). Unlike the plain normal interval it does not
+    collapse when a small group has no responder. side: -1 the low bound, +1 the high."""
+
+    treated: str = ""
+    holdout: str = ""
+    side: int = -1
+
+    def parts(self) -> tuple[str, ...]:
+        return (self.treated, self.holdout)
+
+
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
+
 # Time functions, written `measure:function`: the measure at another period of the finest
 # date level on the query's axes, or a growth rate against it.
 TIME_FUNCTIONS = {

@@ -7,7 +7,7 @@ and the model disagree.
 
 from __future__ import annotations
 
-from cubes.model import TIME_FUNCTIONS, Aggregate, Cube, Difference, Measure, Ratio
+from cubes.model import TIME_FUNCTIONS, Aggregate, Cube, Difference, Measure, Ratio, UpliftBound
 
 HEADER = """# ACRM measures and levels
 
@@ -24,6 +24,12 @@ def _computed(measure: Measure) -> str:
         return f"{measure.numerator} / {measure.denominator}"
     if isinstance(measure, Difference):
         return f"{measure.minuend} - {measure.subtrahend}"
+    if isinstance(measure, UpliftBound):
+        sign = "-" if measure.side < 0 else "+"
+        return (
+            f"{measure.treated} - {measure.holdout} {sign} 1.96 x sqrt(p(1-p)/(n+2) of each "
+            "rate), p = (responders + 1) / (members + 2) (Agresti-Caffo)"
+        )
     return ""
 
 

@@ -11,9 +11,10 @@ its summed parts at the cell, so it is right at every level.
 
 from __future__ import annotations
 
-from cubes.acrm import calls, customers, marketing, mining, sales, service, web
+from cubes.acrm import calls, campaigns, customers, marketing, mining, sales, service, web
 from cubes.acrm.dimensions import (
     ATTRIBUTION,
+    CAMPAIGN,
     CHANNEL,
     CONTENT,
     CUSTOMER,
@@ -32,6 +33,7 @@ from cubes.model import Cube
 MEASURES = (
     *sales.MEASURES,
     *marketing.MEASURES,
+    *campaigns.MEASURES,
     *calls.MEASURES,
     *web.MEASURES,
     *customers.MEASURES,
@@ -52,6 +54,7 @@ ACRM_CUBE = Cube(
         PRODUCT,
         CONTENT,
         ATTRIBUTION,
+        CAMPAIGN,
     ),
     facts=FACTS,
     measures=MEASURES,
@@ -69,6 +72,7 @@ FACT_ENTITIES = {
     "customer_months": ("orders",),
     "surveys": ("survey_responses",),
     "tickets": ("tickets",),
+    "campaign_members": ("campaign_members",),
 }
 
 

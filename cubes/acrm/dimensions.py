@@ -230,3 +230,21 @@ ATTRIBUTION = Dimension(
     slicing=True,
     default_member="last_touch",
 )
+CAMPAIGN = Dimension(
+    "campaign",
+    """(
+        select members.campaign_member_id, campaigns.campaign_name, members.member_group
+        from marts.fct_campaign_members as members
+        left join marts.dim_campaigns as campaigns
+            on members.campaign_key = campaigns.campaign_key
+    )""",
+    "campaign_member_id",
+    (
+        Hierarchy("campaign", (Level("campaign", "campaign_name", "The campaign sent"),)),
+        Hierarchy(
+            "group",
+            (Level("group", "member_group", "treatment (sent it) or holdout (kept aside)"),),
+        ),
+    ),
+    "Campaign membership: which campaign, and treatment or holdout (campaign members only).",
+)

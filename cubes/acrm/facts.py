@@ -142,6 +142,17 @@ FACTS = (
         "One row per customer x month from the first order on.",
     ),
     Fact(
+        "campaign_members",
+        "marts.fct_campaign_members",
+        {
+            "date": "sent_date_key",
+            "customer": "customer_key",
+            "channel": "channel_key",
+            "campaign": "campaign_member_id",
+        },
+        "One row per campaign member (treatment or holdout), dated by the send.",
+    ),
+    Fact(
         "surveys",
         "marts.fct_survey_responses",
         {"date": "responded_date_key", **_PARTY, "product": "product_key"},

@@ -1,0 +1,15 @@
+{#
+    A bound of the 95 % interval of treated rate - holdout rate, from the responders (x)
+    and members (n) of each group, by Agresti and Caffo (2000): one response and one
+    non-response added to each group, p = (x + 1) / (n + 2); side -1 the low bound, +1 the
+    high. The cube's UpliftBound measure (cubes/model.py) computes the same; an integration
+    test holds them equal.
+#}
+{% macro uplift_bound(x1, n1, x0, n0, side) -%}
+    {%- set p1 = '((' ~ x1 ~ ' + 1.0) / (' ~ n1 ~ ' + 2.0))' -%}
+    {%- set p0 = '((' ~ x0 ~ ' + 1.0) / (' ~ n0 ~ ' + 2.0))' -%}
+    ({{ p1 }} - {{ p0 }} + {{ side }} * 1.959963984540054 * sqrt(
+        {{ p1 }} * (1 - {{ p1 }}) / ({{ n1 }} + 2.0)
+        + {{ p0 }} * (1 - {{ p0 }}) / ({{ n0 }} + 2.0)
+    ))
+{%- endmacro %}

@@ -1,0 +1,61 @@
+"""Campaigns against their holdouts: the planted effects recovered by the marts and the
+cube, and the two computations of the interval equal."""
+
+import duckdb
+import pytest
+
+from acrm.generator import spec
+from cubes import CubeSession
+
+
+@pytest.fixture(scope="module")
+def effects(built_warehouse):
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        return {r["campaign_name"]: r for r in con.execute(
+            "select * from marts.rpt_campaign_effect").df().to_dict("records")}  # fmt: skip
+
+
+def test_intervals_contain_the_planted_uplift_and_the_dud_is_not_significant(
+    effects, truth
+) -> None:
+    planted = truth["campaigns"]
+    assert len(planted) == len(spec.MEMBER_CAMPAIGNS) and len(effects) == len(planted)
+    for campaign in planted:
+        found = effects[campaign["name"]]
+        assert (found["treated"], found["holdout"]) == (campaign["treated"], campaign["holdout"])
+        assert found["uplift_low"] <= campaign["true_uplift"] <= found["uplift_high"]
+        assert found["is_window_complete"]
+        if not any(campaign["planted_response"].values()):
+            assert found["verdict"] == "no effect shown"
+            assert found["uplift_low"] < 0 < found["uplift_high"]
+
+
+def test_the_holdout_is_the_planted_random_share(effects) -> None:
+    for found in effects.values():
+        members = found["treated"] + found["holdout"]
+        share = found["holdout"] / members
+        tolerance = 3 * (spec.HOLDOUT_SHARE * (1 - spec.HOLDOUT_SHARE) / members) ** 0.5
+        assert share == pytest.approx(spec.HOLDOUT_SHARE, abs=tolerance)
+
+
+def test_the_cube_gives_the_reports_numbers_per_campaign(built_warehouse, effects) -> None:
+    cube = CubeSession(built_warehouse.published)
+    measures = ["campaign_uplift", "campaign_uplift_low", "campaign_uplift_high",
+                "incremental_revenue", "treated_members"]  # fmt: skip
+    rows = cube.query_names(measures, ["campaign.campaign"]).to_pylist()
+    assert len(rows) == len(effects)
+    for row in rows:
+        found = effects[row["campaign.campaign"]]
+        assert row["treated_members"] == found["treated"]
+        for measure, column in zip(
+            measures[:4],
+            ["uplift", "uplift_low", "uplift_high", "incremental_revenue"],
+            strict=True,
+        ):
+            assert row[measure] == pytest.approx(found[column], rel=1e-9, abs=1e-6)
+    groups = cube.query_names(["response_rate"], ["campaign.campaign", "campaign.group"])
+    rates = {(r["campaign.campaign"], r["campaign.group"]): r["response_rate"]
+             for r in groups.to_pylist()}  # fmt: skip
+    for name, found in effects.items():
+        assert rates[(name, "treatment")] == pytest.approx(found["treated_rate"])
+        assert rates[(name, "holdout")] == pytest.approx(found["holdout_rate"])
