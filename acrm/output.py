@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -29,6 +31,16 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        help="Warehouse DuckDB file [env ACRM_WAREHOUSE; default data/warehouse/acrm.duckdb]",
+    ),
+]
 
 
 @contextmanager
