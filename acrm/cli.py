@@ -11,10 +11,13 @@ from typing import Annotated
 
 import typer
 
+from acrm.audience_cli import audience_app
 from acrm.crm_cli import crm_app
 from acrm.mine_cli import mine_app
 from acrm.output import (
     Format,
+    FormatOption,
+    WarehouseOption,
     fail,
     print_frame,
     print_json,
@@ -22,6 +25,7 @@ from acrm.output import (
     stderr,
     stdout_to_stderr,
 )
+from acrm.whatif_cli import whatif_app
 from core.settings import DEFAULT_SOURCES, ServeSettings, Settings
 
 app = typer.Typer(
@@ -31,21 +35,15 @@ cube_app = typer.Typer(help="Query the OLAP cube.", no_args_is_help=True)
 app.add_typer(cube_app, name="cube")
 app.add_typer(mine_app, name="mine")
 app.add_typer(crm_app, name="crm")
+app.add_typer(whatif_app, name="whatif")
+app.add_typer(audience_app, name="audience")
 
-WarehouseOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--warehouse",
-        help="Warehouse DuckDB file [env ACRM_WAREHOUSE; default data/warehouse/acrm.duckdb]",
-    ),
-]
 SourcesOption = Annotated[
     Path | None,
     typer.Option(
         "--sources", help="Folder of operational sources [env ACRM_SOURCES; default data/sources]"
     ),
 ]
-FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
 @app.command()

@@ -170,3 +170,35 @@ def test_a_wrong_password_or_host_is_a_clear_error(tmp_path: Path) -> None:
         "cannot read the list of tables from postgresql://acrm:***@127.0.0.1:1/crm: "
     )
     assert "secret" not in report.message
+
+
+def test_an_audience_written_to_postgresql_shows_up_in_a_fresh_connection(
+    crm_in_postgres, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from core.settings import Settings
+    from cubes.audiences import Rule, select, write_crm
+    from pipelines.publish.publisher import publish
+    from tests.unit.test_audiences import WAREHOUSE
+
+    warehouse = tmp_path / "acrm.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(WAREHOUSE)
+    published = Settings.load(warehouse).published
+    publish(warehouse, published)
+    rule = Rule(("customer.segment=Corporate",), ("churn_probability>0.5",), holdout=0.1)
+    with duckdb.connect(str(published), read_only=True) as con:
+        members, about = select(con, "corporate-risk", rule)
+    dsn, _, schema = crm_in_postgres.partition("#")
+    table = f"{schema}.acrm_audience_members" if schema else "acrm_audience_members"
+    read = f"select customer_id, member_group, build_id from {table} order by 1"
+    seen = []
+    for _ in range(2):  # written twice: the same rows, not twice as many
+        write_crm(crm_in_postgres, members, about)
+        with psycopg.connect(dsn) as fresh:
+            seen.append(fresh.execute(read).fetchall())
+    assert seen[0] == seen[1]
+    expected = sorted(zip(members["customer_id"].astype(str), members["group"], strict=True))
+    assert [(c, g) for c, g, _ in seen[0]] == expected
+    assert {b for _, _, b in seen[0]} == {about["build_id"]}
