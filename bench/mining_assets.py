@@ -51,6 +51,12 @@ INPUTS = {
     "revenue_forecast": [
         "select ordered_at, revenue, channel_key, customer_key from marts.fct_orders"
     ],
+    "new_customer_value": [
+        "select customer_key, order_id, ordered_at, revenue, line_count, sales_channel, "
+        "channel_key from marts.fct_orders where is_paid",
+        "select * from marts.dim_customers",
+        "select * from mining.customer_personas",
+    ],
 }  # fmt: skip
 
 

@@ -466,6 +466,108 @@ def new_value_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     )
 
 
+def actions_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    effects = con.execute(
+        "select campaign_name, uplift, uplift_low, uplift_high, incremental_revenue, verdict, "
+        "treated, holdout from marts.rpt_campaign_effect order by uplift desc"
+    ).df()
+    figure = go.Figure(
+        go.Bar(
+            x=effects["uplift"],
+            y=effects["campaign_name"],
+            orientation="h",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": effects["uplift_high"] - effects["uplift"],
+                "arrayminus": effects["uplift"] - effects["uplift_low"],
+            },
+            text=effects["verdict"],
+        )
+    )
+    figure.update_layout(
+        title="Purchases each campaign caused: treated - holdout response rate, 95% interval",
+        yaxis_autorange="reversed",
+        xaxis_tickformat=".0%",
+    )
+    said = {verdict: list(rows["campaign_name"]) for verdict, rows in effects.groupby("verdict")}
+    parts = []
+    if said.get("worked"):
+        best = effects[effects["verdict"] == "worked"].iloc[0]
+        parts.append(
+            f"{', '.join(said['worked'])} worked ({best['campaign_name']}: "
+            f"{best['uplift']:+.0%} purchases, {best['incremental_revenue']:,.0f} added "
+            "revenue): send them again"
+        )
+    if said.get("no effect shown"):
+        parts.append(f"{', '.join(said['no effect shown'])} showed no effect: stop or rework")
+    if said.get("harmed"):
+        parts.append(f"{', '.join(said['harmed'])} harmed purchases: stop it")
+    if said.get("too early"):
+        parts.append(f"{', '.join(said['too early'])}: too early to tell")
+    if said.get("no holdout"):
+        parts.append(f"{', '.join(said['no holdout'])} kept no holdout: it cannot be judged")
+    return View(
+        "actions",
+        "What our actions did: campaigns against their holdouts",
+        "; ".join(parts) + ".",
+        figure,
+        {
+            "worked": ", ".join(said.get("worked", [])),
+            "no_effect": ", ".join(said.get("no effect shown", [])),
+        },
+    )
+
+
+def whatif_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
+    from cubes import whatif
+
+    weakest = con.execute(
+        "select manager_key, stage_name from marts.rpt_manager_stage_conversion "
+        "where manager_key <> -1 and peer_conversion is not null "
+        "order by conversion_gap limit 1"
+    ).fetchall()
+    lines, facts = [], {}
+    figure = go.Figure()
+    if weakest:
+        coached = whatif.funnel(con, str(weakest[0][0]), weakest[0][1], to_peers=True)
+        lines.append(
+            f"Coaching {coached['manager']} at {coached['stage']} up to the peers' "
+            f"{coached['target_conversion']:.0%} would add "
+            f"{coached['extra_revenue_per_month']:,.0f} a month "
+            f"({coached['extra_won_deals_per_month']:+.1f} won deals)"
+        )
+        figure.add_bar(
+            x=["actual", "with coaching"],
+            y=[coached["actual_won_revenue_per_month"],
+               coached["actual_won_revenue_per_month"] + coached["extra_revenue_per_month"]],
+            name=f"{coached['manager']}: won revenue per month",
+        )  # fmt: skip
+        facts["coached_manager"] = coached["manager"]
+    romi = con.execute(
+        "select channel, (sum(attributed_revenue) - sum(spend)) / sum(spend) as romi "
+        "from marts.rpt_marketing_romi where attribution_model = 'last_touch' and spend > 0 "
+        "group by 1 having sum(spend) > 0 order by romi"
+    ).fetchall()
+    if len(romi) >= 2:
+        worst, best = romi[0][0], romi[-1][0]
+        moved = whatif.budget(con, 0.2, worst, best, "saturating")
+        lines.append(
+            f"moving 20% of {worst}'s budget to {best} would change revenue by "
+            f"{moved['revenue_change']:+,.0f} if returns diminish as fitted (the same ROMI "
+            f"would give {whatif.budget(con, 0.2, worst, best, 'linear')['revenue_change']:+,.0f})"
+        )
+        facts["budget_from"], facts["budget_to"] = worst, best
+    figure.update_layout(title="What-if: the weakest manager coached to the peers' conversion")
+    return View(
+        "whatif",
+        "What-if: where a change would pay",
+        ("; ".join(lines) + ".") if lines else "Not enough deals or spend for a what-if.",
+        figure,
+        facts,
+    )
+
+
 VIEWS = (
     funnel_view,
     manager_view,
@@ -478,6 +580,8 @@ VIEWS = (
     forecast_view,
     persona_view,
     new_value_view,
+    actions_view,
+    whatif_view,
 )
 # The fact each view cannot do without, and the source that fills it.
 NEEDS = {
@@ -492,6 +596,8 @@ NEEDS = {
     forecast_view: ("mining.revenue_forecast", "eight whole months of the CRM's orders"),
     persona_view: ("mining.persona_profiles", "the CRM's customers"),
     new_value_view: ("mining.new_customer_value", "a month of the CRM's paid orders"),
+    actions_view: ("marts.rpt_campaign_effect", "the CRM's campaign members"),
+    whatif_view: ("marts.rpt_manager_stage_conversion", "the CRM's deals"),
 }
 
 

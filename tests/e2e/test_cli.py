@@ -289,6 +289,8 @@ def test_report_writes_the_html_and_prints_what_to_act_on(built_warehouse, tmp_p
         "forecast",
         "personas",
         "new_customers",
+        "actions",
+        "whatif",
     }
     missing = acrm("report", "--warehouse", str(tmp_path / "none" / "acrm.duckdb"))
     assert missing.returncode == 2 and "acrm run" in missing.stderr

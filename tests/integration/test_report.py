@@ -15,7 +15,7 @@ def test_the_run_writes_a_self_contained_report(built_warehouse) -> None:
     page = path.read_text()
     sections = (
         "funnel", "managers", "romi", "cohorts", "nvl", "calls", "content", "pipeline",
-        "forecast", "personas", "new_customers",
+        "forecast", "personas", "new_customers", "actions", "whatif",
     )  # fmt: skip
     for section in sections:
         assert f'<section id="{section}">' in page
@@ -78,5 +78,8 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
     assert views["forecast"].facts["forecast"] == f"{forecast:,.0f}"
     assert views["personas"].facts["most_valuable_persona"] == most_valuable
     assert views["new_customers"].facts["most_valuable_channel"] == best_channel
+    duds = [c["name"] for c in truth["campaigns"] if not any(c["planted_response"].values())]
+    assert views["actions"].facts["no_effect"] == ", ".join(duds)
+    assert views["whatif"].facts["budget_from"] == truth["romi"]["negative_channel"]
     for view in views.values():
         assert view.finding and all(str(v) in view.finding for v in view.facts.values() if v)
