@@ -22,7 +22,8 @@ def create(
         typer.Option(
             "--filter",
             help="customer.LEVEL=V1[,V2] or customer.LEVEL!=V, or SCORE>VALUE "
-            "(churn_probability, clv, p_alive, predicted_value, days_since_contact); repeatable",
+            "(churn_probability, clv, p_alive, predicted_value, days_since_contact, "
+            "uplift:<campaign key>); repeatable",
         ),
     ] = None,
     holdout: Annotated[str, typer.Option(help="Share kept aside at random, e.g. 10%")] = "0",

@@ -110,10 +110,7 @@ def _threshold(text: str, tables: set[str]) -> tuple[str, str, str | None]:
         raise AudienceError(f"threshold {text!r}: write SCORE>VALUE, e.g. churn_probability>0.6")
     score, op, value = match.groups()
     if score.startswith("uplift:"):
-        raise AudienceError(
-            f"threshold {text!r}: per-customer uplift scores are not built in this version; "
-            "choose by campaign results (rpt_campaign_effect) and the scores: " + ", ".join(SCORES)
-        )
+        return _uplift_threshold(text, score, f"{op} {float(value)}", tables)
     if score not in SCORES:
         raise AudienceError(
             f"threshold {text!r}: unknown score {score!r}; the scores are: " + ", ".join(SCORES)
@@ -122,6 +119,20 @@ def _threshold(text: str, tables: set[str]) -> tuple[str, str, str | None]:
     if table and table not in tables:
         raise AudienceError(f"threshold {text!r}: {table} is not built in this warehouse")
     return score, f"({score} {op} {float(value)})", table
+
+
+def _uplift_threshold(text: str, score: str, comparison: str, tables: set[str]):
+    """uplift:<campaign key>: the customer's predicted uplift for that campaign."""
+    key = score.split(":", 1)[1]
+    if not key.lstrip("-").isdigit():
+        raise AudienceError(
+            f"threshold {text!r}: write uplift:<campaign key>, e.g. uplift:16>0.05 "
+            "(the keys are in mining.customer_uplift's campaign_key)"
+        )
+    if "mining.customer_uplift" not in tables:
+        raise AudienceError(f"threshold {text!r}: mining.customer_uplift is not built")
+    column = f"uplift_{key.replace('-', 'm')}"
+    return column, f"({column} {comparison})", f"uplift:{int(key)}"
 
 
 def select(con: duckdb.DuckDBPyConnection, name: str, rule: Rule) -> tuple[pd.DataFrame, dict]:
@@ -165,13 +176,24 @@ def _selection_sql(filters, thresholds, scores: list[str], built_at) -> str:
         joins.append(f"left join {relation} as {alias} on customers.customer_key = "
                      f"{alias}.customer_key")  # fmt: skip
     for table in dict.fromkeys(t for _, _, t in thresholds if t):
+        if table.startswith("uplift:"):  # one campaign's uplift, as its own relation
+            key = int(table.split(":")[1])
+            alias = f"uplift_{str(key).replace('-', 'm')}"
+            table = f"(select customer_key, uplift from mining.customer_uplift " \
+                    f"where campaign_key = {key})"  # fmt: skip
+            joins.append(f"left join {table} as {alias} on customers.customer_key = "
+                         f"{alias}.customer_key")  # fmt: skip
+            continue
         joins.append(f"left join {table} as {JOINS[table]} on customers.customer_key = "
                      f"{JOINS[table]}.customer_key")  # fmt: skip
     if "days_since_contact" in scores:
         joins.append(f"left join {LAST_CONTACT} as contact "
                      "on customers.customer_key = contact.customer_key")  # fmt: skip
     built = f"timestamp '{built_at}'"
-    columns = "".join(f", {SCORES[s][0].format(built=built)} as {s}" for s in scores)
+    columns = "".join(
+        f", {SCORES[s][0].format(built=built) if s in SCORES else s + '.uplift'} as {s}"
+        for s in scores
+    )
     where = " and ".join(["customers.customer_key <> -1"] + [c for c, _ in filters])
     inner = f"select customers.customer_key as customer_id{columns} from marts.dim_customers " \
             f"as customers {' '.join(joins)} where {where}"  # fmt: skip

@@ -26,6 +26,7 @@ from pipelines.mining.outputs import (
     write,
 )
 from pipelines.mining.personas import customer_personas
+from pipelines.mining.uplift import customer_uplift
 from pipelines.resources import WarehouseResource
 
 CLV_HORIZON_WEEKS = 52
@@ -271,4 +272,5 @@ mining_assets = [
     revenue_forecast,
     customer_personas,
     new_customer_value,
+    customer_uplift,
 ]

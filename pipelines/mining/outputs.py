@@ -92,6 +92,11 @@ EMPTY_OUTPUTS = {
     "new_customer_value_evaluation": "model varchar, customers bigint, "
     "poisson_deviance double, rmse double, top_fifth_revenue_share double, predicted double, "
     "actual double, best boolean, holdout_from date, observation_end date",
+    "customer_uplift": "p_treated double, p_control double, uplift double, "
+    "customer_key bigint, campaign_key bigint, campaign_name varchar",
+    "uplift_evaluation": "decile bigint, members bigint, treated_rate double, "
+    "control_rate double, mean_predicted_uplift double, observed_uplift double, "
+    "campaign_key bigint, campaign_name varchar, qini double",
     "recommendation_evaluation": "k bigint, customers bigint, precision double, "
     "recall double, popular_precision double, popular_recall double, beats_baseline boolean, "
     "verdict varchar, holdout_from date, observation_end date",

@@ -59,3 +59,39 @@ def test_the_cube_gives_the_reports_numbers_per_campaign(built_warehouse, effect
     for name, found in effects.items():
         assert rates[(name, "treatment")] == pytest.approx(found["treated_rate"])
         assert rates[(name, "holdout")] == pytest.approx(found["holdout_rate"])
+
+
+MIN_HOLDOUT_TO_TELL = 30  # a segment's holdout members needed before its uplift is ranked
+
+
+def test_the_uplift_model_ranks_the_planted_best_segment_first(churn_warehouse) -> None:
+    """At the churn tests' scale (0.3): the small test warehouse's holdouts are too small
+    to rank segments by."""
+    settings, truth = churn_warehouse
+    with duckdb.connect(str(settings.published), read_only=True) as con:
+        predicted = con.execute(
+            "select u.campaign_name, c.segment, avg(u.uplift) from mining.customer_uplift u "
+            "join marts.dim_customers c using (customer_key) group by all"
+        ).fetchall()
+        holdouts = con.execute(
+            "select k.campaign_name, c.segment, count(*) from marts.fct_campaign_members m "
+            "join marts.dim_campaigns k using (campaign_key) join marts.dim_customers c "
+            "using (customer_key) where not m.is_treatment group by all"
+        ).fetchall()
+        qini = dict(con.execute(
+            "select campaign_name, any_value(qini) from mining.uplift_evaluation group by 1"
+        ).fetchall())  # fmt: skip
+    told = {(c, s) for c, s, n in holdouts if n >= MIN_HOLDOUT_TO_TELL}
+    ranked = 0
+    for campaign in truth["campaigns"]:
+        planted = campaign["planted_response"]
+        if not any(planted.values()):
+            continue
+        mine = {s: u for c, s, u in predicted if c == campaign["name"] and (c, s) in told}
+        if len(mine) < 2:
+            continue
+        best = max((s for s in mine), key=lambda s: planted[s])
+        assert max(mine, key=mine.get) == best, (campaign["name"], mine)
+        ranked += 1
+    assert ranked >= 1
+    assert set(qini) == {c["name"] for c in truth["campaigns"]}

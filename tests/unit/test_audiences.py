@@ -20,6 +20,9 @@ create table marts.dim_customers as
     union all select -1, 'Unknown';
 create table mining.customer_churn as
     select i as customer_key, (i % 100) / 100.0 as churn_probability from range(1, 601) as r(i);
+create table mining.customer_uplift as
+    select i as customer_key, 7 as campaign_key, (i % 10) / 100.0 as uplift
+    from range(1, 601) as r(i);
 create table mining.customer_personas as
     select i as customer_key, case when i % 2 = 0 then 'Seniors' else 'Young' end as persona
     from range(1, 601) as r(i);
@@ -89,7 +92,7 @@ def test_written_twice_the_crm_rows_are_identical(published, tmp_path) -> None:
 def test_bad_input_names_the_bad_part(published) -> None:
     cases = [
         (Rule((), ("revenue_per_day>3",)), "unknown score 'revenue_per_day'"),
-        (Rule((), ("uplift:win-back>0.1",)), "uplift scores are not built"),
+        (Rule((), ("uplift:win-back>0.1",)), "write uplift:<campaign key>"),
         (Rule(("customer.shoe_size=42",)), "filter 'customer.shoe_size=42'"),
         (Rule((), (), holdout=0.6), "--holdout 60%: keep at most 50%"),
         (Rule((), ("clv>100",)), "mining.customer_clv is not built"),
@@ -101,3 +104,13 @@ def test_bad_input_names_the_bad_part(published) -> None:
         select(published, "no/slash", Rule())
     with pytest.raises(AudienceError, match="not a database ACRM can write to"):
         write_crm("csv:///some/folder", *select(published, "x", Rule()))
+
+
+def test_an_audience_by_predicted_uplift(published) -> None:
+    members, _ = select(published, "persuadable", Rule((), ("uplift:7>0.05",)))
+    expected = published.execute(
+        "select customer_key from mining.customer_uplift where campaign_key = 7 "
+        "and uplift > 0.05 order by 1"
+    ).fetchall()
+    assert list(members["customer_id"]) == [k for (k,) in expected]
+    assert list(members.columns) == ["customer_id", "uplift_7", "group"]
