@@ -10,6 +10,9 @@ bad input is a 4xx whose `detail` names the bad part and the valid choices. Endp
     GET  /api/measures     the measures with their description and number format
     GET  /api/members      the members of a level (for filter pickers)
     GET  /api/freshness    the published build: id, time, age, rows per table
+    GET  /api/whatif/funnel, /api/whatif/budget   what-if projections (cubes/whatif.py)
+    POST /api/audiences    an audience written to files and the CRM (token required);
+    GET  /api/audiences    the audiences written
     GET  /report           the directors' report; /docs the API's pages; /openapi.json
     GET  /                 the web pivot (serving/static): no data, it asks the API
     GET  /health           whether the server is up (no data, no token)

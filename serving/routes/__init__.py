@@ -7,9 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.routing import Match
 
-from serving.routes import catalogue, cube, pages, whatif
+from serving.routes import audiences, catalogue, cube, pages, whatif
 
-PARTS = (cube.router, catalogue.router, whatif.router, pages.router)
+PARTS = (cube.router, catalogue.router, whatif.router, audiences.router, pages.router)
 router = APIRouter()
 for part in PARTS:
     router.include_router(part)

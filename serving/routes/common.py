@@ -33,6 +33,7 @@ def errors(*codes: int) -> dict:
         400: "the query names something the cube does not have, or breaks a limit "
         "(filters, time); `detail` says which and what to do",
         401: "a token is needed (ACRM_API_TOKEN): Authorization: Bearer <token>",
+        403: "a write into the CRM, and the server runs without a token",
         413: "the answer or the body is over the server's limit; `detail` names it",
         503: "no publication yet, or every query connection is busy (Retry-After)",
     }

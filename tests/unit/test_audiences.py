@@ -114,3 +114,37 @@ def test_an_audience_by_predicted_uplift(published) -> None:
     ).fetchall()
     assert list(members["customer_id"]) == [k for (k,) in expected]
     assert list(members.columns) == ["customer_id", "uplift_7", "group"]
+
+
+def test_the_http_api_writes_an_audience_only_with_a_token(tmp_path, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from core.settings import ServeSettings
+    from serving.api import TOKEN_ENV, create_app
+
+    warehouse = tmp_path / "acrm.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(WAREHOUSE)
+    sources = tmp_path / "sources"
+    (sources / "crm").mkdir(parents=True)
+    sqlite3.connect(sources / "crm" / "crm.sqlite").close()
+    monkeypatch.delenv("ACRM_CRM_URL", raising=False)
+    settings = Settings.load(warehouse, sources)
+    publish(warehouse, settings.published)
+    body = {"name": "api-risk", "filters": ["churn_probability>0.9"], "holdout": 0.1}
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    open_app = TestClient(create_app(settings, allowed_hosts=("testserver",)))
+    assert open_app.post("/api/audiences", json=body).status_code == 403
+    monkeypatch.setenv(TOKEN_ENV, "s3cret")
+    app = TestClient(create_app(settings, ServeSettings.load(), allowed_hosts=("testserver",)))
+    assert app.post("/api/audiences", json=body).status_code == 401
+    auth = {"Authorization": "Bearer s3cret"}
+    made = app.post("/api/audiences", json=body, headers=auth)
+    assert made.status_code == 200
+    with sqlite3.connect(sources / "crm" / "crm.sqlite") as con:
+        rows = con.execute("select count(*) from acrm_audience_members").fetchall()[0][0]
+    assert rows == made.json()["size"] == made.json()["crm_rows"] > 0
+    listed = app.get("/api/audiences", headers=auth).json()
+    assert [a["audience"] for a in listed] == ["api-risk"]
+    bad = app.post("/api/audiences", json=body | {"holdout": 0.7}, headers=auth)
+    assert bad.status_code == 400 and "keep at most 50%" in bad.json()["detail"]

@@ -1,0 +1,55 @@
+"""Audiences over HTTP: the same selection and writes as `acrm audience create`. A write
+into the CRM is never open: the route refuses unless the server has a token."""
+
+from __future__ import annotations
+
+import duckdb
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.settings import crm_url
+from cubes.audiences import AudienceError, Rule, listing, select, write_crm, write_files
+from serving.routes.common import errors
+
+router = APIRouter()
+
+
+class AudienceRequest(BaseModel):
+    """An audience in the words of `acrm audience create`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(examples=["winback"])
+    filters: list[str] = Field(
+        default_factory=list, examples=[["customer.segment=Retail", "churn_probability>0.6"]]
+    )
+    holdout: float = Field(0.0, ge=0, le=1, examples=[0.1])
+    crm: bool = True
+
+
+@router.post("/api/audiences", tags=["act"], responses=errors(400, 401, 403, 503))
+def create(request: Request, body: AudienceRequest) -> dict:
+    """Select the audience, write its files beside the publication and its rows into the
+    CRM's acrm_audience_members; the answer says what was written."""
+    if not request.app.state.serve.token:
+        raise HTTPException(403, "writing audiences needs the server to run with ACRM_API_TOKEN")
+    settings = request.app.state.settings
+    rule = Rule(
+        levels=tuple(f for f in body.filters if f.strip().startswith("customer.")),
+        thresholds=tuple(f for f in body.filters if not f.strip().startswith("customer.")),
+        holdout=body.holdout,
+    )
+    try:
+        with duckdb.connect(str(settings.published), read_only=True) as con:
+            members, about = select(con, body.name, rule)
+        write_files(settings.published.parent / "audiences", members, about)
+        written = write_crm(crm_url(settings), members, about) if body.crm else 0
+    except AudienceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return about | {"crm_rows": written}
+
+
+@router.get("/api/audiences", tags=["act"], responses=errors(401))
+def audiences(request: Request) -> list[dict]:
+    """Every audience written: size, holdout and creation."""
+    return listing(request.app.state.settings.published.parent / "audiences")
