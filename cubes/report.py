@@ -529,8 +529,13 @@ def whatif_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     ).fetchall()
     lines, facts = [], {}
     figure = go.Figure()
+    coached = None
     if weakest:
-        coached = whatif.funnel(con, str(weakest[0][0]), weakest[0][1], to_peers=True)
+        try:
+            coached = whatif.funnel(con, str(weakest[0][0]), weakest[0][1], to_peers=True)
+        except whatif.WhatIfError as exc:
+            lines.append(f"no funnel what-if: {exc}")
+    if coached:
         lines.append(
             f"Coaching {coached['manager']} at {coached['stage']} up to the peers' "
             f"{coached['target_conversion']:.0%} would add "
@@ -551,12 +556,14 @@ def whatif_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     ).fetchall()
     if len(romi) >= 2:
         worst, best = romi[0][0], romi[-1][0]
-        moved = whatif.budget(con, 0.2, worst, best, "saturating")
-        lines.append(
-            f"moving 20% of {worst}'s budget to {best} would change revenue by "
-            f"{moved['revenue_change']:+,.0f} if returns diminish as fitted (the same ROMI "
-            f"would give {whatif.budget(con, 0.2, worst, best, 'linear')['revenue_change']:+,.0f})"
-        )
+        linear = whatif.budget(con, 0.2, worst, best, "linear")["revenue_change"]
+        said = f"at today's ROMI {linear:+,.0f}"
+        try:
+            fitted = whatif.budget(con, 0.2, worst, best, "saturating")["revenue_change"]
+            said = f"{fitted:+,.0f} if returns diminish as fitted ({said})"
+        except whatif.WhatIfError:
+            pass  # too few weeks to fit a curve: today's ROMI alone
+        lines.append(f"moving 20% of {worst}'s budget to {best} would change revenue by {said}")
         facts["budget_from"], facts["budget_to"] = worst, best
     figure.update_layout(title="What-if: the weakest manager coached to the peers' conversion")
     return View(

@@ -16,6 +16,7 @@ from the fit's covariance give an 80 % interval.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import duckdb
@@ -241,18 +242,27 @@ def _linear(channel: str, weeks: pd.DataFrame, scale: float) -> dict:
 
 
 def _saturating(channel: str, weeks: pd.DataFrame, scale: float) -> dict:
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     x, y = weeks["spend"].to_numpy(float), weeks["revenue"].to_numpy(float)
     row = _linear(channel, weeks, scale)
     start = [max(y.max(), 1.0) * 2, max(x.mean(), 1.0)]
-    try:
-        (a, b), cov = curve_fit(_curve, x, y, p0=start, bounds=([0, 1e-9], [np.inf, np.inf]))
-    except RuntimeError as exc:
-        raise WhatIfError(f"{channel}: the saturating curve did not fit ({exc})") from None
+    if len(x) < 4:
+        raise WhatIfError(f"{channel}: {len(x)} weeks of spend, too few to fit a curve")
+    with warnings.catch_warnings():
+        # a flat fit has no covariance (inf): the interval is then the point, as drawn below
+        warnings.simplefilter("ignore", OptimizeWarning)
+        try:
+            bounds = ([0, 1e-9], [np.inf, np.inf])
+            (a, b), cov = curve_fit(_curve, x, y, p0=start, bounds=bounds)
+        except (RuntimeError, ValueError) as exc:
+            raise WhatIfError(f"{channel}: the saturating curve did not fit ({exc})") from None
     fitted = _curve(x, a, b)
     r2 = 1 - ((y - fitted) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-12)
-    draws = np.random.default_rng(0).multivariate_normal([a, b], np.nan_to_num(cov), DRAWS)
+    with warnings.catch_warnings():  # a covariance a hair from positive semi-definite
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rng = np.random.default_rng(0)
+        draws = rng.multivariate_normal([a, b], np.nan_to_num(cov, posinf=0.0), DRAWS)
     draws = draws[(draws > 0).all(axis=1)]
     projected = [_curve(x * scale, *p).sum() for p in draws] or [_curve(x * scale, a, b).sum()]
     return row | {
