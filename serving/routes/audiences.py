@@ -3,7 +3,6 @@ into the CRM is never open: the route refuses unless the server has a token."""
 
 from __future__ import annotations
 
-import duckdb
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +16,7 @@ router = APIRouter()
 class AudienceRequest(BaseModel):
     """An audience in the words of `acrm audience create`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")  # `"crm": "no"`: 422
 
     name: str = Field(examples=["winback"])
     filters: list[str] = Field(
@@ -40,8 +39,8 @@ def create(request: Request, body: AudienceRequest) -> dict:
         holdout=body.holdout,
     )
     try:
-        with duckdb.connect(str(settings.published), read_only=True) as con:
-            members, about = select(con, body.name, rule)
+        with request.app.state.pool.engine() as engine:  # the pool's connections only:
+            members, about = engine.read(lambda con: select(con, body.name, rule))
         write_files(settings.published.parent / "audiences", members, about)
         written = write_crm(crm_url(settings), members, about) if body.crm else 0
     except AudienceError as exc:

@@ -139,6 +139,8 @@ def test_the_http_api_writes_an_audience_only_with_a_token(tmp_path, monkeypatch
     app = TestClient(create_app(settings, ServeSettings.load(), allowed_hosts=("testserver",)))
     assert app.post("/api/audiences", json=body).status_code == 401
     auth = {"Authorization": "Bearer s3cret"}
+    # a query first, so the pool holds connections: the audience must use them, not its own
+    assert app.get("/api/freshness", headers=auth).status_code == 200
     made = app.post("/api/audiences", json=body, headers=auth)
     assert made.status_code == 200
     with sqlite3.connect(sources / "crm" / "crm.sqlite") as con:
