@@ -471,13 +471,21 @@ def campaign_truths(tables: dict[str, pl.DataFrame], members: pl.DataFrame) -> l
 
 
 def _first_year_problems(by_channel: dict[str, dict]) -> list[str]:
-    """A loyal channel's customers (dropout factor below 1) must be worth more in their first
-    year than a fickle channel's (above 1), where both have enough customers to tell."""
-    told = {c: v["monthly_repeat"] for c, v in by_channel.items() if v["customers"] >= MIN_TO_TELL}
+    """The customers loyal channels brought (dropout factor below 1), pooled, must be worth
+    more a month in their first year than those the fickle channels (above 1) brought,
+    where both pools have enough customers to tell. Pooled, not channel by channel: at small
+    scales one channel's few dozen customers are swayed by a handful of corporate buyers."""
     factor = spec.ACQUISITION_DROPOUT_FACTOR
-    loyal = [told[c] for c in told if factor.get(c, 1.0) < 1.0]
-    fickle = [told[c] for c in told if factor.get(c, 1.0) > 1.0]
-    if loyal and fickle and min(loyal) <= max(fickle):
+    pools = {"loyal": [0.0, 0], "fickle": [0.0, 0]}
+    for channel, measured in by_channel.items():
+        kind = {True: "loyal", False: "fickle"}.get(factor.get(channel, 1.0) < 1.0)
+        if factor.get(channel, 1.0) != 1.0:
+            pools[kind][0] += measured["monthly_repeat"] * measured["customers"]
+            pools[kind][1] += measured["customers"]
+    if min(n for _, n in pools.values()) < MIN_TO_TELL:
+        return []
+    loyal, fickle = (total / n for total, n in pools.values())
+    if loyal <= fickle:
         return [f"first-year value by acquisition channel: measured {by_channel}"]
     return []
 
