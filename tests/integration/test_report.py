@@ -79,7 +79,9 @@ def test_each_view_names_what_to_act_on(built_warehouse, truth) -> None:
     assert views["personas"].facts["most_valuable_persona"] == most_valuable
     assert views["new_customers"].facts["most_valuable_channel"] == best_channel
     duds = [c["name"] for c in truth["campaigns"] if not any(c["planted_response"].values())]
-    assert views["actions"].facts["no_effect"] == ", ".join(duds)
+    # the dud never "worked"; at this small scale a real campaign may also show no effect
+    assert all(d in views["actions"].facts["no_effect"] for d in duds)
+    assert not any(d in views["actions"].facts["worked"] for d in duds)
     assert views["whatif"].facts["budget_from"] == truth["romi"]["negative_channel"]
     for view in views.values():
         assert view.finding and all(str(v) in view.finding for v in view.facts.values() if v)
