@@ -274,6 +274,7 @@ class _World:
     orders: list = field(default_factory=list)
     lines: list = field(default_factory=list)
     touches: list = field(default_factory=list)
+    pending: dict = field(default_factory=dict)  # customer index -> follow-ups still due
 
 
 CHANNEL_NAMES = [c.name for c in spec.CHANNELS]
@@ -401,7 +402,9 @@ def _member_campaigns(rng: np.random.Generator, world: _World) -> pl.DataFrame:
             responded = (not held) and rng.random() < uplift[segment]
             if responded:
                 t = sent_at + window_days * rng.beta(1.0, 3.0)
-                basket = world.baskets.draw(rng, segment)
+                basket = world.baskets.add_follow_ups(
+                    world.follow_up_rng, world.baskets.draw(rng, segment), world.pending[i]
+                )
                 visit = (i, t, "Email", campaign_id, spec.MEMBER_PLATFORM)
                 _order(world, visit, (t, None, None), basket, 0.0)
             group = "holdout" if held else "treatment"
@@ -559,6 +562,7 @@ def _journey(rng, world: _World, i: int) -> None:
         t += max(float(rng.exponential(365.0 / attrs["rate"][i])), 1.0)
         channel = _next_channel(rng, attrs["acquisition"][i])
         campaign = world.campaigns.pick(rng, channel, t)
+    world.pending[i] = pending  # a campaign's order later brings what is still due
 
 
 def _deal(rng, world: _World, visit: tuple, quality: float, basket: list) -> tuple:
