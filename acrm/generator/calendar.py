@@ -73,4 +73,6 @@ def sample_business_time(rng: np.random.Generator, n: int) -> np.ndarray:
 def format_timestamps(epoch_seconds: np.ndarray) -> np.ndarray:
     """'YYYY-MM-DD HH:MM:SS' strings, as SQLite and Asterisk write them."""
     text = np.datetime_as_string(epoch_seconds.astype("datetime64[s]"), unit="s")
+    if text.size == 0:  # numpy's replace cannot size an empty array's strings
+        return text
     return np.char.replace(text, "T", " ")

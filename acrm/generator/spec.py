@@ -291,6 +291,12 @@ FOLLOW_UPS: tuple[tuple[str, str], ...] = (
     ("Zephyr Plus", "Power Bank 20000"),
     ("Pad Pro", "Tablet Cover"),
     ("Inkjet Printer C3", "Ink Set C3"),
+    ("Nimbus X", "HDMI Cable"),
+    ("Orbit 15", "Webcam HD"),
+    ("Orbit Go", "Cable Organizer"),
+    ("Quill 14", "Antivirus 1y"),
+    ("Kite Pro", "VPN 1y"),
+    ("Canvas", "Photo Editor"),
 )
 FOLLOW_UP_PROBABILITY = 0.8
 # Planted CRM campaigns sent to existing customers, each randomised into treatment and a
