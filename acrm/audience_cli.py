@@ -67,8 +67,36 @@ def list_(warehouse: WarehouseOption = None, fmt: FormatOption = Format.table) -
     _show(listing(audiences_folder(Settings.load(warehouse))), fmt)
 
 
+@audience_app.command("effect")
+def effect(
+    name: Annotated[str, typer.Argument(help="An audience made with `acrm audience create`")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """What the audience's campaign did: its treated members against its holdout on
+    purchase, revenue per customer, retention and churn, with 95% intervals, from the
+    orders published since it was created ("too early" until the windows close)."""
+    import datetime as dt
+
+    import duckdb
+
+    from cubes import control
+    from cubes.audiences import AudienceError, read
+
+    settings = Settings.load(warehouse)
+    try:
+        members, about = read(audiences_folder(settings), name)
+    except AudienceError as exc:
+        raise fail(str(exc)) from None
+    sent_at = dt.datetime.fromisoformat(about["created_at"])
+    with duckdb.connect(str(settings.published), read_only=True) as con:
+        print_json({"audience": name, "created_at": about["created_at"],
+                    **control.effect(con, members, sent_at)})  # fmt: skip
+
+
 def audiences_folder(settings: Settings):
-    return settings.published.parent / "audiences"
+    from cubes.audiences import folder_of
+
+    return folder_of(settings.published)
 
 
 def _show(rows: list[dict], fmt: Format) -> None:

@@ -207,6 +207,11 @@ def _draw(name: str, build_id: str, customer_id: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def folder_of(published: Path) -> Path:
+    """Where audiences are written: `audiences/` beside the published copy."""
+    return published.parent / "audiences"
+
+
 def write_files(folder: Path, members: pd.DataFrame, about: dict) -> list[Path]:
     """NAME.csv, NAME.parquet and NAME.json in `folder`, each replaced whole."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -228,6 +233,19 @@ def write_files(folder: Path, members: pd.DataFrame, about: dict) -> list[Path]:
 def listing(folder: Path) -> list[dict]:
     """Every audience written to `folder`: its size, holdout and creation."""
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def read(folder: Path, name: str) -> tuple[pd.DataFrame, dict]:
+    """An audience written to `folder`: its members and what made it."""
+    check_name(name)
+    about, members = folder / f"{name}.json", folder / f"{name}.parquet"
+    if not (about.exists() and members.exists()):
+        known = ", ".join(p.stem for p in sorted(folder.glob("*.json"))) or "none yet"
+        raise AudienceError(
+            f"no audience {name!r} in {folder} (audiences: {known}); make it with "
+            "`acrm audience create`"
+        )
+    return pd.read_parquet(members), json.loads(about.read_text())
 
 
 def write_crm(url: str, members: pd.DataFrame, about: dict) -> int:

@@ -469,7 +469,9 @@ def new_value_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
 def actions_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
     effects = con.execute(
         "select campaign_name, uplift, uplift_low, uplift_high, incremental_revenue, verdict, "
-        "treated, holdout from marts.rpt_campaign_effect order by uplift desc"
+        "treated, holdout, is_retention_complete, retention_uplift, retention_uplift_low, "
+        "retention_uplift_high, churn_change, churn_change_low, churn_change_high "
+        "from marts.rpt_campaign_effect order by uplift desc"
     ).df()
     figure = go.Figure(
         go.Bar(
@@ -507,6 +509,8 @@ def actions_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
         parts.append(f"{', '.join(said['too early'])}: too early to tell")
     if said.get("no holdout"):
         parts.append(f"{', '.join(said['no holdout'])} kept no holdout: it cannot be judged")
+    parts += _retention_sentences(effects) + _audience_sentences(con)
+    parts += _nvl_change_sentences(con)
     return View(
         "actions",
         "What our actions did: campaigns against their holdouts",
@@ -515,8 +519,73 @@ def actions_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:
         {
             "worked": ", ".join(said.get("worked", [])),
             "no_effect": ", ".join(said.get("no effect shown", [])),
+            "retention_too_early": ", ".join(
+                effects.loc[~effects["is_retention_complete"].astype(bool), "campaign_name"]
+            ),
         },
     )
+
+
+def _retention_sentences(effects: pd.DataFrame) -> list[str]:
+    """What the campaigns did to retention and churn (rpt_campaign_effect's control
+    outcomes), or that their retention windows are still open."""
+    done = effects[effects["is_retention_complete"].astype(bool)]
+    open_ = effects[~effects.index.isin(done.index)]
+    parts = []
+    for row in done.itertuples():
+        if row.retention_uplift_low > 0 or row.churn_change_high < 0:
+            parts.append(
+                f"{row.campaign_name} kept customers: retention {row.retention_uplift:+.1%} "
+                f"({row.retention_uplift_low:+.1%} to {row.retention_uplift_high:+.1%}), "
+                f"churn {row.churn_change:+.1%}"
+            )
+        elif row.retention_uplift_high < 0 or row.churn_change_low > 0:
+            parts.append(f"{row.campaign_name} cost retention ({row.retention_uplift:+.1%})")
+        else:
+            parts.append(f"{row.campaign_name} showed no retention or churn effect")
+    if len(open_):
+        parts.append(
+            f"retention and churn of {', '.join(open_['campaign_name'])}: too early to tell"
+        )
+    return parts
+
+
+def _audience_sentences(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Each audience made with `acrm audience create`, its treated members against its
+    holdout (cubes.control), once its response window has closed."""
+    from cubes import audiences, control  # control loads statsmodels: only when reporting
+
+    path = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()[0]
+    parts = []
+    for about in audiences.listing(audiences.folder_of(Path(path))):
+        members, _ = audiences.read(audiences.folder_of(Path(path)), about["audience"])
+        sent = dt.datetime.fromisoformat(about["created_at"])
+        found = control.effect(con, members, sent)
+        said = f"audience {about['audience']}: {found['verdict']}"
+        if found["purchase"] and found["verdict"] != "no holdout":
+            said += f" ({found['purchase']['difference']:+.1%} purchases)"
+        elif found["verdict"] == "too early":
+            said += f" to tell (its window ends {found['response_window_ends'][:10]})"
+        parts.append(said)
+    return parts
+
+
+def _nvl_change_sentences(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The last month's R = N·V·L change against the month before (rpt_nvl_decomposition)."""
+    last = con.execute(
+        "select month_start, revenue_change, change_from_n, change_from_v, change_from_l "
+        "from marts.rpt_nvl_decomposition where revenue_change is not null "
+        "order by month_start desc limit 1"
+    ).fetchall()
+    if not last:
+        return ["no month has a previous one to compare R = N·V·L with"]
+    month, change, n, v, l_ = last[0]
+    return [
+        f"against the month before, {month:%B %Y}'s revenue moved {change:+,.0f} "
+        f"(from N {n:+,.0f}, V {v:+,.0f}, L {l_:+,.0f})"
+    ]
 
 
 def whatif_view(cube: CubeSession, con: duckdb.DuckDBPyConnection) -> View:

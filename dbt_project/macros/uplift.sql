@@ -13,3 +13,13 @@
         + {{ p0 }} * (1 - {{ p0 }}) / ({{ n0 }} + 2.0)
     ))
 {%- endmacro %}
+
+{#- The 95 % interval bound of a difference of two means, m1 - m0, from each group's
+    sample variance and size (normal approximation, Welch's standard error); side -1 for
+    the low bound, 1 for the high. Null when a group has fewer than two members. -#}
+{% macro mean_difference_bound(m1, v1, n1, m0, v0, n0, side) -%}
+    ({{ m1 }} - {{ m0 }} + {{ side }} * 1.959963984540054 * sqrt(
+        {{ v1 }} / nullif({{ n1 }}, 0) + {{ v0 }} / nullif({{ n0 }}, 0)
+    ))
+{%- endmacro %}
+

@@ -7,7 +7,15 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.settings import crm_url
-from cubes.audiences import AudienceError, Rule, listing, select, write_crm, write_files
+from cubes.audiences import (
+    AudienceError,
+    Rule,
+    folder_of,
+    listing,
+    select,
+    write_crm,
+    write_files,
+)
 from serving.routes.common import errors
 
 router = APIRouter()
@@ -41,7 +49,7 @@ def create(request: Request, body: AudienceRequest) -> dict:
     try:
         with request.app.state.pool.engine() as engine:  # the pool's connections only:
             members, about = engine.read(lambda con: select(con, body.name, rule))
-        write_files(settings.published.parent / "audiences", members, about)
+        write_files(folder_of(settings.published), members, about)
         written = write_crm(crm_url(settings), members, about) if body.crm else 0
     except AudienceError as exc:
         raise HTTPException(400, str(exc)) from None
@@ -51,4 +59,4 @@ def create(request: Request, body: AudienceRequest) -> dict:
 @router.get("/api/audiences", tags=["act"], responses=errors(401))
 def audiences(request: Request) -> list[dict]:
     """Every audience written: size, holdout and creation."""
-    return listing(request.app.state.settings.published.parent / "audiences")
+    return listing(folder_of(request.app.state.settings.published))

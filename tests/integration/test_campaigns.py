@@ -2,6 +2,8 @@
 cube, and the two computations of the interval equal."""
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from acrm.generator import spec
@@ -59,6 +61,72 @@ def test_the_cube_gives_the_reports_numbers_per_campaign(built_warehouse, effect
     for name, found in effects.items():
         assert rates[(name, "treatment")] == pytest.approx(found["treated_rate"])
         assert rates[(name, "holdout")] == pytest.approx(found["holdout_rate"])
+
+
+RETENTION_DAYS, CHURN_HORIZON_DAYS = 90, 180  # dbt_project.yml's vars, restated on purpose
+Z95 = 1.959963984540054
+
+
+def _control_by_hand(con) -> pd.DataFrame:
+    """Retention, churn and revenue per member from the members and the paid orders, in
+    pandas: the mart's windows and joins computed again another way."""
+    members = con.execute(
+        "select m.campaign_member_id, k.campaign_name, m.customer_key, m.is_treatment, "
+        "m.sent_at, m.response_revenue from marts.fct_campaign_members m "
+        "join marts.dim_campaigns k using (campaign_key)"
+    ).df()
+    orders = con.execute("select customer_key, ordered_at from marts.fct_orders where is_paid").df()
+    pairs = members.merge(orders, on="customer_key", how="left")
+    days = (pairs["ordered_at"] - pairs["sent_at"]) / pd.Timedelta(days=1)
+    pairs["before"] = (days < 0) & (days >= -CHURN_HORIZON_DAYS)
+    pairs["after"] = (days >= 0) & (days < RETENTION_DAYS)
+    flags = pairs.groupby("campaign_member_id")[["before", "after"]].any()
+    members = members.join(flags, on="campaign_member_id")
+    members["churned"] = members["before"] & ~members["after"]
+    return members
+
+
+def _agresti_caffo(x1, n1, x0, n0) -> tuple[float, float]:
+    p1, p0 = (x1 + 1) / (n1 + 2), (x0 + 1) / (n0 + 2)
+    half = Z95 * np.sqrt(p1 * (1 - p1) / (n1 + 2) + p0 * (1 - p0) / (n0 + 2))
+    return p1 - p0 - half, p1 - p0 + half
+
+
+def test_control_outcomes_equal_a_computation_by_hand(built_warehouse, effects) -> None:
+    with duckdb.connect(str(built_warehouse.published), read_only=True) as con:
+        members = _control_by_hand(con)
+        last = con.execute("select max(ordered_at) from marts.fct_orders").fetchone()[0]
+    for name, group in members.groupby("campaign_name"):
+        found = effects[name]
+        treated, held = group[group["is_treatment"]], group[~group["is_treatment"]]
+        revenue = treated["response_revenue"], held["response_revenue"]
+        difference = revenue[0].mean() - revenue[1].mean()
+        half = Z95 * np.sqrt(revenue[0].var() / len(treated) + revenue[1].var() / len(held))
+        assert found["revenue_uplift"] == pytest.approx(difference)
+        assert found["revenue_uplift_low"] == pytest.approx(difference - half)
+        assert found["revenue_uplift_high"] == pytest.approx(difference + half)
+        complete = (group["sent_at"] + pd.Timedelta(days=RETENTION_DAYS) <= last).all()
+        assert found["is_retention_complete"] == complete
+        if not complete:
+            assert found["retention_uplift"] is None or np.isnan(found["retention_uplift"])
+            continue
+        retained = treated["after"].sum(), len(treated), held["after"].sum(), len(held)
+        assert found["treated_retention"] == pytest.approx(retained[0] / retained[1])
+        assert found["holdout_retention"] == pytest.approx(retained[2] / retained[3])
+        low, high = _agresti_caffo(*retained)
+        assert (found["retention_uplift_low"], found["retention_uplift_high"]) == (
+            pytest.approx(low), pytest.approx(high))  # fmt: skip
+        active = treated[treated["before"]], held[held["before"]]
+        churned = (active[0]["churned"].sum(), len(active[0]),
+                   active[1]["churned"].sum(), len(active[1]))  # fmt: skip
+        assert found["treated_churn"] == pytest.approx(churned[0] / churned[1])
+        assert found["churn_change"] == pytest.approx(
+            churned[0] / churned[1] - churned[2] / churned[3]
+        )
+        low, high = _agresti_caffo(*churned)
+        assert found["churn_change_low"] == pytest.approx(low)
+    assert any(f["is_retention_complete"] for f in effects.values())
+    assert not all(f["is_retention_complete"] for f in effects.values())
 
 
 MIN_HOLDOUT_TO_TELL = 30  # a segment's holdout members needed before its uplift is ranked

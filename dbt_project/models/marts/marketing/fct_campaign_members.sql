@@ -3,6 +3,9 @@
 -- A holdout member's "send" is when the campaign would have reached them.
 -- incremental_revenue: a treated member's revenue minus the campaign's revenue per holdout
 -- member (0 for holdout members), so its sum is the campaign's added revenue.
+-- Control: retained = a paid order within var('campaign_retention_days') of the send;
+-- was_active = a paid order within var('churn_horizon_days') before it; churned = active
+-- and not retained. Final once is_retention_complete.
 with
 
 members as (
@@ -43,8 +46,30 @@ windows as (
     select
         members.*,
         {{ dbt.dateadd('day', var('campaign_response_days'), 'members.sent_at') }}
-            as window_ends_at
+            as window_ends_at,
+        {{ dbt.dateadd('day', var('campaign_retention_days'), 'members.sent_at') }}
+            as retention_ends_at,
+        {{ dbt.dateadd('day', '-' ~ var('churn_horizon_days'), 'members.sent_at') }}
+            as active_since
     from members
+),
+
+control as (
+    select
+        windows.campaign_member_id,
+        count(
+            case when paid_orders.ordered_at < windows.sent_at then 1 end
+        ) > 0 as was_active,
+        count(
+            case when paid_orders.ordered_at >= windows.sent_at then 1 end
+        ) > 0 as retained
+    from windows
+    left join paid_orders
+        on
+            windows.customer_id = paid_orders.customer_key
+            and windows.active_since <= paid_orders.ordered_at
+            and windows.retention_ends_at > paid_orders.ordered_at
+    group by windows.campaign_member_id
 ),
 
 responses as (
@@ -91,10 +116,15 @@ final as (
                     responses.response_revenue
                     - coalesce(holdout_means.holdout_revenue_per_member, 0)
             else 0
-        end as incremental_revenue
+        end as incremental_revenue,
+        windows.retention_ends_at <= last_order.last_ordered_at as is_retention_complete,
+        control.was_active,
+        control.retained,
+        control.was_active and not control.retained as churned
     from windows
     cross join last_order
     left join responses on windows.campaign_member_id = responses.campaign_member_id
+    left join control on windows.campaign_member_id = control.campaign_member_id
     left join campaigns on windows.campaign_id = campaigns.campaign_key
     left join customers on windows.customer_id = customers.customer_key
     left join holdout_means on windows.campaign_id = holdout_means.campaign_id
