@@ -6,9 +6,13 @@ import dagster as dg
 
 # The main job: land every source, build the warehouse, publish it.
 everything = dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks()
+# Runs that write the DuckDB warehouse carry this tag; a team's queued run coordinator
+# (tools/dagster-team.yaml) lets one such run at a time, as DuckDB allows one writer.
+WRITER_TAG = {"acrm/writer": "duckdb"}
 full_refresh_job = dg.define_asset_job(
     name="acrm_full_refresh",
     selection=everything,
+    tags=WRITER_TAG,
     description="Land every source, build the dbt warehouse and publish the read-only copy.",
 )
 

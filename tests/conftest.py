@@ -25,6 +25,18 @@ def missing_tool(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session: (URL as the postgres user, port)."""
+    from tests import postgres_server
+
+    reason = postgres_server.unavailable()
+    if reason:
+        missing_tool(reason)
+    with postgres_server.cluster() as server:
+        yield server
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         kind = Path(item.fspath).parent.name

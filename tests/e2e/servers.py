@@ -40,8 +40,13 @@ def running(
             pytest.fail(f"{command[0]} did not answer within {timeout:.0f} s")
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """Ask the process to end; kill it if it has not within `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()

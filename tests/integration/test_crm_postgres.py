@@ -4,12 +4,6 @@ The test starts its own throwaway cluster (Debian's postgresql, on loopback, tru
 and loads the generated CRM into it with psql's COPY.
 """
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,81 +14,7 @@ import pytest
 from pipelines.ingest.crm import CRM_TABLES, TABLES_BY_NAME, extract_table
 from pipelines.ingest.crm_source import DatabaseSource
 from pipelines.ingest.loader import ensure_bookkeeping
-from tests.conftest import missing_tool
-
-INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def as_postgres(*command: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory):
-    if not INITDB:
-        missing_tool("no PostgreSQL server binaries (tools/ensure-apt installs Debian's)")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        missing_tool("running as root without runuser: cannot start PostgreSQL as postgres")
-    bin_dir = Path(INITDB[-1]).parent
-    # not under pytest's folder: that one is private to the user running the tests
-    data = Path(tempfile.mkdtemp(prefix="acrm-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run(
-        as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        as_postgres(
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(data / "server.log"),
-            "-o",
-            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
-            "start",
-        ),
-        check=True,
-        capture_output=True,
-    )
-    yield f"postgresql://postgres@127.0.0.1:{port}/postgres", port
-    subprocess.run(
-        as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
-        check=False,
-        capture_output=True,
-    )
-
-
-def psql(port: int, sql: str) -> None:
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-c",
-            sql,
-        ],
-        check=True,
-        capture_output=True,
-    )
-
+from tests.postgres_server import psql
 
 PG_TYPES = {
     pl.Int64: "bigint",
