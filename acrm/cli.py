@@ -141,6 +141,33 @@ def run(
         raise typer.Exit(code=3)
 
 
+@app.command("publish")
+def publish_cmd(
+    to: Annotated[
+        str, typer.Option("--to", help="PostgreSQL URL, e.g. postgresql://user@host/analytics")
+    ],
+    warehouse: WarehouseOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Publish the last good build into PostgreSQL for BI tools: staged, checked, swapped in
+    whole (ACRM_PUBLISH_TO makes `acrm run` do this after every good build)."""
+    # lazy on purpose: importing pipelines loads Dagster, which takes seconds
+    from pipelines.publish.postgresql import PostgresPublishError, publish_postgresql
+
+    settings = Settings.load(warehouse)
+    try:
+        done = publish_postgresql(settings.published, to, progress)
+    except PostgresPublishError as exc:
+        raise fail(str(exc)) from None
+    if fmt is Format.json:
+        print_json(done)
+    else:
+        progress(
+            f"build {done['build_id']}: {done['tables']} tables, {done['rows']:,} rows; "
+            f"BI logins read through role {done['reader_role']}"
+        )
+
+
 def print_phases(phases: dict[str, float], total: float) -> None:
     """Seconds per phase of the run (steps, plus what came before the first one)."""
     stderr.print("\n[bold]Seconds per phase[/bold]")

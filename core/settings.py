@@ -54,6 +54,12 @@ def crm_url(settings: Settings) -> str:
     return os.environ.get("ACRM_CRM_URL") or f"sqlite://{settings.sources / 'crm' / 'crm.sqlite'}"
 
 
+def publish_to() -> str | None:
+    """ACRM_PUBLISH_TO: a PostgreSQL URL every good build is also published to (for BI
+    tools on a shared server), or None."""
+    return (os.environ.get("ACRM_PUBLISH_TO") or "").strip() or None
+
+
 def call_center_timezone() -> str:
     """The call center's IANA time zone: CDR days and hours are read in it."""
     return os.environ.get("ACRM_CALL_CENTER_TZ") or "Europe/Moscow"

@@ -9,7 +9,7 @@ from pipelines.identity.assets import customer_identity_map
 from pipelines.ingest.assets import landing_assets
 from pipelines.ingest.sensors import new_source_files
 from pipelines.mining.assets import mining_assets
-from pipelines.publish.assets import published_warehouse, report
+from pipelines.publish.assets import published_postgresql, published_warehouse, report
 from pipelines.quality.checks import quality_checks
 from pipelines.resources import build_resources
 from pipelines.warehouse.assets import warehouse_models
@@ -25,6 +25,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             warehouse_models,
             *mining_assets,
             published_warehouse,
+            published_postgresql,
             report,
         ],
         asset_checks=quality_checks,

@@ -5,8 +5,9 @@ from pathlib import Path
 import dagster as dg
 
 from core.publication import read_manifest
-from core.settings import Settings
+from core.settings import Settings, publish_to
 from pipelines.mining.assets import mining_assets
+from pipelines.publish.postgresql import publish_postgresql, safe_url
 from pipelines.publish.publisher import publish
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.assets import warehouse_models
@@ -42,6 +43,28 @@ def published_warehouse(
             "tables": len(manifest["tables"]),
         }
     )
+
+
+@dg.asset(
+    key=["published", "postgresql"],
+    deps=[published_warehouse],
+    group_name="serving",
+    kinds={"postgres"},
+    description="The publication loaded into PostgreSQL (ACRM_PUBLISH_TO) for BI tools on a "
+    "shared server: staged, checked against the copy's row counts and swapped in by renaming "
+    "schemas in one transaction. Without the setting it says so and publishes nothing.",
+)
+def published_postgresql(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    url = publish_to()
+    if url is None:
+        return dg.MaterializeResult(
+            metadata={"published": "no: ACRM_PUBLISH_TO is not set (a postgresql:// URL)"}
+        )
+    published = Settings.load(warehouse=Path(warehouse.path)).published
+    done = publish_postgresql(published, url, context.log.info)
+    return dg.MaterializeResult(metadata={"published": f"to {safe_url(url)}", **done})
 
 
 @dg.asset(

@@ -77,12 +77,14 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+def published_tables(
+    con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS
+) -> list[tuple[str, str]]:
     """(schema, table) of every table and view a reader gets, in a stable order."""
     return con.execute(
         "select table_schema, table_name from information_schema.tables "
         "where table_schema in (select unnest($schemas)) order by 1, 2",
-        {"schemas": list(PUBLISHED_SCHEMAS)},
+        {"schemas": list(schemas)},
     ).fetchall()
 
 

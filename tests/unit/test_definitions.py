@@ -55,8 +55,12 @@ def test_every_source_reaches_the_published_warehouse(graph: dg.Definitions) -> 
         assert dg.AssetKey(["raw", source]) in upstream
 
 
-# the report opens only the published copy, read-only: it needs no writer slot
-READS_ONLY_THE_PUBLICATION = {dg.AssetKey(["published", "report"])}
+# the report and the PostgreSQL publication open only the published copy, read-only: they
+# need no writer slot
+READS_ONLY_THE_PUBLICATION = {
+    dg.AssetKey(["published", "report"]),
+    dg.AssetKey(["published", "postgresql"]),
+}
 
 
 def test_every_warehouse_writer_is_in_the_single_writer_pool(graph: dg.Definitions) -> None:
