@@ -261,16 +261,39 @@ def serve(
         raise fail(str(exc)) from None
     if not settings.published.exists():
         raise fail(f"no published warehouse at {settings.published}: run `acrm run` first")
-    if host not in LOOPBACK_HOSTS and not limits.token and not allow_anonymous:
+    guarded = bool(limits.token or limits.users_file)
+    if host not in LOOPBACK_HOSTS and not guarded and not allow_anonymous:
         raise fail(
             f"--host {host} serves the data beyond this machine, and ACRM_API_TOKEN is not set: "
             "set a token, or pass --allow-anonymous if everyone who can reach it may see it"
         )
-    auth = "token required" if limits.token else "no token (ACRM_API_TOKEN unset)"
+    auth = "token required" if guarded else "no token (ACRM_API_TOKEN unset)"
     progress(f"serving {settings.published} at http://{host}:{port}/  ({auth}; Ctrl-C stops)")
     names = [*(allowed_host or ()), *([host] if host not in ("0.0.0.0", "::") else [])]
-    app = create_app(settings, limits, tuple(names))
+    try:
+        app = create_app(settings, limits, tuple(names))
+    except ValueError as exc:  # a users file that cannot be used: it names the entry
+        raise fail(str(exc)) from None
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@app.command("user-token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="The user's name in the users file")],
+    role: Annotated[str, typer.Option(help="analyst (reads) or admin (also writes)")] = "analyst",
+) -> None:
+    """Make a new random token for a user: prints the token once (give it to the user) and
+    the users-file entry holding only its SHA-256 digest (ACRM_USERS_FILE)."""
+    import secrets
+
+    # lazy on purpose: serving loads FastAPI and the cube, which this command does not need
+    from serving.users import ROLES, token_digest
+
+    if role not in ROLES:
+        raise fail(f"--role {role!r}: choose one of {', '.join(ROLES)}")
+    token = secrets.token_urlsafe(32)
+    stderr.print(f"token for {name} (shown once, not stored): {token}", highlight=False)
+    print(f"  - name: {name}\n    token_sha256: {token_digest(token)}\n    role: {role}")
 
 
 @app.command()

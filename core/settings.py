@@ -130,6 +130,7 @@ class ServeSettings:
     names the setting when crossed), and how it protects the published data."""
 
     token: str = ""  # ACRM_API_TOKEN: every route but /health, / and /static needs it
+    users_file: str = ""  # ACRM_USERS_FILE: users with hashed tokens, roles, access policies
     max_cells: int = 2_000_000  # cells (rows x columns) in one answer
     max_filters: int = 50  # filters in one query
     max_filter_values: int = 1_000  # values in one filter
@@ -145,6 +146,7 @@ class ServeSettings:
     def load(cls) -> ServeSettings:
         return cls(
             token=os.environ.get("ACRM_API_TOKEN") or "",
+            users_file=os.environ.get("ACRM_USERS_FILE") or "",
             max_cells=_number("ACRM_SERVE_MAX_CELLS", cls.max_cells),
             max_filters=_number("ACRM_SERVE_MAX_FILTERS", cls.max_filters),
             max_filter_values=_number("ACRM_SERVE_MAX_FILTER_VALUES", cls.max_filter_values),

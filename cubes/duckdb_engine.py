@@ -963,19 +963,26 @@ class DuckDBEngine:
         finally:
             timer.cancel()
 
-    def members(self, level: str, limit: int = 1000) -> list[object]:
-        """The members of a level (a checked name), in the level's order, at most `limit`."""
+    def members(self, level: str, limit: int = 1000, within: tuple = ()) -> list[object]:
+        """The members of a level (a checked name), in the level's order, at most `limit`;
+        `within`: filters on other levels of the same dimension (an access policy's)."""
         dim, lv = self.cube.level(check_level(self.cube, level))
         order = lv.sort_column or lv.column
+        conditions, parameters = [f"{lv.column} is not null"], {}
+        for i, flt in enumerate(within):
+            column = self.cube.level(flt.level)[1].column
+            names = [f"w{i}_{j}" for j in range(len(flt.values))]
+            parameters.update(zip(names, flt.values, strict=True))
+            conditions.append(f"d.{column} in ({', '.join('$' + n for n in names)})")
         sql = (
-            f"select {lv.column} from {dim.full_relation} as d where {lv.column} is not null "
+            f"select {lv.column} from {dim.full_relation} as d where {' and '.join(conditions)} "
             f"group by {lv.column} order by min(d.{order}), 1 limit {int(limit)}"
         )
         con = self._connection()
-        key = (self._build, sql, ())
+        key = (self._build, sql, tuple(sorted(parameters.items())))
         table = self.cache.get(key)
         if table is None:
-            table = self._run(con, sql)
+            table = self._run(con, sql, parameters or None)
             self.cache.put(key, table)
         return table.column(0).to_pylist()
 

@@ -41,6 +41,7 @@ from cubes.report import report_path
 from serving import routes
 from serving.pool import BusyError, EnginePool
 from serving.security import Guard, SecurityHeaders, is_open
+from serving.users import Users
 
 TOKEN_ENV = "ACRM_API_TOKEN"
 STATIC = Path(__file__).parent / "static"
@@ -66,7 +67,7 @@ def create_app(
     app.state.pool = EnginePool(ACRM_CUBE, settings.published, serve)
     app.include_router(routes.router)
     _handle_errors(app, settings)
-    if serve.token:
+    if serve.token or serve.users_file:
         _document_token(app)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -76,6 +77,7 @@ def create_app(
         max_body=serve.max_body_bytes,
         hosts=allowed_hosts,
         serves=lambda path, method: method in routes.allowed_methods(app, path),
+        users=Users.load(Path(serve.users_file), ACRM_CUBE) if serve.users_file else None,
     )
     app.add_middleware(SecurityHeaders, report=lambda: report_path(settings.published))
     return app

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+from serving.users import User, Users
+
 OPEN_PATHS = ("/health", "/", "/favicon.ico")
 OPEN_PREFIXES = ("/static/",)
 BROWSER_PAGES = ("/report", "/docs")  # a browser asks for the token itself (Basic)
@@ -47,19 +49,23 @@ Scope = dict
 App = Callable
 
 
-def token_matches(authorization: str, token: str) -> bool:
-    """Bearer <token>, or Basic with the token as password; bytes compared in constant time.
-    Header text arrives as latin-1 (as HTTP carries it), so any byte compares, none fails."""
+def presented(authorization: str) -> bytes | None:
+    """The token of `Bearer <token>`, or the password of Basic; None for anything else.
+    Header text arrives as latin-1 (as HTTP carries it), so any byte reads, none fails."""
     scheme, _, value = authorization.strip().partition(" ")
     given = value.strip().encode("latin-1", "replace")
     if scheme.lower() == "basic":
         try:
-            given = base64.b64decode(given, validate=True).partition(b":")[2]
+            return base64.b64decode(given, validate=True).partition(b":")[2]
         except (binascii.Error, ValueError):
-            return False
-    elif scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(given, token.encode("utf-8"))
+            return None
+    return given if scheme.lower() == "bearer" else None
+
+
+def token_matches(authorization: str, token: str) -> bool:
+    """Bearer <token>, or Basic with the token as password; bytes compared in constant time."""
+    given = presented(authorization)
+    return given is not None and hmac.compare_digest(given, token.encode("utf-8"))
 
 
 def is_open(path: str) -> bool:
@@ -99,8 +105,10 @@ class Guard:
         max_body: int,
         hosts: tuple[str, ...],
         serves: Callable[[str, str], bool] = lambda path, method: True,
+        users: Users | None = None,
     ):
         self.app, self.token, self.max_body, self.serves = app, token, max_body, serves
+        self.users = users
         self.hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *hosts)}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
@@ -117,17 +125,15 @@ class Guard:
             )
         path = scope["path"]
         guarded = not is_open(path) and self.serves(path, scope["method"])  # else 404/405
-        if (
-            self.token
-            and guarded
-            and not token_matches(_header(scope, b"authorization"), self.token)
-        ):
+        user = self._user(_header(scope, b"authorization")) if guarded else None
+        scope.setdefault("state", {})["user"] = user
+        if user is False:
             challenge = b'Basic realm="acrm"' if path in BROWSER_PAGES else b"Bearer"
             return await send_json(
                 send,
                 401,
                 "this server needs a token: send 'Authorization: Bearer <token>' (the "
-                "server's ACRM_API_TOKEN)",
+                "server's ACRM_API_TOKEN, or a user's from ACRM_USERS_FILE)",
                 [(b"www-authenticate", challenge)],
             )
         length = _header(scope, b"content-length")
@@ -137,6 +143,17 @@ class Guard:
         if body is None:
             return await self._too_large(send)
         await self.app(scope, _replay(body, receive), send)
+
+    def _user(self, authorization: str) -> User | bool | None:
+        """The user the request's token names; None on an open server or for the server's
+        own token (everything allowed); False when the token is missing or unknown."""
+        if not self.token and not self.users:
+            return None
+        if self.token and token_matches(authorization, self.token):
+            return None
+        given = presented(authorization)
+        found = self.users.identify(given) if self.users and given is not None else None
+        return found if found is not None else False
 
     async def _too_large(self, send) -> None:
         await send_json(

@@ -16,7 +16,7 @@ from cubes.audiences import (
     write_crm,
     write_files,
 )
-from serving.routes.common import errors
+from serving.routes.common import errors, may_write, refuse_under_policy
 
 router = APIRouter()
 
@@ -38,8 +38,12 @@ class AudienceRequest(BaseModel):
 def create(request: Request, body: AudienceRequest) -> dict:
     """Select the audience, write its files beside the publication and its rows into the
     CRM's acrm_audience_members; the answer says what was written."""
-    if not request.app.state.serve.token:
-        raise HTTPException(403, "writing audiences needs the server to run with ACRM_API_TOKEN")
+    if not may_write(request):
+        raise HTTPException(
+            403,
+            "writing audiences needs the server's ACRM_API_TOKEN, or a user whose role is "
+            "admin and who has no access policy",
+        )
     settings = request.app.state.settings
     rule = Rule(
         levels=tuple(f for f in body.filters if f.strip().startswith("customer.")),
@@ -59,4 +63,5 @@ def create(request: Request, body: AudienceRequest) -> dict:
 @router.get("/api/audiences", tags=["act"], responses=errors(401))
 def audiences(request: Request) -> list[dict]:
     """Every audience written: size, holdout and creation."""
+    refuse_under_policy(request, "the audience list")
     return listing(folder_of(request.app.state.settings.published))

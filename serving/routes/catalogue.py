@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Request
 
 from core.publication import PARQUET_LINK, read_build, read_manifest
 from cubes import ACRM_CUBE
+from cubes.access import members_filters
 from cubes.model import TIME_FUNCTIONS
-from serving.routes.common import DATA_ERRORS, LEVEL_NAME, errors
+from serving.routes.common import DATA_ERRORS, LEVEL_NAME, errors, policy_of
 
 router = APIRouter()
 
@@ -42,9 +43,10 @@ def members(
     ],
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict:
-    """The members of a level, in the level's order."""
+    """The members of a level, in the level's order (those the user's policy allows)."""
+    within = members_filters(ACRM_CUBE, level, policy_of(request))
     with request.app.state.pool.engine() as engine:
-        values = engine.members(level, limit)
+        values = engine.members(level, limit, within)
     return {"level": level, "members": values}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from fastapi import HTTPException, Request
 from pydantic import BaseModel
 
 from cubes import ACRM_CUBE
@@ -33,11 +34,34 @@ def errors(*codes: int) -> dict:
         400: "the query names something the cube does not have, or breaks a limit "
         "(filters, time); `detail` says which and what to do",
         401: "a token is needed (ACRM_API_TOKEN): Authorization: Bearer <token>",
-        403: "a write into the CRM, and the server runs without a token",
+        403: "not for this user: a write into the CRM without an admin token, or beyond the "
+        "user's access policy; `detail` says what is allowed",
         413: "the answer or the body is over the server's limit; `detail` names it",
         503: "no publication yet, or every query connection is busy (Retry-After)",
     }
     return {c: {"model": Problem, "description": said[c]} for c in codes}
 
 
-DATA_ERRORS = errors(400, 401, 413, 503)
+DATA_ERRORS = errors(400, 401, 403, 413, 503)
+
+
+def policy_of(request: Request):
+    """The access policy of the request's user (serving.users), or None: all data."""
+    user = getattr(request.state, "user", None)
+    return user.policy if user else None
+
+
+def refuse_under_policy(request: Request, what: str) -> None:
+    """403 for a user with an access policy: `what` cannot be limited to their members yet."""
+    if policy_of(request) is not None:
+        raise HTTPException(
+            403, f"{what} is not available under an access policy: ask an unrestricted user"
+        )
+
+
+def may_write(request: Request) -> bool:
+    """The server's own token, or a user whose role is admin and who has no policy."""
+    user = getattr(request.state, "user", None)
+    return (user is None and bool(request.app.state.serve.token)) or bool(
+        user and user.may_write and user.policy is None
+    )

@@ -11,11 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.settings import ServeSettings
 from cubes import ACRM_CUBE, GROUPING_COLUMN
+from cubes.access import restrict
 from cubes.privacy import SUPPRESSED, breaks_down_customers, population_query, suppress
 from cubes.query import Query as CubeQuery
 from cubes.query import QueryError, format_filter, parse_request
 from serving.answers import csv_response, json_response
-from serving.routes.common import DATA_ERRORS, LEVEL_LIST, LEVEL_NAME, MEASURE_LIST, MEASURE_NAME
+from serving.routes.common import (
+    DATA_ERRORS,
+    LEVEL_LIST,
+    LEVEL_NAME,
+    MEASURE_LIST,
+    MEASURE_NAME,
+    policy_of,
+)
 
 router = APIRouter()
 
@@ -72,10 +80,10 @@ def _parsed(request: QueryRequest) -> CubeQuery:
     )
 
 
-def _answer(app: FastAPI, request: QueryRequest, fmt: str) -> Response:
+def _answer(app: FastAPI, request: QueryRequest, fmt: str, policy=None) -> Response:
     serve: ServeSettings = app.state.serve
     _checked_limits(request, serve)
-    query = _parsed(request)
+    query = restrict(ACRM_CUBE, _parsed(request), policy)
     with app.state.pool.engine() as engine:
         table = engine.query(query)
         if breaks_down_customers(query):
@@ -157,7 +165,7 @@ def query_get(
         raise QueryError(
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         ) from None
-    return _answer(request.app, body, format)
+    return _answer(request.app, body, format, policy_of(request))
 
 
 def _get_request(measures, rows, cols, filters, totals, top, bottom, drill_down, drill_up):
@@ -180,4 +188,4 @@ def query_post(
     request: Request, body: QueryRequest, format: Literal["json", "csv"] = "json"
 ) -> Response:
     """Slice the cube, the query as a JSON body."""
-    return _answer(request.app, body, format)
+    return _answer(request.app, body, format, policy_of(request))

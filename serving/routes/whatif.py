@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from cubes import whatif
-from serving.routes.common import DATA_ERRORS
+from serving.routes.common import DATA_ERRORS, refuse_under_policy
 
 router = APIRouter()
 
@@ -24,6 +24,7 @@ def funnel(
 ) -> dict:
     """Extra won deals and revenue per month if a manager converted one stage at a target
     (or at the other managers' rate), beside the actual."""
+    refuse_under_policy(request, "the funnel what-if")
     with request.app.state.pool.engine() as engine:
         return engine.read(
             lambda con: whatif.funnel(con, manager, stage, conversion, to == "peers")
@@ -39,5 +40,6 @@ def budget(
     model: Annotated[Literal["linear", "saturating"], Query()] = "linear",
 ) -> dict:
     """Projected attributed revenue and ROMI per channel with spend moved between two."""
+    refuse_under_policy(request, "the budget what-if")
     with request.app.state.pool.engine() as engine:
         return engine.read(lambda con: whatif.budget(con, move, source, to, model))

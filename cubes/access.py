@@ -1,0 +1,102 @@
+"""Who may see what: a user's access policy, forced on every query the cube answers for them.
+
+A policy restricts levels to members, e.g. `manager.team: [North]`. Every query gets the
+restriction as a filter, after its own filters and drills, so totals, top-N, drills and
+CSV exports all come from the allowed rows. A measure read from a fact that lacks the
+restricted dimension would not be restricted by that filter (the engine repeats its value
+for each member), so such a query is refused, unless the policy names the fact in
+`unrestricted_facts`: then measures of those facts alone are answered whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from cubes.model import Cube
+from cubes.query import Filter, Query, QueryError, check_level
+
+
+class AccessError(QueryError):
+    """The user's policy does not allow this; the message says what is allowed."""
+
+    status = 403
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Levels restricted to members, and the facts allowed without the restriction."""
+
+    restrict: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    unrestricted_facts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, cube: Cube, body: dict | None, who: str) -> Policy:
+        """From a users-file entry's `policy` mapping; every name checked against the cube."""
+        body = dict(body or {})
+        allowed = body.pop("unrestricted_facts", []) or []
+        facts = {f.name for f in cube.facts}
+        for fact in allowed:
+            if fact not in facts:
+                raise ValueError(
+                    f"user {who}: unrestricted fact {fact!r} is not one of {sorted(facts)}"
+                )
+        restrict = {}
+        for level, values in body.items():
+            check_level(cube, level)
+            values = [values] if isinstance(values, str) else list(values or [])
+            if not values:
+                raise ValueError(f"user {who}: policy {level} names no member")
+            restrict[level] = tuple(str(v) for v in values)
+        return cls(restrict, frozenset(allowed))
+
+    @property
+    def filters(self) -> tuple[Filter, ...]:
+        return tuple(Filter(level, values) for level, values in self.restrict.items())
+
+    def dimensions(self) -> set[str]:
+        return {level.split(".")[0] for level in self.restrict}
+
+
+def _facts_of(cube: Cube, query: Query, dimension: str) -> tuple[set[str], set[str]]:
+    """(facts the query's measures read that have `dimension`, those that lack it)."""
+    having, lacking = set(), set()
+    for measure in cube.base_measures(query.measures):
+        source = cube.source_for(measure, query.dimensions | {dimension})
+        if source is not None:
+            having.add(source.fact)
+        else:
+            lacking.update(s.fact for s in measure.sources)
+    return having, lacking
+
+
+def restrict(cube: Cube, query: Query, policy: Policy | None) -> Query:
+    """The query as the policy lets this user ask it (AccessError when it cannot)."""
+    if policy is None or not policy.restrict:
+        return query
+    forced = []
+    for flt in policy.filters:
+        dimension = flt.level.split(".")[0]
+        having, lacking = _facts_of(cube, query, dimension)
+        refused = lacking - policy.unrestricted_facts
+        if refused:
+            raise AccessError(
+                f"your access is limited to {flt.level}={','.join(flt.values)}, and "
+                f"{', '.join(sorted(refused))} cannot be limited by {dimension}: ask for "
+                "measures of facts that have it"
+            )
+        if lacking and having:
+            raise AccessError(
+                f"{', '.join(sorted(lacking))} are open to you whole but the other measures "
+                f"are limited to {flt.level}={','.join(flt.values)}: query them separately"
+            )
+        if having:
+            forced.append(flt)
+    return replace(query, filters=query.filters + tuple(forced))
+
+
+def members_filters(cube: Cube, level: str, policy: Policy | None) -> tuple[Filter, ...]:
+    """The policy's restrictions on the dimension of `level`: the members a user may list."""
+    if policy is None:
+        return ()
+    dimension = check_level(cube, level).split(".")[0]
+    return tuple(f for f in policy.filters if f.level.split(".")[0] == dimension)
