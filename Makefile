@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \
                  -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 
-.PHONY: help setup demo test test-unit lint bench lock dagster serve clean
+.PHONY: help setup demo test test-spark test-unit lint bench lock dagster serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,7 +46,10 @@ test: setup  ## run every test (unit, integration, e2e)
 	@tools/ensure-apt "PostgreSQL landing tests" 'ls /usr/lib/postgresql/*/bin/initdb' postgresql
 	@tools/ensure-apt "web pivot browser tests" 'command -v chromium && command -v chromedriver' \
 	    chromium chromium-driver
-	$(BIN)/python -m pytest -m "unit or integration or e2e"
+	$(BIN)/python -m pytest -m "(unit or integration or e2e) and not spark"
+
+test-spark: setup  ## the Spark parity test: the marts built on DuckDB and on a local Spark, equal
+	$(BIN)/python -m pytest -m spark
 
 test-unit: setup  ## run the fast unit tests only
 	$(BIN)/python -m pytest -m unit

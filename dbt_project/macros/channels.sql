@@ -5,8 +5,8 @@
     with none of the three is Unknown (no touch recorded), not Unassigned.
 -#}
 {% macro ga4_default_channel_group(source, medium, campaign, category) -%}
-    {%- set paid = "regexp_full_match(" ~ medium ~ ", '.*cp.*|ppc|retargeting|paid.*')" -%}
-    {%- set shop_campaign = "regexp_full_match(" ~ campaign ~ ", '.*(([^a-df-z]|^)shop|shopping).*')" -%}
+    {%- set paid = full_match(medium, ".*cp.*|ppc|retargeting|paid.*") -%}
+    {%- set shop_campaign = full_match(campaign, ".*(([^a-df-z]|^)shop|shopping).*") -%}
     case
         when {{ source }} is null and {{ medium }} is null and {{ campaign }} is null
             then 'Unknown'

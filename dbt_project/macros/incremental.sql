@@ -26,3 +26,21 @@
         cast('{{ first_day }}' as date)
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    How the incremental facts materialize: incrementally where the engine can replace a
+    day's or an order's rows (DuckDB: delete+insert), whole tables on Spark, whose Parquet
+    tables cannot delete rows (merge needs Delta Lake, whose jars Spark fetches from Maven
+    at run time). Both give the same rows; docs/DECISIONS.md.
+-#}
+{% macro incremental_materialization() -%}
+    {{ return(adapter.dispatch('incremental_materialization', 'acrm')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}

@@ -21,6 +21,10 @@
     cast(extract(isodow from {{ column }}) as integer)
 {%- endmacro %}
 
+{% macro spark__iso_day_of_week(column) -%}
+    cast(extract(dayofweek_iso from {{ column }}) as integer)
+{%- endmacro %}
+
 {#- The median of a column, as an aggregate. -#}
 {% macro median(column) -%}
     {{ return(adapter.dispatch('median', 'acrm')(column)) }}
@@ -28,6 +32,10 @@
 
 {% macro default__median(column) -%}
     percentile_cont(0.5) within group (order by {{ column }})
+{%- endmacro %}
+
+{% macro spark__median(column) -%}
+    percentile({{ column }}, 0.5)
 {%- endmacro %}
 
 {#- An 8-byte float (dbt.type_float() is 4 bytes on DuckDB). -#}
@@ -45,7 +53,20 @@
 {%- endmacro %}
 
 {% macro default__is_extension(column) -%}
-    regexp_full_match(coalesce({{ column }}, ''), '[0-9]{1,{{ var("extension_max_digits") }}}')
+    {{ full_match("coalesce(" ~ column ~ ", '')", "[0-9]{1," ~ var("extension_max_digits") ~ "}") }}
+{%- endmacro %}
+
+{#- True when the whole text matches the regular expression (not a part of it). -#}
+{% macro full_match(column, pattern) -%}
+    {{ return(adapter.dispatch('full_match', 'acrm')(column, pattern)) }}
+{%- endmacro %}
+
+{% macro default__full_match(column, pattern) -%}
+    regexp_full_match({{ column }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__full_match(column, pattern) -%}
+    ({{ column }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}
 
 {#- The extension a channel belongs to: SIP/101-0000002a, PJSIP/101-00000012 and

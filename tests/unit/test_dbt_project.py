@@ -5,6 +5,8 @@ import yaml
 from core.settings import DBT_PROJECT_DIR
 from cubes.acrm import ACRM_CUBE
 
+SPARK_EXEMPT = "{{ target.type != 'spark' }}"
+
 
 def test_the_cube_exposure_lists_exactly_the_tables_the_cube_reads() -> None:
     exposures = yaml.safe_load((DBT_PROJECT_DIR / "models" / "exposures.yml").read_text())
@@ -27,7 +29,9 @@ def test_every_mart_enforces_its_contract_and_keys() -> None:
                     "not_null",
                 ]
                 continue
-            assert model["config"]["contract"]["enforced"] is True, model["name"]
+            # enforced wherever the types are DuckDB's, i.e. on every target but Spark
+            enforced = model["config"]["contract"]["enforced"]
+            assert enforced in (True, SPARK_EXEMPT), model["name"]
             columns = model["columns"]
             assert all("data_type" in c for c in columns), model["name"]
             tests = [t for c in columns for t in c.get("data_tests", [])]

@@ -87,7 +87,7 @@ final as (
         reach.stage_position = reach.furthest_stage_position as is_furthest,
         case
             when visits.exited_at is not null
-                then {{ dbt.datediff('visits.entered_at', 'visits.exited_at', 'second') }} / 86400.0
+                then {{ dbt.datediff('visits.entered_at', 'visits.exited_at', 'second') }} / cast(86400 as {{ type_double() }})
         end as days_in_stage
     from reach
     left join visits

@@ -78,7 +78,7 @@ sessions as (
         max(session_campaign_name) as session_campaign_name,
         max(session_channel_group) as session_channel_group,
         sum(case when event_name = 'page_view' then 1 else 0 end) as page_views,
-        coalesce(sum(engagement_time_msec), 0) / 1000.0 as engagement_seconds,
+        coalesce(sum(engagement_time_msec), 0) / cast(1000 as {{ type_double() }}) as engagement_seconds,
         sum(case when event_name = 'generate_lead' then 1 else 0 end) as lead_events,
         sum(case when is_counted_purchase then 1 else 0 end) as purchases,
         coalesce(sum(case when is_counted_purchase then purchase_revenue end), 0)

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='partition_date',
         on_schema_change='fail'
@@ -148,7 +148,7 @@ final as (
         callbacks.called_back_at,
         case
             when callbacks.called_back_at is not null
-                then {{ dbt.datediff('calls.started_at', 'callbacks.called_back_at', 'second') }} / 60.0
+                then {{ dbt.datediff('calls.started_at', 'callbacks.called_back_at', 'second') }} / cast(60 as {{ type_double() }})
         end as callback_delay_minutes,
         calls.partition_date,
         calls.loaded_at

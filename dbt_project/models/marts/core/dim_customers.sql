@@ -24,7 +24,7 @@ managers as (
 aged as (
     select
         *,
-        floor({{ dbt.datediff('birth_date', 'created_at', 'day') }} / 365.25) as age_at_signup
+        floor({{ dbt.datediff('birth_date', 'created_at', 'day') }} / cast(365.25 as {{ type_double() }})) as age_at_signup
     from customers
 ),
 

@@ -33,7 +33,7 @@ final as (
     select
         {%- for stage, slug in columns.items() %}
             min(case when stage_name = '{{ stage | replace("'", "''") }}' then entered_at end)
-                as "{{ slug }}_entered_at",
+                as {{ adapter.quote(slug ~ '_entered_at') }},
         {%- endfor %}
         deal_id
     from reach

@@ -95,7 +95,7 @@ final as (
         orders.revenue / nullif(orders.paid_orders, 0) as avg_check,
         coalesce(calls.outbound_calls, 0) as outbound_calls,
         coalesce(calls.inbound_calls, 0) as inbound_calls,
-        coalesce(calls.talk_seconds, 0) / 60.0 as talk_minutes,
+        coalesce(calls.talk_seconds, 0) / cast(60 as {{ type_double() }}) as talk_minutes,
         coalesce(calls.missed_calls, 0) as missed_calls,
         coalesce(rings.missed_rings, 0) as missed_rings,
         coalesce(calls.callbacks, 0) as callbacks,

@@ -41,9 +41,9 @@ timed as (
         first_lead_at,
         first_purchase_at,
         sessions_to_purchase,
-        {{ dbt.datediff('first_visit_at', 'first_lead_at', 'second') }} / 86400.0
+        {{ dbt.datediff('first_visit_at', 'first_lead_at', 'second') }} / cast(86400 as {{ type_double() }})
             as days_to_lead,
-        {{ dbt.datediff('first_visit_at', 'first_purchase_at', 'second') }} / 86400.0
+        {{ dbt.datediff('first_visit_at', 'first_purchase_at', 'second') }} / cast(86400 as {{ type_double() }})
             as days_to_purchase
     from visitors
 ),

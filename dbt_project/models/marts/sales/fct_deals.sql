@@ -124,7 +124,7 @@ final as (
         skipped.skipped_stages,
         case
             when deals.closed_at is not null
-                then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }} / 86400.0
+                then {{ dbt.datediff('deals.created_at', 'deals.closed_at', 'second') }} / cast(86400 as {{ type_double() }})
         end as cycle_days,
         deals.created_at,
         deals.closed_at

@@ -50,7 +50,7 @@ final as (
         responses.csat >= 4 as is_satisfied,
         case
             when responses.responded_at is not null
-                then {{ dbt.datediff('responses.sent_at', 'responses.responded_at', 'second') }} / 3600.0
+                then {{ dbt.datediff('responses.sent_at', 'responses.responded_at', 'second') }} / cast(3600 as {{ type_double() }})
         end as response_hours
     from responses
     left join tickets on responses.ticket_id = tickets.ticket_id

@@ -53,7 +53,7 @@ final as (
         tickets.resolved_at,
         case
             when tickets.resolved_at is not null
-                then {{ dbt.datediff('tickets.opened_at', 'tickets.resolved_at', 'second') }} / 3600.0
+                then {{ dbt.datediff('tickets.opened_at', 'tickets.resolved_at', 'second') }} / cast(3600 as {{ type_double() }})
         end as resolution_hours,
         surveys.csat,
         surveys.nps

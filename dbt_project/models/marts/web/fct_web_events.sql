@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='partition_date',
         on_schema_change='fail'
@@ -89,7 +89,7 @@ final as (
         events.user_pseudo_id,
         events.device_category,
         events.form_id,
-        coalesce(events.engagement_time_msec, 0) / 1000.0 as engagement_seconds,
+        coalesce(events.engagement_time_msec, 0) / cast(1000 as {{ type_double() }}) as engagement_seconds,
         events.percent_scrolled,
         events.event_name = 'page_view' as is_page_view,
         events.event_name = 'generate_lead' as is_lead,
