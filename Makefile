@@ -48,7 +48,8 @@ test: setup  ## run every test (unit, integration, e2e)
 	    chromium chromium-driver
 	$(BIN)/python -m pytest -m "(unit or integration or e2e) and not spark"
 
-test-spark: setup  ## the Spark parity test: the marts built on DuckDB and on a local Spark, equal
+test-spark: setup  ## the Spark parity test (installs the spark extra): DuckDB's marts against Spark's
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,atoti,spark]'
 	$(BIN)/python -m pytest -m spark
 
 test-unit: setup  ## run the fast unit tests only
