@@ -54,35 +54,44 @@ windows as (
     from members
 ),
 
-control as (
+responses as (
+    -- one pass over each member's paid orders, from the churn horizon before the send to
+    -- the later of the response and retention windows' ends
     select
         windows.campaign_member_id,
+        count(
+            case
+                when
+                    paid_orders.ordered_at >= windows.sent_at
+                    and paid_orders.ordered_at < windows.window_ends_at then 1
+            end
+        ) as paid_orders,
+        cast(coalesce(sum(
+            case
+                when
+                    paid_orders.ordered_at >= windows.sent_at
+                    and paid_orders.ordered_at < windows.window_ends_at
+                    then paid_orders.revenue
+                else 0
+            end
+        ), 0) as {{ type_double() }}) as response_revenue,
         count(
             case when paid_orders.ordered_at < windows.sent_at then 1 end
         ) > 0 as was_active,
         count(
-            case when paid_orders.ordered_at >= windows.sent_at then 1 end
+            case
+                when
+                    paid_orders.ordered_at >= windows.sent_at
+                    and paid_orders.ordered_at < windows.retention_ends_at then 1
+            end
         ) > 0 as retained
     from windows
     left join paid_orders
         on
             windows.customer_id = paid_orders.customer_key
             and windows.active_since <= paid_orders.ordered_at
-            and windows.retention_ends_at > paid_orders.ordered_at
-    group by windows.campaign_member_id
-),
-
-responses as (
-    select
-        windows.campaign_member_id,
-        count(paid_orders.ordered_at) as paid_orders,
-        cast(coalesce(sum(paid_orders.revenue), 0) as {{ type_double() }}) as response_revenue
-    from windows
-    left join paid_orders
-        on
-            windows.customer_id = paid_orders.customer_key
-            and windows.sent_at <= paid_orders.ordered_at
-            and windows.window_ends_at > paid_orders.ordered_at
+            and greatest(windows.window_ends_at, windows.retention_ends_at)
+            > paid_orders.ordered_at
     group by windows.campaign_member_id
 ),
 
@@ -118,13 +127,12 @@ final as (
             else 0
         end as incremental_revenue,
         windows.retention_ends_at <= last_order.last_ordered_at as is_retention_complete,
-        control.was_active,
-        control.retained,
-        control.was_active and not control.retained as churned
+        responses.was_active,
+        responses.retained,
+        responses.was_active and not responses.retained as churned
     from windows
     cross join last_order
     left join responses on windows.campaign_member_id = responses.campaign_member_id
-    left join control on windows.campaign_member_id = control.campaign_member_id
     left join campaigns on windows.campaign_id = campaigns.campaign_key
     left join customers on windows.customer_id = customers.customer_key
     left join holdout_means on windows.campaign_id = holdout_means.campaign_id
