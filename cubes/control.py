@@ -109,7 +109,7 @@ def effect(con: duckdb.DuckDBPyConnection, members: pd.DataFrame, sent_at: dt.da
     """The action's treated members against its holdout on every control outcome; an
     outcome whose window has not closed by the last published order is None."""
     outcomes = member_outcomes(con, members, sent_at)
-    last = con.execute("select max(ordered_at) from marts.fct_orders").fetchone()[0]
+    last = con.execute("select max(ordered_at) from marts.fct_orders").fetchall()[0][0]
     ends = windows(sent_at)
     response_done = last is not None and ends["response_end"] <= last
     retention_done = last is not None and ends["retention_end"] <= last

@@ -557,7 +557,7 @@ def _audience_sentences(con: duckdb.DuckDBPyConnection) -> list[str]:
 
     path = con.execute(
         "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()[0]
+    ).fetchall()[0][0]  # fetchall: a result left open would refuse the next register()
     parts = []
     for about in audiences.listing(audiences.folder_of(Path(path))):
         members, _ = audiences.read(audiences.folder_of(Path(path)), about["audience"])

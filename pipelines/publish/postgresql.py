@@ -93,7 +93,7 @@ def _export(con, schema: str, table: str, columns, folder: Path) -> tuple[Path, 
     con.execute(
         f'copy (select {select} from "{schema}"."{table}") to \'{path}\' (format csv, header)'
     )
-    rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+    rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
     return path, rows
 
 

@@ -84,12 +84,10 @@ def test_a_send_time_with_a_zone_is_compared_in_utc() -> None:
     assert control.windows(SENT.replace(tzinfo=moscow))["sent"] == SENT - 3 * dt.timedelta(hours=1)
 
 
-def test_the_cli_shows_an_audiences_effect_and_names_an_unknown_one(con, tmp_path) -> None:
-    import json
-
-    from typer.testing import CliRunner
-
-    from acrm.cli import app
+@pytest.fixture
+def warehouse(con, tmp_path):
+    """A published warehouse of the hand-built orders, with audience 'winback' of MEMBERS
+    sent at SENT."""
     from core.settings import Settings
     from cubes.audiences import folder_of, write_files
     from pipelines.publish.publisher import publish
@@ -102,6 +100,16 @@ def test_the_cli_shows_an_audiences_effect_and_names_an_unknown_one(con, tmp_pat
     published = Settings.load(warehouse).published
     publish(warehouse, published)
     write_files(folder_of(published), MEMBERS, {"audience": "winback", "created_at": str(SENT)})
+    return warehouse
+
+
+def test_the_cli_shows_an_audiences_effect_and_names_an_unknown_one(warehouse) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from acrm.cli import app
+
     runner = CliRunner()
     shown = runner.invoke(app, ["audience", "effect", "winback", "--warehouse", str(warehouse)])
     assert shown.exit_code == 0, shown.output
@@ -110,3 +118,15 @@ def test_the_cli_shows_an_audiences_effect_and_names_an_unknown_one(con, tmp_pat
     assert found["churn"]["holdout"] == pytest.approx(2 / 3)
     missing = runner.invoke(app, ["audience", "effect", "nope", "--warehouse", str(warehouse)])
     assert missing.exit_code != 0 and "'nope'" in missing.output and "winback" in missing.output
+
+
+def test_the_report_says_each_audiences_verdict(warehouse) -> None:
+    # The report's connection has read the warehouse's path before it judges an audience:
+    # a result left open on it must not stop the audience's members being registered.
+    from core.settings import Settings
+    from cubes.report import _audience_sentences
+
+    published = Settings.load(warehouse).published
+    with duckdb.connect(str(published), read_only=True) as reader:
+        said = _audience_sentences(reader)
+    assert said == ["audience winback: no effect shown (+25.0% purchases)"]
