@@ -27,7 +27,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 	    "$$python" -m venv $(VENV); \
 	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,atoti]'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,atoti,spark]'
 	@touch $@
 
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
@@ -42,14 +42,13 @@ demo: setup  ## generate sample sources, run the whole pipeline, print a summary
 	$(BIN)/acrm run
 	$(BIN)/acrm summary
 
-test: setup  ## run every test (unit, integration, e2e)
+test: setup  ## run every test (unit, integration, e2e, Spark parity; `-m 'not spark'` skips Spark)
 	@tools/ensure-apt "PostgreSQL landing tests" 'ls /usr/lib/postgresql/*/bin/initdb' postgresql
 	@tools/ensure-apt "web pivot browser tests" 'command -v chromium && command -v chromedriver' \
 	    chromium chromium-driver
-	$(BIN)/python -m pytest -m "(unit or integration or e2e) and not spark"
+	$(BIN)/python -m pytest -m "unit or integration or e2e or spark"
 
-test-spark: setup  ## the Spark parity test (installs the spark extra): DuckDB's marts against Spark's
-	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,atoti,spark]'
+test-spark: setup  ## the Spark parity test alone: DuckDB's marts against Spark's
 	$(BIN)/python -m pytest -m spark
 
 test-unit: setup  ## run the fast unit tests only
@@ -86,7 +85,7 @@ serve: setup  ## serve the HTTP API, the web pivot and the report on http://127.
 lock:  ## re-resolve the dependencies and rewrite requirements.lock
 	rm -rf /tmp/acrm-lock && "$$(tools/find-python)" -m venv /tmp/acrm-lock
 	/tmp/acrm-lock/bin/pip install --quiet --upgrade pip
-	/tmp/acrm-lock/bin/pip install --quiet '.[dev,atoti]'
+	/tmp/acrm-lock/bin/pip install --quiet '.[dev,atoti,spark]'
 	/tmp/acrm-lock/bin/pip freeze --exclude acrm | grep -v '^-e ' > requirements.lock
 
 clean:  ## remove the virtualenv, generated data and dbt artifacts

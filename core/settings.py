@@ -102,6 +102,18 @@ def reload_unchanged_days() -> bool:
     return (os.environ.get("ACRM_RELOAD") or "").strip().lower() in ("1", "true", "yes")
 
 
+ENGINES = ("duckdb", "spark")
+
+
+def warehouse_engine() -> str:
+    """ACRM_ENGINE: what builds the marts, `duckdb` (the default, in the warehouse file) or
+    `spark` (pipelines/warehouse/spark.py; the marts are then loaded into the file)."""
+    engine = (os.environ.get("ACRM_ENGINE") or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"ACRM_ENGINE={engine!r}: choose one of {', '.join(ENGINES)}")
+    return engine
+
+
 def full_build_forced() -> bool:
     """ACRM_FULL_BUILD=1: dbt rebuilds every model, not only those downstream of the
     sources that landed rows since the last good build."""

@@ -46,10 +46,20 @@
 
 {#- A traffic source as the category list spells it: lower case, no scheme, no "www.". -#}
 {% macro normalized_source(column) -%}
-    nullif(regexp_replace(lower(trim({{ column }})), '^(https?://)?(www\.)?', ''), '')
+    nullif(regexp_replace(lower(trim({{ column }})), '^(https?://)?(www[.])?', ''), '')
 {%- endmacro %}
 
 {#- A campaign name for matching: lower case, every run of punctuation or spaces one '_'. -#}
 {% macro normalized_name(column) -%}
+    {{ return(adapter.dispatch('normalized_name', 'acrm')(column)) }}
+{%- endmacro %}
+
+{% macro default__normalized_name(column) -%}
     nullif(trim(regexp_replace(lower(trim({{ column }})), '[^\p{L}\p{N}]+', '_', 'g'), '_'), '')
+{%- endmacro %}
+
+{#- Spark's regexp_replace replaces every match (its 4th argument is a position), its
+    trim(a, b) trims a from b, and its string literals take a backslash as an escape. -#}
+{% macro spark__normalized_name(column) -%}
+    nullif(btrim(regexp_replace(lower(trim({{ column }})), '[^\\p{L}\\p{N}]+', '_'), '_'), '')
 {%- endmacro %}

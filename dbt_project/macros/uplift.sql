@@ -6,11 +6,12 @@
     test holds them equal.
 #}
 {% macro uplift_bound(x1, n1, x0, n0, side) -%}
-    {%- set p1 = '((' ~ x1 ~ ' + 1.0) / (' ~ n1 ~ ' + 2.0))' -%}
-    {%- set p0 = '((' ~ x0 ~ ' + 1.0) / (' ~ n0 ~ ' + 2.0))' -%}
+    {#- in double: a decimal literal (1.0) makes Spark divide in decimal, rounded -#}
+    {%- set p1 = '((cast(' ~ x1 ~ ' as ' ~ type_double() ~ ') + 1) / (' ~ n1 ~ ' + 2))' -%}
+    {%- set p0 = '((cast(' ~ x0 ~ ' as ' ~ type_double() ~ ') + 1) / (' ~ n0 ~ ' + 2))' -%}
     ({{ p1 }} - {{ p0 }} + {{ side }} * 1.959963984540054 * sqrt(
-        {{ p1 }} * (1 - {{ p1 }}) / ({{ n1 }} + 2.0)
-        + {{ p0 }} * (1 - {{ p0 }}) / ({{ n0 }} + 2.0)
+        {{ p1 }} * (1 - {{ p1 }}) / ({{ n1 }} + 2)
+        + {{ p0 }} * (1 - {{ p0 }}) / ({{ n0 }} + 2)
     ))
 {%- endmacro %}
 

@@ -16,7 +16,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from core.settings import full_build_forced
+from core.settings import full_build_forced, warehouse_engine
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.changes import (
     BUILT,
@@ -29,6 +29,7 @@ from pipelines.warehouse.changes import (
     state_dir,
 )
 from pipelines.warehouse.project import dbt_project, require_manifest
+from pipelines.warehouse.spark import SPARK_CANNOT_BUILD, build_in_subprocess, load_marts
 
 TARGETS = "warehouse_models"
 UNCHANGED = {
@@ -88,6 +89,9 @@ def warehouse_models(
     the lake's from ACRM_LAKE (when ACRM_RAW_LAYER=lake); the resource decides both.
     """
     with dbt_environment(warehouse):
+        if warehouse_engine() == "spark":
+            yield from _build_on_spark(context, dbt, warehouse)
+            return
         if context.is_subset:  # a hand-picked selection in the UI: exactly that, no state
             yield from dbt.cli(["build"], context=context).stream()
             return
@@ -141,6 +145,38 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     )
     if fresh.is_successful():
         save_state(target, state)
+
+
+def _build_on_spark(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """ACRM_ENGINE=spark: the marts built on Spark from the lake and loaded into the
+    warehouse file; DuckDB builds the seeds and what Spark cannot (SPARK_CANNOT_BUILD),
+    then runs the marts' data tests on what Spark built."""
+    work = Path(warehouse.path).parent / "spark"
+    report = build_in_subprocess(Path(warehouse.path), work, context.log.info)
+    with warehouse.connect() as con:
+        load_marts(con, work / "marts", report["marts"])
+    context.log.info(
+        f"Spark built {len(report['marts'])} marts in {report['seconds']} s; DuckDB builds "
+        + ", ".join(SPARK_CANNOT_BUILD)
+    )
+    on_duckdb = " ".join(["resource_type:seed", *(f"+{name}" for name in SPARK_CANNOT_BUILD)])
+    built = set()
+    for event in dbt.cli(
+        ["build", "--select", on_duckdb, "--exclude", "test_type:unit"], context=context
+    ).stream():
+        if isinstance(event, dg.Output):
+            built.add(event.output_name)
+        yield event
+    spark = {"engine": "spark", "spark_seconds": report["seconds"]}
+    for name in output_names(context, json.loads(require_manifest().read_text())).values():
+        if name not in built:
+            yield dg.Output(None, output_name=name, metadata=spark)
+    tested = " ".join(["test_type:unit", *SPARK_CANNOT_BUILD])
+    yield from dbt.cli(
+        ["test", "--select", "path:models/marts", "--exclude", tested], context=context
+    ).stream()
 
 
 def output_names(context: dg.AssetExecutionContext, manifest: dict) -> dict[str, str]:

@@ -17,7 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import subprocess
+import sys
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -31,6 +36,11 @@ SPARK_CANNOT_BUILD = {
     "have it, but Spark fetches their jars from Maven at run time)",
 }
 RAW_SCHEMAS = ("raw", "identity")
+PROGRESS = re.compile(r"\d+ of \d+ (OK|ERROR|SKIP)|Done\.|Running with dbt")
+
+
+class SparkBuildError(RuntimeError):
+    """The Spark build failed or left models unbuilt; the message names them."""
 
 
 def session(work: Path):
@@ -148,6 +158,43 @@ def build(warehouse: Path, lake: Path, work: Path) -> dict:
     (work / "spark_build.json").write_text(json.dumps(report, indent=2, default=str))
     spark.stop()
     return report
+
+
+def build_in_subprocess(warehouse: Path, work: Path, log: Callable[[str], None]) -> dict:
+    """The build in its own process (the JVM and dbt-spark stay out of the caller), its
+    dbt progress lines passed to `log`: the build's report (see `build`)."""
+    command = [sys.executable, "-m", "pipelines.warehouse.spark",
+               "--warehouse", str(warehouse), "--work", str(work)]  # fmt: skip
+    tail: deque[str] = deque(maxlen=40)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout or ():
+            tail.append(line.rstrip())
+            if PROGRESS.search(line):
+                log("spark: " + line.strip())
+    if process.returncode != 0:
+        raise SparkBuildError(
+            f"the Spark build exited with {process.returncode}:\n" + "\n".join(tail)
+        )
+    report = json.loads((work / "spark_build.json").read_text())
+    if report["failed"]:
+        raise SparkBuildError(
+            "Spark could not build: "
+            + "; ".join(f"{name}: {why}" for name, why in report["failed"].items())
+        )
+    return report
+
+
+def load_marts(con: duckdb.DuckDBPyConnection, folder: Path, marts: list[str]) -> None:
+    """The marts Spark wrote (`folder/<table>/*.parquet`) as tables of the warehouse file,
+    where the mining, the publication and the cube read them."""
+    con.execute("create schema if not exists marts")
+    for name in marts:
+        con.execute(
+            f'create or replace table marts."{name}" as '
+            f"select * from read_parquet('{folder / name}/*.parquet')"
+        )
 
 
 def main() -> None:

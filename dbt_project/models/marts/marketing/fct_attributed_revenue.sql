@@ -43,7 +43,7 @@ credits as (
         order_id,
         'first_touch' as attribution_model,
         channel_key,
-        1.0 as weight
+        cast(1 as {{ type_double() }}) as weight
     from order_touches
     where first_rank = 1
     union all
@@ -51,7 +51,7 @@ credits as (
         order_id,
         'last_touch' as attribution_model,
         channel_key,
-        1.0 as weight
+        cast(1 as {{ type_double() }}) as weight
     from order_touches
     where last_rank = 1
     union all
@@ -59,7 +59,7 @@ credits as (
         order_id,
         'linear' as attribution_model,
         channel_key,
-        sum(1.0 / touch_count) as weight
+        sum(cast(1 as {{ type_double() }}) / touch_count) as weight
     from order_touches
     group by order_id, channel_key
 ),
@@ -75,7 +75,7 @@ untouched as (
         orders.order_id,
         models.attribution_model,
         'unknown' as channel_key,
-        1.0 as weight
+        cast(1 as {{ type_double() }}) as weight
     from orders
     cross join models
     where not exists (

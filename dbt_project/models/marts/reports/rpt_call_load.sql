@@ -54,10 +54,10 @@ final as (
         load.inbound_calls,
         load.outbound_calls,
         load.missed_calls,
-        load.missed_calls * 1.0 / nullif(load.inbound_calls, 0) as missed_call_rate,
-        load.inbound_wait_seconds * 1.0 / nullif(load.inbound_calls, 0) as avg_wait_seconds,
+        cast(load.missed_calls as {{ type_double() }}) / nullif(load.inbound_calls, 0) as missed_call_rate,
+        cast(load.inbound_wait_seconds as {{ type_double() }}) / nullif(load.inbound_calls, 0) as avg_wait_seconds,
         load.talk_seconds,
-        load.calls * 1.0 / observed_days.days_observed as calls_per_day,
+        cast(load.calls as {{ type_double() }}) / observed_days.days_observed as calls_per_day,
         rank() over (partition by load.day_of_week order by load.calls desc) = 1 as is_peak_hour
     from load
     inner join observed_days on load.day_of_week = observed_days.day_of_week

@@ -86,8 +86,8 @@ strata as (
 adjusted as (
     select
         driver,
-        sum(1.0 * churned_with * customers_without / customers)
-        / nullif(sum(1.0 * churned_without * customers_with / customers), 0)
+        sum(cast(churned_with as {{ type_double() }}) * customers_without / customers)
+        / nullif(sum(cast(churned_without as {{ type_double() }}) * customers_with / customers), 0)
             as adjusted_churn_lift
     from strata
     group by driver
@@ -99,9 +99,9 @@ rates as (
         driver_description,
         sum(case when has_trait then 1 else 0 end) as customers_with,
         sum(case when not has_trait then 1 else 0 end) as customers_without,
-        avg(case when has_trait then case when is_churned then 1.0 else 0 end end)
+        avg(case when has_trait then case when is_churned then cast(1 as {{ type_double() }}) else 0 end end)
             as churn_rate_with,
-        avg(case when not has_trait then case when is_churned then 1.0 else 0 end end)
+        avg(case when not has_trait then case when is_churned then cast(1 as {{ type_double() }}) else 0 end end)
             as churn_rate_without
     from traits
     group by driver, driver_description

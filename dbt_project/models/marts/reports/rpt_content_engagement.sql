@@ -76,8 +76,8 @@ final as (
         page_events.visitors,
         coalesce(page_sessions.sessions, 0) as sessions,
         coalesce(landings.landing_sessions, 0) as landing_sessions,
-        page_sessions.lead_sessions * 1.0 / nullif(page_sessions.sessions, 0) as lead_rate,
-        page_sessions.purchase_sessions * 1.0 / nullif(page_sessions.sessions, 0)
+        cast(page_sessions.lead_sessions as {{ type_double() }}) / nullif(page_sessions.sessions, 0) as lead_rate,
+        cast(page_sessions.purchase_sessions as {{ type_double() }}) / nullif(page_sessions.sessions, 0)
             as purchase_rate
     from pages
     inner join page_events on pages.content_key = page_events.content_key

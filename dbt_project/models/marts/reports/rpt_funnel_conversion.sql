@@ -90,9 +90,9 @@ final as (
         -- the won stage is the end of the funnel: nothing to convert to
         case
             when not stages.is_won_stage
-                then aggregated.deals_advanced * 1.0 / aggregated.deals_reached
+                then cast(aggregated.deals_advanced as {{ type_double() }}) / aggregated.deals_reached
         end as stage_conversion,
-        aggregated.deals_lost * 1.0 / aggregated.deals_reached as dropoff_rate
+        cast(aggregated.deals_lost as {{ type_double() }}) / aggregated.deals_reached as dropoff_rate
     from aggregated
     inner join stages on aggregated.stage_key = stages.stage_key
     inner join managers on aggregated.manager_key = managers.manager_key

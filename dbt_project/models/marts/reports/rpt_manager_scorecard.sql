@@ -85,11 +85,11 @@ final as (
         coalesce(deals.deals, 0) as deals,
         coalesce(deals.won_deals, 0) as won_deals,
         coalesce(deals.lost_deals, 0) as lost_deals,
-        deals.won_deals * 1.0 / nullif(deals.won_deals + deals.lost_deals, 0) as win_rate,
-        deals.won_amount * 1.0 / nullif(deals.closed_amount, 0) as win_rate_by_amount,
+        cast(deals.won_deals as {{ type_double() }}) / nullif(deals.won_deals + deals.lost_deals, 0) as win_rate,
+        cast(deals.won_amount as {{ type_double() }}) / nullif(deals.closed_amount, 0) as win_rate_by_amount,
         coalesce(deals.won_amount, 0) as won_amount,
         deals.cycle_days_total / nullif(deals.closed_deals, 0) as avg_cycle_days,
-        deals.deals_with_skipped_stages * 1.0 / nullif(deals.deals, 0) as skipped_stage_share,
+        cast(deals.deals_with_skipped_stages as {{ type_double() }}) / nullif(deals.deals, 0) as skipped_stage_share,
         coalesce(orders.paid_orders, 0) as paid_orders,
         coalesce(orders.revenue, 0) as revenue,
         orders.revenue / nullif(orders.paid_orders, 0) as avg_check,
@@ -101,13 +101,13 @@ final as (
         coalesce(calls.callbacks, 0) as callbacks,
         calls.callback_minutes_total / nullif(calls.callbacks, 0) as avg_callback_minutes,
         coalesce(service.survey_responses, 0) as survey_responses,
-        service.csat_total * 1.0 / nullif(service.survey_responses, 0) as avg_csat,
+        cast(service.csat_total as {{ type_double() }}) / nullif(service.survey_responses, 0) as avg_csat,
         weakest.weakest_stage,
         weakest.weakest_stage_conversion,
         weakest.weakest_stage_peer_conversion,
         weakest.weakest_stage_gap,
         rank() over (
-            order by deals.won_deals * 1.0 / nullif(deals.won_deals + deals.lost_deals, 0)
+            order by cast(deals.won_deals as {{ type_double() }}) / nullif(deals.won_deals + deals.lost_deals, 0)
         ) as win_rate_rank_from_bottom
     from managers
     left join deals on managers.manager_key = deals.manager_key

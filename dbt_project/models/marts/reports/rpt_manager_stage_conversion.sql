@@ -46,8 +46,8 @@ compared as (
         by_manager.stage_key,
         by_manager.deals_reached,
         by_manager.deals_advanced,
-        by_manager.deals_advanced * 1.0 / by_manager.deals_reached as conversion,
-        (by_stage.deals_advanced - by_manager.deals_advanced) * 1.0
+        cast(by_manager.deals_advanced as {{ type_double() }}) / by_manager.deals_reached as conversion,
+        cast(by_stage.deals_advanced - by_manager.deals_advanced as {{ type_double() }})
         / nullif(by_stage.deals_reached - by_manager.deals_reached, 0) as peer_conversion
     from by_manager
     inner join by_stage on by_manager.stage_key = by_stage.stage_key

@@ -97,10 +97,11 @@ final as (
         coalesce(revenue.attributed_revenue, 0) as attributed_revenue,
         coalesce(revenue.attributed_orders, 0) as attributed_orders,
         coalesce(leads.leads, 0) as leads,
-        (coalesce(revenue.attributed_revenue, 0) - spend.spend) / nullif(spend.spend, 0) as romi,
-        spend.spend / nullif(leads.leads, 0) as cpl,
-        spend.spend / nullif(revenue.attributed_orders, 0) as cpo,
-        spend.spend / nullif(revenue.attributed_revenue, 0) as ad_share_of_revenue
+        cast(coalesce(revenue.attributed_revenue, 0) - spend.spend as {{ type_double() }})
+        / nullif(spend.spend, 0) as romi,
+        cast(spend.spend as {{ type_double() }}) / nullif(leads.leads, 0) as cpl,
+        cast(spend.spend as {{ type_double() }}) / nullif(revenue.attributed_orders, 0) as cpo,
+        cast(spend.spend as {{ type_double() }}) / nullif(revenue.attributed_revenue, 0) as ad_share_of_revenue
     from grid
     inner join channels on grid.channel_key = channels.channel_key
     left join spend on grid.month = spend.month and grid.channel_key = spend.channel_key

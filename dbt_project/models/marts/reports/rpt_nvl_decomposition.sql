@@ -24,8 +24,8 @@ factors as (
         months.*,
         cast(months.active_customers as {{ type_double() }}) as n_customers,
         months.revenue / nullif(months.orders, 0) as v_value,
-        months.orders * 1.0 / nullif(months.active_customers, 0) as l_loyalty,
-        months.retained_customers * 1.0 / nullif(months.customers_at_start, 0) as retention_rate
+        cast(months.orders as {{ type_double() }}) / nullif(months.active_customers, 0) as l_loyalty,
+        cast(months.retained_customers as {{ type_double() }}) / nullif(months.customers_at_start, 0) as retention_rate
     from months
 ),
 

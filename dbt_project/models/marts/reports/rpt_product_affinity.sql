@@ -44,10 +44,10 @@ final as (
         pairs.orders_with_both,
         a_orders.orders as product_a_orders,
         b_orders.orders as product_b_orders,
-        pairs.orders_with_both * 1.0 / order_count.orders as support,
-        pairs.orders_with_both * 1.0 / a_orders.orders as confidence_a_to_b,
-        pairs.orders_with_both * 1.0 / b_orders.orders as confidence_b_to_a,
-        pairs.orders_with_both * 1.0 * order_count.orders
+        cast(pairs.orders_with_both as {{ type_double() }}) / order_count.orders as support,
+        cast(pairs.orders_with_both as {{ type_double() }}) / a_orders.orders as confidence_a_to_b,
+        cast(pairs.orders_with_both as {{ type_double() }}) / b_orders.orders as confidence_b_to_a,
+        cast(pairs.orders_with_both as {{ type_double() }}) * order_count.orders
         / (a_orders.orders * b_orders.orders) as lift
     from pairs
     cross join order_count

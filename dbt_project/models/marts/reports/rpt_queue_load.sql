@@ -36,9 +36,9 @@ final as (
         answered_calls,
         abandoned_calls,
         timed_out_calls,
-        (abandoned_calls + timed_out_calls) * 1.0 / nullif(calls, 0) as abandonment_rate,
-        wait_seconds * 1.0 / nullif(calls, 0) as avg_wait_seconds,
-        answered_wait_seconds * 1.0 / nullif(answered_calls, 0) as avg_answered_wait_seconds
+        cast(abandoned_calls + timed_out_calls as {{ type_double() }}) / nullif(calls, 0) as abandonment_rate,
+        cast(wait_seconds as {{ type_double() }}) / nullif(calls, 0) as avg_wait_seconds,
+        cast(answered_wait_seconds as {{ type_double() }}) / nullif(answered_calls, 0) as avg_answered_wait_seconds
     from load
 )
 

@@ -47,7 +47,7 @@ final as (
         activity.months_since_first_order,
         cohorts.cohort_size,
         activity.active_customers,
-        activity.active_customers * 1.0 / cohorts.cohort_size as active_share,
+        cast(activity.active_customers as {{ type_double() }}) / cohorts.cohort_size as active_share,
         activity.revenue,
         sum(activity.revenue) over (
             partition by activity.cohort_month_date_key

@@ -77,10 +77,10 @@ final as (
             as avg_resolution_hours,
         ticket_stats.median_resolution_hours,
         coalesce(survey_stats.responses, 0) as responses,
-        survey_stats.csat_total * 1.0 / nullif(survey_stats.responses, 0) as avg_csat,
+        cast(survey_stats.csat_total as {{ type_double() }}) / nullif(survey_stats.responses, 0) as avg_csat,
         coalesce(survey_stats.promoters, 0) as promoters,
         coalesce(survey_stats.detractors, 0) as detractors,
-        100.0 * (survey_stats.promoters - survey_stats.detractors)
+        cast(100 as {{ type_double() }}) * (survey_stats.promoters - survey_stats.detractors)
         / nullif(survey_stats.responses, 0) as nps
     from ticket_stats
     inner join managers on ticket_stats.manager_key = managers.manager_key

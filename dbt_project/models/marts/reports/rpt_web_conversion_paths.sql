@@ -75,8 +75,8 @@ final as (
         by_channel.visitors,
         by_channel.visitors_with_lead,
         by_channel.visitors_with_purchase,
-        by_channel.visitors_with_lead * 1.0 / by_channel.visitors as lead_conversion,
-        by_channel.visitors_with_purchase * 1.0 / by_channel.visitors as purchase_conversion,
+        cast(by_channel.visitors_with_lead as {{ type_double() }}) / by_channel.visitors as lead_conversion,
+        cast(by_channel.visitors_with_purchase as {{ type_double() }}) / by_channel.visitors as purchase_conversion,
         by_channel.median_days_to_lead,
         by_channel.median_days_to_purchase,
         by_channel.avg_sessions_to_purchase
