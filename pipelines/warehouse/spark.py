@@ -36,6 +36,7 @@ SPARK_CANNOT_BUILD = {
     "have it, but Spark fetches their jars from Maven at run time)",
 }
 RAW_SCHEMAS = ("raw", "identity")
+BUILT_ON_SPARK = "built on Spark (ACRM_ENGINE=spark), loaded from its Parquet"
 PROGRESS = re.compile(r"\d+ of \d+ (OK|ERROR|SKIP)|Done\.|Running with dbt")
 
 
@@ -195,6 +196,7 @@ def load_marts(con: duckdb.DuckDBPyConnection, folder: Path, marts: list[str]) -
             f'create or replace table marts."{name}" as '
             f"select * from read_parquet('{folder / name}/*.parquet')"
         )
+        con.execute(f"comment on table marts.\"{name}\" is '{BUILT_ON_SPARK}'")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from core.settings import Settings
-from pipelines.warehouse.spark import SPARK_CANNOT_BUILD
+from pipelines.warehouse.spark import BUILT_ON_SPARK, SPARK_CANNOT_BUILD
 
 pytestmark = pytest.mark.spark
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
@@ -85,6 +85,15 @@ def test_every_mart_spark_builds_equals_duckdbs(built_warehouse, spark_run) -> N
                 if not _same(value, theirs[name])
             ]
     assert differ == []
+
+
+def test_the_spark_runs_marts_came_from_spark(spark_run) -> None:
+    settings, report, _ = spark_run  # not rebuilt on DuckDB after the load
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        said = dict(con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+        ).fetchall())  # fmt: skip
+    assert {t for t, c in said.items() if c == BUILT_ON_SPARK} == set(report["marts"])
 
 
 def test_what_spark_cannot_build_is_named_and_built_by_duckdb(spark_run) -> None:
