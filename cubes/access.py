@@ -100,3 +100,18 @@ def members_filters(cube: Cube, level: str, policy: Policy | None) -> tuple[Filt
         return ()
     dimension = check_level(cube, level).split(".")[0]
     return tuple(f for f in policy.filters if f.level.split(".")[0] == dimension)
+
+
+def audience_levels(policy: Policy | None) -> tuple[str, ...]:
+    """The policy as audience filters (`customer.region=Moscow`): an audience of this user's
+    is chosen among their customers only. AccessError when the policy restricts a dimension
+    other than the customer's, which an audience (a set of customers) cannot be limited by."""
+    if policy is None or not policy.restrict:
+        return ()
+    beyond = sorted(level for level in policy.restrict if not level.startswith("customer."))
+    if beyond:
+        raise AccessError(
+            f"your access is limited by {', '.join(beyond)}, and an audience can only be "
+            "limited by customer levels: ask an unrestricted user"
+        )
+    return tuple(f"{level}={','.join(values)}" for level, values in policy.restrict.items())

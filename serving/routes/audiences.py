@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.settings import crm_url
+from cubes.access import AccessError, audience_levels
 from cubes.audiences import (
     AudienceError,
     Rule,
@@ -16,7 +17,7 @@ from cubes.audiences import (
     write_crm,
     write_files,
 )
-from serving.routes.common import errors, may_write, refuse_under_policy
+from serving.routes.common import errors, may_write, policy_of
 
 router = APIRouter()
 
@@ -40,13 +41,12 @@ def create(request: Request, body: AudienceRequest) -> dict:
     CRM's acrm_audience_members; the answer says what was written."""
     if not may_write(request):
         raise HTTPException(
-            403,
-            "writing audiences needs the server's ACRM_API_TOKEN, or a user whose role is "
-            "admin and who has no access policy",
+            403, "writing audiences needs the server's ACRM_API_TOKEN or an admin user's token"
         )
     settings = request.app.state.settings
+    forced = _forced_levels(request)  # the user's access policy, on top of their filters
     rule = Rule(
-        levels=tuple(f for f in body.filters if f.strip().startswith("customer.")),
+        levels=tuple(f for f in body.filters if f.strip().startswith("customer.")) + forced,
         thresholds=tuple(f for f in body.filters if not f.strip().startswith("customer.")),
         holdout=body.holdout,
     )
@@ -60,8 +60,16 @@ def create(request: Request, body: AudienceRequest) -> dict:
     return about | {"crm_rows": written}
 
 
-@router.get("/api/audiences", tags=["act"], responses=errors(401))
+@router.get("/api/audiences", tags=["act"], responses=errors(401, 403))
 def audiences(request: Request) -> list[dict]:
     """Every audience written: size, holdout and creation."""
-    refuse_under_policy(request, "the audience list")
-    return listing(folder_of(request.app.state.settings.published))
+    forced = set(_forced_levels(request))  # a restricted user sees audiences inside it only
+    made = listing(folder_of(request.app.state.settings.published))
+    return [about for about in made if forced <= set(about.get("levels", []))]
+
+
+def _forced_levels(request: Request) -> tuple[str, ...]:
+    try:
+        return audience_levels(policy_of(request))
+    except AccessError as exc:
+        raise HTTPException(403, str(exc)) from None

@@ -60,8 +60,6 @@ def refuse_under_policy(request: Request, what: str) -> None:
 
 
 def may_write(request: Request) -> bool:
-    """The server's own token, or a user whose role is admin and who has no policy."""
+    """The server's own token, or a user whose role is admin (their policy still applies)."""
     user = getattr(request.state, "user", None)
-    return (user is None and bool(request.app.state.serve.token)) or bool(
-        user and user.may_write and user.policy is None
-    )
+    return (user is None and bool(request.app.state.serve.token)) or bool(user and user.may_write)

@@ -13,7 +13,8 @@ from serving.api import create_app
 from serving.users import Users, token_digest
 from tests.unit.test_serving_api import settings  # noqa: F401  (the published star)
 
-TOKENS = {"north": "north-secret-1", "all": "all-secret-2", "boss": "boss-secret-3"}
+TOKENS = {"north": "north-secret-1", "all": "all-secret-2", "boss": "boss-secret-3",
+          "moscow": "moscow-secret-4"}  # fmt: skip
 USERS = f"""
 users:
   - name: north
@@ -29,6 +30,11 @@ users:
     policy:
       manager.team: North
       unrestricted_facts: [spend]
+  - name: moscow
+    token_sha256: {token_digest(TOKENS["moscow"])}
+    role: admin
+    policy:
+      customer.region: Moscow
 """
 
 
@@ -125,11 +131,24 @@ def test_unknown_or_missing_tokens_get_401_and_are_never_logged(client, caplog) 
     assert not any(t in caplog.text for t in [*TOKENS.values(), "not-a-user"])
 
 
-def test_only_an_unrestricted_admin_writes_audiences(client) -> None:
-    body = {"name": "x", "filters": ["customer.segment=Retail"], "crm": False}
-    for who in ("north", "all", "boss"):  # an analyst, and an admin with a policy
-        answer = client.post("/api/audiences", json=body, headers=_as(who))
-        assert answer.status_code == 403, who
+def test_audiences_are_written_by_admins_inside_their_policy(client, settings) -> None:  # noqa: F811
+    import pandas as pd
+
+    from cubes.audiences import folder_of, write_files
+
+    everyone = pd.DataFrame({"customer_id": [10, 11], "group": ["treatment"] * 2})
+    write_files(folder_of(settings.published), everyone, {"audience": "all", "levels": []})
+    body = {"name": "everyone", "crm": False}
+    for who in ("north", "all"):  # analysts
+        assert client.post("/api/audiences", json=body, headers=_as(who)).status_code == 403
+    boss = client.post("/api/audiences", json=body, headers=_as("boss"))
+    assert boss.status_code == 403 and "customer levels" in boss.json()["detail"]
+    mine = client.post("/api/audiences", json={**body, "name": "mine"}, headers=_as("moscow"))
+    assert mine.status_code == 200, mine.text  # customer 10 is in Moscow, 11 in Kazan
+    assert mine.json()["size"] == 1 and "customer.region=Moscow" in mine.json()["levels"]
+    seen = client.get("/api/audiences", headers=_as("moscow")).json()
+    assert [a["audience"] for a in seen] == ["mine"]
+    assert client.get("/api/audiences", headers=_as("north")).status_code == 403
 
 
 def test_a_bad_users_file_names_the_user_and_the_fix(tmp_path: Path) -> None:
