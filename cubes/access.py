@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import duckdb
+
 from cubes.model import Cube
 from cubes.query import Filter, Query, QueryError, check_level
 
@@ -115,3 +117,29 @@ def audience_levels(policy: Policy | None) -> tuple[str, ...]:
             "limited by customer levels: ask an unrestricted user"
         )
     return tuple(f"{level}={','.join(values)}" for level, values in policy.restrict.items())
+
+
+def allowed_keys(
+    con: duckdb.DuckDBPyConnection, cube: Cube, policy: Policy | None, dimension: str, what: str
+) -> set | None:
+    """The keys of `dimension`'s members the policy allows, for `what` (a what-if) that
+    reads that dimension's rows outside the cube's compiler; None when it is not limited.
+    AccessError when the policy limits another dimension, which `what` cannot be limited by."""
+    if policy is None or not policy.restrict:
+        return None
+    beyond = sorted(level for level in policy.restrict if level.split(".")[0] != dimension)
+    if beyond:
+        raise AccessError(
+            f"your access is limited by {', '.join(beyond)}, and {what} can only be limited "
+            f"by {dimension} levels: ask an unrestricted user"
+        )
+    table = cube.dimension(dimension)
+    levels = {f"{dimension}.{lv.name}": lv for h in table.hierarchies for lv in h.levels}
+    where, params = [], []
+    for name, values in policy.restrict.items():
+        where.append(f"list_contains(?, cast({levels[name].column} as varchar))")
+        params.append(list(values))
+    rows = con.execute(
+        f"select {table.key} from {table.relation} where {' and '.join(where)}", params
+    ).fetchall()
+    return {key for (key,) in rows}

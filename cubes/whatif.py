@@ -23,6 +23,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cubes.access import AccessError
+
 MODELS = ("linear", "saturating")
 DRAWS = 500  # parameter draws for the saturating projection's interval
 
@@ -35,16 +37,22 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
     return con.execute(sql, params or []).fetchall()[0]
 
 
-def find_manager(con: duckdb.DuckDBPyConnection, manager: str) -> tuple[int, str]:
-    """A manager by key or by name, as dim_managers holds them."""
+def find_manager(
+    con: duckdb.DuckDBPyConnection, manager: str, allowed: set | None = None
+) -> tuple[int, str]:
+    """A manager by key or by name, as dim_managers holds them; among `allowed` keys only
+    when the user's access policy limits the managers (AccessError otherwise)."""
     rows = con.execute(
         "select manager_key, manager_name from marts.dim_managers where manager_key <> -1 "
         "order by manager_key"
     ).fetchall()
+    rows = [r for r in rows if allowed is None or r[0] in allowed]
     for key, name in rows:
         if manager.strip() in (str(key), name):
             return key, name
     known = ", ".join(f"{k} ({n})" for k, n in rows[:20])
+    if allowed is not None:
+        raise AccessError(f"manager {manager!r} is not one your access allows: {known}")
     raise WhatIfError(f"manager {manager!r} does not exist; the managers are: {known}")
 
 
@@ -68,14 +76,16 @@ def funnel(
     stage: str,
     conversion: float | None = None,
     to_peers: bool = False,
+    allowed: set | None = None,
 ) -> dict:
     """Extra won deals and revenue per month if the manager's conversion out of the stage
-    were `conversion` (or the other managers', `to_peers`), beside the actual."""
+    were `conversion` (or the other managers', `to_peers`), beside the actual. `allowed`:
+    the manager keys a user's access policy allows; peers and fallbacks come from them."""
     if (conversion is None) == (not to_peers):
         raise WhatIfError("give either --conversion (a share in (0, 1]) or --to peers")
     if conversion is not None and not 0 < conversion <= 1:
         raise WhatIfError(f"--conversion {conversion}: give a share in (0, 1], e.g. 0.75")
-    manager_key, manager_name = find_manager(con, manager)
+    manager_key, manager_name = find_manager(con, manager, allowed)
     stage_key, stage_name = find_stage(con, stage)
     found = con.execute(
         "select deals_reached, deals_advanced, conversion, peer_conversion "
@@ -85,11 +95,19 @@ def funnel(
     if not found:
         raise WhatIfError(f"{manager_name} has no deal that reached {stage_name}")
     reached, advanced, actual, peers = found[0]
+    if allowed is not None:  # the peers the user may see, pooled as the mart pools all
+        peers = _one(
+            con,
+            "select sum(deals_advanced) / nullif(sum(deals_reached), 0) "
+            "from marts.rpt_manager_stage_conversion where stage_key = ? and manager_key <> ? "
+            "and list_contains(?, manager_key)",
+            [stage_key, manager_key, sorted(allowed)],
+        )[0]
     actual, peers = float(actual), None if peers is None else float(peers)
     target = peers if to_peers else conversion
     if target is None:
         raise WhatIfError(f"no other manager has deals at {stage_name} to compare with")
-    history = _manager_history(con, manager_key, stage_key)
+    history = _manager_history(con, manager_key, stage_key, allowed)
     extra_advanced = reached * (target - actual)
     extra_won = extra_advanced * history.win_after_stage
     months = history.months
@@ -128,7 +146,7 @@ class _History:
     amount_source: str
 
 
-def _manager_history(con, manager_key: int, stage_key: int) -> _History:
+def _manager_history(con, manager_key: int, stage_key: int, allowed: set | None) -> _History:
     months, won, won_amount = _one(
         con,
         "select greatest(1, datediff('month', min(created_at), max(created_at)) + 1), "
@@ -141,13 +159,17 @@ def _manager_history(con, manager_key: int, stage_key: int) -> _History:
         "marts.fct_deal_stage_transitions as t join marts.fct_deals as d using (deal_id) "
         "where t.stage_key = ? and t.is_advanced and not d.is_open"
     )
+    scope, among = ("", []) if allowed is None else (" and list_contains(?, {}.manager_key)",
+                                                     [sorted(allowed)])  # fmt: skip
     win, source = _one(con, past + " and t.manager_key = ?", [stage_key, manager_key])[0], "own"
     if win is None:
-        win, source = _one(con, past, [stage_key])[0], "every manager's: the manager has none"
+        win = _one(con, past + scope.format("t"), [stage_key, *among])[0]
+        source = f"{'every' if allowed is None else 'your'} manager's: the manager has none"
     amount = "select avg(won_amount) from marts.fct_deals where is_won"
     average, amount_source = _one(con, amount + " and manager_key = ?", [manager_key])[0], "own"
     if average is None:
-        average, amount_source = _one(con, amount)[0], "every manager's: the manager won none"
+        average = _one(con, amount + scope.format("fct_deals"), among)[0]
+        amount_source = f"{'every' if allowed is None else 'your'} manager's: the manager won none"
     return _History(
         int(months), int(won), float(won_amount), float(win or 0.0), source,
         float(average or 0.0), amount_source,

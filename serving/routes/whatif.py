@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from cubes import whatif
-from serving.routes.common import DATA_ERRORS, refuse_under_policy
+from cubes import ACRM_CUBE, whatif
+from cubes.access import allowed_keys
+from serving.routes.common import DATA_ERRORS, policy_of, refuse_under_policy
 
 router = APIRouter()
 
@@ -24,11 +25,14 @@ def funnel(
 ) -> dict:
     """Extra won deals and revenue per month if a manager converted one stage at a target
     (or at the other managers' rate), beside the actual."""
-    refuse_under_policy(request, "the funnel what-if")
+    policy = policy_of(request)  # a team lead's what-if: their managers, their peers
+
+    def answer(con):
+        allowed = allowed_keys(con, ACRM_CUBE, policy, "manager", "the funnel what-if")
+        return whatif.funnel(con, manager, stage, conversion, to == "peers", allowed)
+
     with request.app.state.pool.engine() as engine:
-        return engine.read(
-            lambda con: whatif.funnel(con, manager, stage, conversion, to == "peers")
-        )
+        return engine.read(answer)
 
 
 @router.get("/api/whatif/budget", tags=["what-if"], responses=DATA_ERRORS)

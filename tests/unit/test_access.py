@@ -117,6 +117,15 @@ def test_facts_without_the_dimension_are_refused_unless_allowed(client) -> None:
     assert whatif.status_code == 403
 
 
+def test_the_funnel_what_if_is_limited_to_the_allowed_managers(client) -> None:
+    params = {"manager": "Clara", "stage": "Proposal", "conversion": 0.5}
+    south = client.get("/api/whatif/funnel", params=params, headers=_as("north"))
+    assert south.status_code == 403 and "Clara" in south.json()["detail"]
+    assert "Anna" in south.json()["detail"] and "Boris" in south.json()["detail"]
+    moscow = client.get("/api/whatif/funnel", params=params, headers=_as("moscow"))
+    assert moscow.status_code == 403 and "manager levels" in moscow.json()["detail"]
+
+
 def test_a_user_without_a_policy_sees_everything(client) -> None:
     assert _revenue_by_team(client, "all") == {"North": 200.0, "South": 300.0, "(none)": 25.0}
 

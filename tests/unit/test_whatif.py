@@ -170,3 +170,14 @@ def test_the_http_api_gives_the_same_answers_and_names_bad_input(tmp_path, monke
     assert bad.status_code == 400 and "manager '99' does not exist" in bad.json()["detail"]
     too_much = client.get("/api/whatif/budget", params={"move": 1.5, "from": "A", "to": "B"})
     assert too_much.status_code == 400 and "at most 100%" in too_much.json()["detail"]
+
+
+def test_under_an_access_policy_the_funnel_sees_the_allowed_managers_only(con) -> None:
+    from cubes.access import AccessError
+
+    both = funnel(con, "Anna", "Proposal", to_peers=True, allowed={1, 2})
+    assert both["target_conversion"] == pytest.approx(0.8)  # Boris's 8 of 10, as the mart's
+    with pytest.raises(WhatIfError, match="no other manager"):
+        funnel(con, "Anna", "Proposal", to_peers=True, allowed={1})  # Boris is not allowed
+    with pytest.raises(AccessError, match="'Boris' is not one your access allows: 1 \\(Anna\\)"):
+        funnel(con, "Boris", "Proposal", conversion=0.9, allowed={1})
