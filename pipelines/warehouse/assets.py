@@ -5,6 +5,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +171,17 @@ def _build_on_spark(
     dbt.cli(["test", "--select", "path:models/marts", "--exclude", tested]).wait()
     context.log.info("the marts Spark built pass their data tests on DuckDB")
     manifest = json.loads(require_manifest().read_text())
-    for unique_id, name in output_names(context, manifest).items():
+    names = output_names(context, manifest)
+    for unique_id in in_dependency_order(manifest, names):  # Dagster requires this order
         engine = "duckdb" if unique_id.split(".")[-1] in SPARK_CANNOT_BUILD else "spark"
-        yield dg.Output(None, output_name=name, metadata={"engine": engine})
+        yield dg.Output(None, output_name=names[unique_id], metadata={"engine": engine})
+
+
+def in_dependency_order(manifest: dict, nodes) -> list[str]:
+    """The nodes, each after every node it reads (the manifest's parent map)."""
+    graph = {uid: manifest["parent_map"].get(uid, []) for uid in manifest["parent_map"]}
+    wanted = set(nodes)
+    return [uid for uid in TopologicalSorter(graph).static_order() if uid in wanted]
 
 
 def output_names(context: dg.AssetExecutionContext, manifest: dict) -> dict[str, str]:

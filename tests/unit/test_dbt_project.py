@@ -46,3 +46,23 @@ def test_every_mart_enforces_its_contract_and_keys() -> None:
                         model["name"],
                         column["name"],
                     )
+
+
+def test_the_spark_runs_outputs_come_in_dependency_order() -> None:
+    # Dagster refuses a model's output before its inputs' (seen: int_utm_channels first)
+    import json
+
+    from pipelines.warehouse.assets import in_dependency_order
+    from pipelines.warehouse.project import require_manifest
+
+    manifest = json.loads(require_manifest().read_text())
+    models = [uid for uid in manifest["nodes"] if uid.startswith("model.")]
+    order = in_dependency_order(manifest, reversed(models))
+    assert sorted(order) == sorted(models)
+    position = {uid: i for i, uid in enumerate(order)}
+    for uid in models:
+        for parent in manifest["parent_map"][uid]:
+            if parent in position:
+                assert position[parent] < position[uid], (parent, uid)
+    utm = "model.acrm.int_utm_channels"
+    assert position["model.acrm.int_ad_campaigns"] < position[utm]
