@@ -110,12 +110,7 @@ def audience_levels(policy: Policy | None) -> tuple[str, ...]:
     other than the customer's, which an audience (a set of customers) cannot be limited by."""
     if policy is None or not policy.restrict:
         return ()
-    beyond = sorted(level for level in policy.restrict if not level.startswith("customer."))
-    if beyond:
-        raise AccessError(
-            f"your access is limited by {', '.join(beyond)}, and an audience can only be "
-            "limited by customer levels: ask an unrestricted user"
-        )
+    _refuse_beyond(policy, "customer", "an audience")
     return tuple(f"{level}={','.join(values)}" for level, values in policy.restrict.items())
 
 
@@ -127,12 +122,7 @@ def allowed_keys(
     AccessError when the policy limits another dimension, which `what` cannot be limited by."""
     if policy is None or not policy.restrict:
         return None
-    beyond = sorted(level for level in policy.restrict if level.split(".")[0] != dimension)
-    if beyond:
-        raise AccessError(
-            f"your access is limited by {', '.join(beyond)}, and {what} can only be limited "
-            f"by {dimension} levels: ask an unrestricted user"
-        )
+    _refuse_beyond(policy, dimension, what)
     table = cube.dimension(dimension)
     levels = {f"{dimension}.{lv.name}": lv for h in table.hierarchies for lv in h.levels}
     where, params = [], []
@@ -143,3 +133,14 @@ def allowed_keys(
         f"select {table.key} from {table.relation} where {' and '.join(where)}", params
     ).fetchall()
     return {key for (key,) in rows}
+
+
+def _refuse_beyond(policy: Policy, dimension: str, what: str) -> None:
+    """AccessError when the policy limits a dimension other than `dimension`, the only one
+    `what` (read outside the cube's compiler) can be limited by."""
+    beyond = sorted(level for level in policy.restrict if level.split(".")[0] != dimension)
+    if beyond:
+        raise AccessError(
+            f"your access is limited by {', '.join(beyond)}, and {what} can only be limited "
+            f"by {dimension} levels: ask an unrestricted user"
+        )
