@@ -27,6 +27,7 @@ from cubes.model import (
     Aggregate,
     Cube,
     Difference,
+    Dimension,
     Ratio,
     UpliftBound,
     fact_projection,
@@ -69,12 +70,13 @@ class _Parameters:
         return f"${name}"
 
 
-def shifted_dates(dates: str, function: str, axis_level: str) -> str:
+def shifted_dates(dates: Dimension, function: str, axis_level: str) -> str:
     """dim_dates re-keyed so each day's facts count in the period the function reads them.
 
     previous_period: a day counts in the next period (so March shows February);
     last_year: in the same day a year later; ytd: in its period and every later period of
-    the same year. The relation has dim_dates' columns, with the target period's values.
+    the same year. The relation has the key and the levels' columns of the date dimension,
+    with the target period's values (named, not `n.* exclude`: any SQL engine reads it).
     """
     unit = _UNIT[axis_level]
     start = f"cast(date_trunc('{unit}', d.date_day) as date)"
@@ -87,9 +89,12 @@ def shifted_dates(dates: str, function: str, axis_level: str) -> str:
             f"n.year = d.year and n.date_day >= {start} "
             f"and n.date_day = cast(date_trunc('{unit}', n.date_day) as date)"
         )
+    columns = dict.fromkeys(c for lv in dates.levels for c in (lv.column, lv.sort_column) if c)
+    columns.pop(dates.key, None)
+    shifted = ", ".join(f"n.{c}" for c in columns)
     return (
-        f"(select d.date_key, n.* exclude (date_key) from {dates} as d "
-        f"inner join {dates} as n on {on})"
+        f"(select d.{dates.key}, {shifted} from {dates.relation} as d "
+        f"inner join {dates.relation} as n on {on})"
     )
 
 
@@ -297,7 +302,8 @@ def _level_columns(cube: Cube, query: Query, fact, columns: _Columns, relations)
 
 
 def _grouping(cube: Cube, query: Query, level_sql: list[str]) -> tuple[str, str]:
-    """(GROUP BY, the GROUPING expression): rollups per axis with totals."""
+    """(GROUP BY, the GROUPING expression): rollups per axis with totals. The grouping is
+    a bigint in every answer, whichever engine runs the SQL (PostgreSQL's is an integer)."""
     levels = list(query.levels)
     if levels and query.totals:
         fixed = [s for s, q in zip(level_sql, levels, strict=True) if cube.level(q)[0].slicing]
@@ -312,10 +318,10 @@ def _grouping(cube: Cube, query: Query, level_sql: list[str]) -> tuple[str, str]
         group_by = "group by " + ", ".join(
             [*fixed, *(f"rollup({', '.join(axis)})" for axis in axes if axis)]
         )
-        return group_by, f"grouping({', '.join(level_sql)})"
+        return group_by, f"cast(grouping({', '.join(level_sql)}) as bigint)"
     if levels:
-        return f"group by {', '.join(level_sql)}", "0"
-    return "", "0"
+        return f"group by {', '.join(level_sql)}", "cast(0 as bigint)"
+    return "", "cast(0 as bigint)"
 
 
 def _render_cells(cube: Cube, query: Query, plan: _FactPlan) -> str:
@@ -761,7 +767,7 @@ def _variants_sql(cube: Cube, query: Query, params: _Parameters, plan: _VariantP
         relations = {}
         if variant != "main":
             relations["date"] = shifted_dates(
-                cube.dimension("date").relation,
+                cube.dimension("date"),
                 variant,
                 plan.axis_date,  # type: ignore[arg-type]
             )
@@ -919,7 +925,7 @@ class DuckDBEngine:
         compiled = compile_query(cube or self.cube, query)
         sql, limit = compiled.sql, self._row_limit(query)
         if limit is not None:  # one row more than allowed tells that it is too many
-            sql = f"select * from ({sql}) limit {limit + 1}"
+            sql = f"select * from ({sql}) as answer limit {limit + 1}"
         con = self._connection()
         key = (self._build, sql, tuple(sorted(compiled.parameters.items(), key=str)))
         table = self.cache.get(key)

@@ -104,7 +104,7 @@ def fact_projection(fact: Fact, dimensions: list[str], expressions: dict[str, st
     columns = [fact.foreign_keys[d] for d in dimensions if d in fact.foreign_keys]
     keys = ", ".join(dict.fromkeys(columns)) or "1 as _row"
     values = "".join(f', {sql} as "{name}"' for name, sql in expressions.items())
-    return f"(select {keys}{values} from {fact.table})"
+    return f"(select {keys}{values} from {fact.table} as fact_rows)"  # a subquery needs a name
 
 
 @dataclass(frozen=True)

@@ -191,10 +191,11 @@ revenue as (
     where r.attribution_model = 'last_touch'
 ),
 weeks as (
-    select channel, date_trunc('week', date_day) as week, sum(spend) as spend,
+    select channel, cast(date_trunc('week', date_day) as date) as week, sum(spend) as spend,
         0.0 as revenue from spend group by 1, 2
     union all
-    select channel, date_trunc('week', date_day), 0.0, sum(revenue) from revenue group by 1, 2
+    select channel, cast(date_trunc('week', date_day) as date), 0.0, sum(revenue)
+    from revenue group by 1, 2
 )
 select channel, week, sum(spend) as spend, sum(revenue) as revenue
 from weeks where channel in (select distinct channel from spend)
