@@ -5,6 +5,7 @@ report and the CLI read them here."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -30,3 +31,8 @@ def read_manifest(published: Path) -> dict:
             f"no publication at {published.parent}: run `acrm run` (or `make demo`) first"
         )
     return json.loads(path.read_text())
+
+
+def safe_url(url: str) -> str:
+    """A database URL or connection string without its password, for messages and logs."""
+    return re.sub(r"password=\S+", "password=***", re.sub(r"://([^:/@]+):[^@]*@", r"://\1@", url))

@@ -11,6 +11,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse" / "acrm.duckdb"
 DEFAULT_SOURCES = PROJECT_ROOT / "data" / "sources"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,21 @@ class Settings:
     def published(self) -> Path:
         """The read-only copy of the last good build, beside the warehouse file."""
         return self.warehouse.parent / "published" / "acrm.duckdb"
+
+    @property
+    def published_source(self) -> Path | str:
+        """What the readers (the HTTP API, the cube) answer from: ACRM_PUBLISHED, a
+        postgresql:// URL of the PostgreSQL publication (`acrm publish --to`), or by
+        default the published DuckDB copy."""
+        url = (os.environ.get("ACRM_PUBLISHED") or "").strip()
+        if not url:
+            return self.published
+        if not url.startswith(POSTGRES_SCHEMES):
+            raise ValueError(
+                f"ACRM_PUBLISHED={url!r} is not a PostgreSQL URL: give postgresql://user@host/db "
+                "(the database `acrm publish --to` wrote), or unset it to read the DuckDB copy"
+            )
+        return url
 
 
 def crm_url(settings: Settings) -> str:

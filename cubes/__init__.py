@@ -7,6 +7,7 @@ from typing import Literal
 
 import pyarrow as pa
 
+from core.settings import POSTGRES_SCHEMES
 from cubes.acrm import ACRM_CUBE
 from cubes.duckdb_engine import GROUPING_COLUMN, DuckDBEngine, ResultCache, compile_query
 from cubes.model import Cube
@@ -37,9 +38,14 @@ class CubeSession:
     >>> cube.query_names(["revenue", "win_rate"], rows=["channel.channel"], as_="polars")
     """
 
-    def __init__(self, database: Path, cube: Cube = ACRM_CUBE, engine=None):
+    def __init__(self, database: Path | str, cube: Cube = ACRM_CUBE, engine=None):
+        """`database`: the published DuckDB file, or a PostgreSQL publication's URL."""
         self.cube = cube
-        self.engine = engine if engine is not None else DuckDBEngine(cube, database)
+        if engine is None and isinstance(database, str) and database.startswith(POSTGRES_SCHEMES):
+            from cubes.postgres_engine import PostgresEngine  # psycopg only when asked
+
+            engine = PostgresEngine(cube, database)
+        self.engine = engine if engine is not None else DuckDBEngine(cube, Path(database))
 
     def query(self, query: Query, as_: ResultFormat = "arrow"):
         return convert(self.engine.query(query), as_)
@@ -58,13 +64,14 @@ class CubeSession:
 
 
 def open_engine(settings, engine: str = "duckdb") -> CubeSession:
-    """A session on the published warehouse: the embedded engine, or atoti (may raise
+    """A session on the publication: the embedded engine on the DuckDB copy or on the
+    PostgreSQL one (ACRM_PUBLISHED), or atoti (may raise
     cubes.atoti_engine.AtotiUnavailableError with the reason)."""
     if engine == "atoti":
         from cubes.atoti_engine import AtotiEngine
 
         return CubeSession(settings.published, engine=AtotiEngine(ACRM_CUBE, settings.published))
-    return CubeSession(settings.published)
+    return CubeSession(settings.published_source)
 
 
 __all__ = [

@@ -20,7 +20,8 @@ bad input is a 4xx whose `detail` names the bad part and the valid choices. Endp
 With ACRM_API_TOKEN set, everything but /health, / and /static/ needs the token
 (serving/security.py). Queries run on a small pool of read-only connections, bounded in
 memory, threads, time and answer size (ServeSettings); a cell of fewer customers than
-ACRM_MIN_CELL_CUSTOMERS hides its measures (cubes/privacy.py).
+ACRM_MIN_CELL_CUSTOMERS hides its measures (cubes/privacy.py). ACRM_PUBLISHED=postgresql://...
+answers from the PostgreSQL publication instead of the DuckDB copy, with the same answers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import psycopg
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -36,6 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.settings import ServeSettings, Settings
 from cubes import ACRM_CUBE
+from cubes.postgres_engine import PostgresPublicationError
 from cubes.query import QueryError
 from cubes.report import report_path
 from serving import routes
@@ -64,7 +67,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings, app.state.serve = settings, serve
-    app.state.pool = EnginePool(ACRM_CUBE, settings.published, serve)
+    app.state.pool = EnginePool(ACRM_CUBE, settings.published_source, serve)
     app.include_router(routes.router)
     _handle_errors(app, settings)
     if serve.token or serve.users_file:
@@ -121,6 +124,7 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(duckdb.ConversionException)
     @app.exception_handler(duckdb.OutOfRangeException)
     @app.exception_handler(duckdb.InvalidInputException)
+    @app.exception_handler(psycopg.errors.DataException)  # the same from PostgreSQL
     @app.exception_handler(ValueError)
     async def bad_value(_: Request, exc: Exception) -> JSONResponse:  # a value DuckDB refuses
         return problem(400, f"a value in the request cannot be used: {exc}")
@@ -129,8 +133,9 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
     async def busy(_: Request, exc: BusyError) -> JSONResponse:
         return problem(503, str(exc), {"Retry-After": "5"})
 
+    @app.exception_handler(PostgresPublicationError)
     @app.exception_handler(FileNotFoundError)
-    async def unpublished(_: Request, exc: FileNotFoundError) -> JSONResponse:
+    async def unpublished(_: Request, exc: Exception) -> JSONResponse:
         return problem(503, str(exc))
 
     @app.exception_handler(StarletteHTTPException)

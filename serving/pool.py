@@ -1,5 +1,6 @@
-"""A small pool of read-only engines on the published file, so one slow query does not hold
-up the member lists or other queries.
+"""A small pool of read-only engines on the publication, so one slow query does not hold
+up the member lists or other queries. The publication is the DuckDB copy (default) or the
+PostgreSQL one (ACRM_PUBLISHED=postgresql://..., cubes/postgres_engine.py).
 
 Each engine has its own DuckDB connection to the one database instance DuckDB keeps per
 file and process (so memory_limit and threads bound all of them together); they share one
@@ -18,6 +19,7 @@ from pathlib import Path
 from core.settings import ServeSettings
 from cubes.duckdb_engine import Bounds, DuckDBEngine, ResultCache
 from cubes.model import Cube
+from cubes.postgres_engine import PostgresEngine
 
 WAIT_SECONDS = 10.0  # how long a request waits for a free engine before 503
 
@@ -27,8 +29,9 @@ class BusyError(RuntimeError):
 
 
 class EnginePool:
-    def __init__(self, cube: Cube, database: Path, serve: ServeSettings):
-        self.cube, self.database, self.size = cube, database, serve.connections
+    def __init__(self, cube: Cube, source: Path | str, serve: ServeSettings):
+        """`source`: the published DuckDB file, or a PostgreSQL publication's URL."""
+        self.cube, self.source, self.size = cube, source, serve.connections
         self.bounds = Bounds(
             memory_limit=serve.memory_limit,
             threads=serve.threads,
@@ -59,7 +62,7 @@ class EnginePool:
             self._made += make
         if make:
             try:
-                return DuckDBEngine(self.cube, self.database, self.cache, self.bounds)
+                return self._make()
             except BaseException:
                 with self._lock:
                     self._made -= 1
@@ -71,3 +74,8 @@ class EnginePool:
                 f"all {self.size} query connections are busy (ACRM_SERVE_CONNECTIONS); "
                 "retry shortly"
             ) from None
+
+    def _make(self) -> DuckDBEngine:
+        if isinstance(self.source, str):
+            return PostgresEngine(self.cube, self.source, self.cache, self.bounds)
+        return DuckDBEngine(self.cube, self.source, self.cache, self.bounds)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from core.publication import read_manifest
+from core.publication import read_manifest, safe_url
 from core.settings import Settings, publish_to
 from pipelines.mining.assets import mining_assets
-from pipelines.publish.postgresql import publish_postgresql, safe_url
+from pipelines.publish.postgresql import publish_postgresql
 from pipelines.publish.publisher import publish
 from pipelines.resources import WRITER_POOL, WarehouseResource
 from pipelines.warehouse.assets import warehouse_models

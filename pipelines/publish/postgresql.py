@@ -15,7 +15,6 @@ in their shortest round-trip form, so the numbers arrive bit for bit.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
-from core.publication import read_build
+from core.publication import read_build, safe_url
 from pipelines.publish.publisher import PUBLISHED_SCHEMAS, published_tables
 
 SCHEMAS = (*PUBLISHED_SCHEMAS, "ops")
@@ -231,8 +230,3 @@ def publish_postgresql(
         "reader_role": reader_role,
         "previous_build_dropped": dropped,
     }
-
-
-def safe_url(url: str) -> str:
-    """The URL or connection string without its password, for messages and logs."""
-    return re.sub(r"password=\S+", "password=***", re.sub(r"://([^:/@]+):[^@]*@", r"://\1@", url))

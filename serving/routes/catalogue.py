@@ -8,7 +8,7 @@ from typing import Annotated
 import duckdb
 from fastapi import APIRouter, Query, Request
 
-from core.publication import PARQUET_LINK, read_build, read_manifest
+from core.publication import PARQUET_LINK, read_build, read_manifest, safe_url
 from cubes import ACRM_CUBE
 from cubes.access import members_filters
 from cubes.model import TIME_FUNCTIONS
@@ -54,13 +54,16 @@ def members(
 def freshness(request: Request) -> dict:
     """The published build the answers come from: id, time, age and rows per table (read
     from the copy the answers come from, so it never names another build)."""
-    published = request.app.state.settings.published
+    source = request.app.state.pool.source  # the one the answers come from
     with request.app.state.pool.engine() as engine:
         try:
             build = engine.read(read_build)
         except duckdb.CatalogException:  # a copy published before ops.build existed
-            build = read_manifest(published)
-    manifest = {**build, "warehouse": published.name, "parquet": f"{PARQUET_LINK}/"}
+            build = read_manifest(source)
+    if isinstance(source, str):  # the PostgreSQL publication
+        manifest = {**build, "warehouse": safe_url(source)}
+    else:
+        manifest = {**build, "warehouse": source.name, "parquet": f"{PARQUET_LINK}/"}
     built = dt.datetime.fromisoformat(manifest["built_at"])
     age = (dt.datetime.now(dt.UTC) - built).total_seconds()
     return manifest | {"age_seconds": round(age, 1)}
