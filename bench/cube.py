@@ -14,7 +14,6 @@ Usage: python bench/cube.py [--scales 1 10] [--out data/bench]
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import statistics
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from results import run_scales  # bench/results.py: command line and results file
 
 from cubes import ACRM_CUBE, TopN, build_query
 from cubes.conformance import differences
@@ -550,18 +550,7 @@ def measure(scale: float, out: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0])
-    parser.add_argument("--out", type=Path, default=Path("data/bench"))
-    args = parser.parse_args()
-    path = args.out / "cube.json"
-    kept = json.loads(path.read_text()) if path.exists() else []
-    results = [measure(scale, args.out) for scale in args.scales]
-    measured = {r["scale"] for r in results}
-    merged = sorted(
-        [r for r in kept if r["scale"] not in measured] + results, key=lambda r: r["scale"]
-    )
-    path.write_text(json.dumps(merged, indent=2) + "\n")
+    run_scales(__doc__, "cube", measure, scales=(1.0, 10.0))
 
 
 if __name__ == "__main__":

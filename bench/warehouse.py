@@ -16,7 +16,6 @@ python bench/warehouse.py [--scales 1] [--out data/bench]
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import shutil
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 from landing import sources_at  # bench/landing.py: the same generated sources
+from results import run_scales  # bench/results.py: command line and results file
 
 from acrm.pipeline import run_all
 from core.settings import Settings
@@ -104,17 +104,7 @@ def measure(scale: float, out: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", nargs="+", type=float, default=[1.0])
-    parser.add_argument("--out", type=Path, default=Path("data/bench"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "warehouse.json"
-    kept = json.loads(path.read_text()) if path.exists() else []
-    results = [measure(scale, args.out) for scale in args.scales]
-    measured = {r["scale"] for r in results}
-    merged = [r for r in kept if r["scale"] not in measured] + results
-    path.write_text(json.dumps(sorted(merged, key=lambda r: r["scale"]), indent=2) + "\n")
+    run_scales(__doc__, "warehouse", measure)
 
 
 if __name__ == "__main__":
