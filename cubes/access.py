@@ -115,18 +115,27 @@ def audience_levels(policy: Policy | None) -> tuple[str, ...]:
 
 
 def allowed_keys(
-    con: duckdb.DuckDBPyConnection, cube: Cube, policy: Policy | None, dimension: str, what: str
+    con: duckdb.DuckDBPyConnection,
+    cube: Cube,
+    policy: Policy | None,
+    dimension: str,
+    what: str,
+    facts: tuple[str, ...] = (),
 ) -> set | None:
     """The keys of `dimension`'s members the policy allows, for `what` (a what-if) that
-    reads that dimension's rows outside the cube's compiler; None when it is not limited.
-    AccessError when the policy limits another dimension, which `what` cannot be limited by."""
+    reads `facts` by that dimension outside the cube's compiler; None when not limited.
+    A policy on another dimension: AccessError, unless it opens every one of `facts`
+    (unrestricted_facts), which `what` then reads whole for that dimension."""
     if policy is None or not policy.restrict:
         return None
-    _refuse_beyond(policy, dimension, what)
+    _refuse_beyond(policy, dimension, what, facts)
+    own = {n: v for n, v in policy.restrict.items() if n.split(".")[0] == dimension}
+    if not own:
+        return None
     table = cube.dimension(dimension)
-    levels = {f"{dimension}.{lv.name}": lv for h in table.hierarchies for lv in h.levels}
+    levels = {f"{dimension}.{lv.name}": lv for lv in table.levels}
     where, params = [], []
-    for name, values in policy.restrict.items():
+    for name, values in own.items():
         where.append(f"list_contains(?, cast({levels[name].column} as varchar))")
         params.append(list(values))
     rows = con.execute(
@@ -135,12 +144,14 @@ def allowed_keys(
     return {key for (key,) in rows}
 
 
-def _refuse_beyond(policy: Policy, dimension: str, what: str) -> None:
+def _refuse_beyond(policy: Policy, dimension: str, what: str, facts: tuple[str, ...] = ()) -> None:
     """AccessError when the policy limits a dimension other than `dimension`, the only one
-    `what` (read outside the cube's compiler) can be limited by."""
+    `what` (read outside the cube's compiler) can be limited by, and does not open every
+    one of the `facts` it reads (none: nothing opens it)."""
     beyond = sorted(level for level in policy.restrict if level.split(".")[0] != dimension)
-    if beyond:
+    if beyond and not (facts and set(facts) <= policy.unrestricted_facts):
+        opened = f", or an admin opens {', '.join(facts)} to you (unrestricted_facts)" * bool(facts)
         raise AccessError(
             f"your access is limited by {', '.join(beyond)}, and {what} can only be limited "
-            f"by {dimension} levels: ask an unrestricted user"
+            f"by {dimension} levels: ask an unrestricted user{opened}"
         )

@@ -26,6 +26,9 @@ import pandas as pd
 from cubes.access import AccessError
 
 MODELS = ("linear", "saturating")
+# the cube's facts each what-if reads: a policy on another dimension must open them all
+FUNNEL_FACTS = ("deals", "deal_stages")
+BUDGET_FACTS = ("spend", "attributed_revenue")
 DRAWS = 500  # parameter draws for the saturating projection's interval
 
 
@@ -182,13 +185,14 @@ with spend as (
     from marts.fct_marketing_spend as s
     join marts.dim_channels as c using (channel_key)
     join marts.dim_dates as d on s.spend_date_key = d.date_key
+    where {allowed}
 ),
 revenue as (
     select c.channel, d.date_day, r.attributed_revenue as revenue
     from marts.fct_attributed_revenue as r
     join marts.dim_channels as c using (channel_key)
     join marts.dim_dates as d on r.order_date_key = d.date_key
-    where r.attribution_model = 'last_touch'
+    where r.attribution_model = 'last_touch' and {allowed}
 ),
 weeks as (
     select channel, cast(date_trunc('week', date_day) as date) as week, sum(spend) as spend,
@@ -204,17 +208,23 @@ group by 1, 2 order by 1, 2
 
 
 def budget(
-    con: duckdb.DuckDBPyConnection, move: float, source: str, target: str, model: str
+    con: duckdb.DuckDBPyConnection,
+    move: float,
+    source: str,
+    target: str,
+    model: str,
+    allowed: set | None = None,
 ) -> dict:
     """Projected attributed revenue and ROMI per channel with `move` (a share) of the
-    source channel's spend moved to the target channel."""
+    source channel's spend moved to the target channel; `allowed`: the channel keys an
+    access policy allows (spend and revenue of those only), None for all."""
     if model not in MODELS:
         raise WhatIfError(f"--model {model!r}: choose {' or '.join(MODELS)}")
     if not 0 < move <= 1:
         raise WhatIfError(
             f"--move {move:.0%}: move more than 0% and at most 100% of a channel's budget"
         )
-    weeks = con.execute(WEEKLY_SQL).df()
+    weeks = _weekly(con, allowed)
     channels = sorted(weeks["channel"].unique())
     for name, flag in ((source, "--from"), (target, "--to")):
         if name not in channels:
@@ -241,6 +251,14 @@ def budget(
         "channels": table.to_dict("records"),
         "assumptions": _budget_assumptions(model, move, source, target),
     }
+
+
+def _weekly(con: duckdb.DuckDBPyConnection, allowed: set | None) -> pd.DataFrame:
+    """Spend and last-touch revenue per channel and week, of the allowed channel keys."""
+    if allowed is None:
+        return con.execute(WEEKLY_SQL.format(allowed="true")).df()
+    limited = WEEKLY_SQL.format(allowed="list_contains($keys, c.channel_key)")
+    return con.execute(limited, {"keys": sorted(allowed)}).df()
 
 
 def _budget_assumptions(model: str, move: float, source: str, target: str) -> list[str]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from cubes import ACRM_CUBE, whatif
 from cubes.access import allowed_keys
-from serving.routes.common import DATA_ERRORS, policy_of, refuse_under_policy
+from serving.routes.common import DATA_ERRORS, policy_of
 
 router = APIRouter()
 
@@ -28,7 +28,9 @@ def funnel(
     policy = policy_of(request)  # a team lead's what-if: their managers, their peers
 
     def answer(con):
-        allowed = allowed_keys(con, ACRM_CUBE, policy, "manager", "the funnel what-if")
+        allowed = allowed_keys(
+            con, ACRM_CUBE, policy, "manager", "the funnel what-if", whatif.FUNNEL_FACTS
+        )
         return whatif.funnel(con, manager, stage, conversion, to == "peers", allowed)
 
     with request.app.state.pool.engine() as engine:
@@ -44,6 +46,13 @@ def budget(
     model: Annotated[Literal["linear", "saturating"], Query()] = "linear",
 ) -> dict:
     """Projected attributed revenue and ROMI per channel with spend moved between two."""
-    refuse_under_policy(request, "the budget what-if")
+    policy = policy_of(request)  # a channel lead's what-if: their channels' spend and revenue
+
+    def answer(con):
+        allowed = allowed_keys(
+            con, ACRM_CUBE, policy, "channel", "the budget what-if", whatif.BUDGET_FACTS
+        )
+        return whatif.budget(con, move, source, to, model, allowed)
+
     with request.app.state.pool.engine() as engine:
-        return engine.read(lambda con: whatif.budget(con, move, source, to, model))
+        return engine.read(answer)

@@ -11,6 +11,7 @@ from tests.unit.test_access import (  # noqa: F401  (the same tests, PostgreSQL 
     test_a_user_without_a_policy_sees_everything,
     test_facts_without_the_dimension_are_refused_unless_allowed,
     test_member_lists_hold_the_allowed_members_only,
+    test_the_budget_what_if_sees_the_allowed_channels_or_the_opened_facts,
     test_the_funnel_what_if_is_limited_to_the_allowed_managers,
     test_top_n_drills_and_csv_stay_inside_the_policy,
     test_unknown_or_missing_tokens_get_401_and_are_never_logged,

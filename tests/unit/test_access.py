@@ -14,7 +14,8 @@ from serving.users import Users, token_digest
 from tests.unit.test_serving_api import settings  # noqa: F401  (the published star)
 
 TOKENS = {"north": "north-secret-1", "all": "all-secret-2", "boss": "boss-secret-3",
-          "moscow": "moscow-secret-4"}  # fmt: skip
+          "moscow": "moscow-secret-4", "email": "email-secret-5",
+          "marketing": "marketing-secret-6"}  # fmt: skip
 USERS = f"""
 users:
   - name: north
@@ -35,6 +36,15 @@ users:
     role: admin
     policy:
       customer.region: Moscow
+  - name: email
+    token_sha256: {token_digest(TOKENS["email"])}
+    policy:
+      channel.channel: Email
+  - name: marketing
+    token_sha256: {token_digest(TOKENS["marketing"])}
+    policy:
+      manager.team: North
+      unrestricted_facts: [spend, attributed_revenue]
 """
 
 
@@ -124,6 +134,23 @@ def test_the_funnel_what_if_is_limited_to_the_allowed_managers(client) -> None:
     assert "Anna" in south.json()["detail"] and "Boris" in south.json()["detail"]
     moscow = client.get("/api/whatif/funnel", params=params, headers=_as("moscow"))
     assert moscow.status_code == 403 and "manager levels" in moscow.json()["detail"]
+
+
+def test_the_budget_what_if_sees_the_allowed_channels_or_the_opened_facts(client) -> None:
+    params = {"move": 0.1, "from": "Display", "to": "Email"}
+    whole = client.get("/api/whatif/budget", params=params, headers=_as("all"))
+    assert whole.status_code == 200, whole.text
+    # Email's lead: Display's spend and revenue are not read, so Display has no spend for them
+    email = client.get("/api/whatif/budget", params=params, headers=_as("email"))
+    assert email.status_code == 400
+    assert email.json()["detail"].endswith("the channels with spend are: Email")
+    # a team lead whose policy opens both facts the budget reads gets the whole answer
+    opened = client.get("/api/whatif/budget", params=params, headers=_as("marketing"))
+    assert opened.status_code == 200 and opened.json() == whole.json()
+    # spend opened, attributed revenue not: refused, saying what an admin could open
+    boss = client.get("/api/whatif/budget", params=params, headers=_as("boss"))
+    assert boss.status_code == 403
+    assert "spend, attributed_revenue to you (unrestricted_facts)" in boss.json()["detail"]
 
 
 def test_a_user_without_a_policy_sees_everything(client) -> None:

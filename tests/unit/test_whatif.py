@@ -84,6 +84,13 @@ def test_linear_budget_keeps_todays_romi_arithmetic(con) -> None:
     assert answer["revenue_change"] == pytest.approx(-60 + 100)
 
 
+def test_a_budget_limited_to_allowed_channels_reads_their_rows_only(con) -> None:
+    answer = budget(con, 0.2, "A", "B", "linear", allowed={"a", "b"})
+    assert answer == budget(con, 0.2, "A", "B", "linear")  # both allowed: the whole answer
+    with pytest.raises(WhatIfError, match=r"the channels with spend are: A$"):
+        budget(con, 0.2, "A", "B", "linear", allowed={"a"})  # B's spend is not seen at all
+
+
 def test_saturating_budget_recovers_a_planted_curve() -> None:
     rng = np.random.default_rng(1)
     con = duckdb.connect()
