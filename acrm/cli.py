@@ -246,21 +246,23 @@ def serve(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Serve the cube's HTTP API (pages at /docs, schema at /openapi.json), the web pivot at
-    / and the report at /report, from the published warehouse. With ACRM_API_TOKEN set,
+    / and the report at /report, from the published warehouse (or the PostgreSQL
+    publication, ACRM_PUBLISHED=postgresql://...). With ACRM_API_TOKEN set,
     everything but /health and the pivot page needs `Authorization: Bearer <token>`."""
     # lazy on purpose: FastAPI and uvicorn are only for `acrm serve`
     import uvicorn
 
+    from core.publication import safe_url
     from serving.api import create_app
     from serving.security import LOOPBACK_HOSTS
 
     settings = Settings.load(warehouse)
     try:
-        limits = ServeSettings.load()
+        limits, source = ServeSettings.load(), settings.published_source
     except ValueError as exc:
         raise fail(str(exc)) from None
-    if not settings.published.exists():
-        raise fail(f"no published warehouse at {settings.published}: run `acrm run` first")
+    if isinstance(source, Path) and not source.exists():
+        raise fail(f"no published warehouse at {source}: run `acrm run` first")
     guarded = bool(limits.token or limits.users_file)
     if host not in LOOPBACK_HOSTS and not guarded and not allow_anonymous:
         raise fail(
@@ -268,7 +270,8 @@ def serve(
             "set a token, or pass --allow-anonymous if everyone who can reach it may see it"
         )
     auth = "token required" if guarded else "no token (ACRM_API_TOKEN unset)"
-    progress(f"serving {settings.published} at http://{host}:{port}/  ({auth}; Ctrl-C stops)")
+    where = safe_url(source) if isinstance(source, str) else source
+    progress(f"serving {where} at http://{host}:{port}/  ({auth}; Ctrl-C stops)")
     names = [*(allowed_host or ()), *([host] if host not in ("0.0.0.0", "::") else [])]
     try:
         app = create_app(settings, limits, tuple(names))
@@ -371,6 +374,7 @@ def cube_query(
     # lazy on purpose: DuckDB and the cube model are only for the cube commands
     from cubes import QueryError, default_cube, open_engine
     from cubes.atoti_engine import AtotiUnavailableError
+    from cubes.postgres_engine import PostgresPublicationError
     from cubes.query import parse_request
 
     cube = default_cube()
@@ -381,7 +385,9 @@ def cube_query(
         if engine not in ("duckdb", "atoti"):
             raise QueryError(f"unknown engine {engine!r}: choose duckdb or atoti")
         result = open_engine(Settings.load(warehouse), engine).query(query)
-    except (QueryError, FileNotFoundError, AtotiUnavailableError) as exc:
+    except (QueryError, ValueError, FileNotFoundError) as exc:  # ValueError: ACRM_PUBLISHED
+        raise fail(str(exc)) from None
+    except (AtotiUnavailableError, PostgresPublicationError) as exc:
         raise fail(str(exc)) from None
     print_frame(result, fmt, {name: cube.format_of(name) for name in query.measures})
 
