@@ -58,14 +58,16 @@ BENCH_SCALES ?= 1 10
 RUN_BENCH_SCALES ?= 1 10
 WAREHOUSE_BENCH_SCALES ?= 1 10
 CUBE_BENCH_SCALES ?= 1 10
+SPARK_BENCH_SCALES ?= 1 10
 
-bench: setup  ## landing, whole runs, warehouse increments, cube queries, serving under load: ours, naive, lower bound
+bench: setup  ## landing, whole runs, warehouse increments, cube queries, serving, mining, Spark: ours, naive, lower bound
 	$(BIN)/python bench/landing.py --scales $(BENCH_SCALES)
 	$(BIN)/python bench/run.py --scales $(RUN_BENCH_SCALES)
 	$(BIN)/python bench/warehouse.py --scales $(WAREHOUSE_BENCH_SCALES)
 	$(BIN)/python bench/cube.py --scales $(CUBE_BENCH_SCALES)
 	$(BIN)/python bench/serve.py --scales $(CUBE_BENCH_SCALES)
 	$(BIN)/python bench/mining_assets.py --scales $(CUBE_BENCH_SCALES)
+	$(BIN)/python bench/spark.py --scales $(SPARK_BENCH_SCALES)
 
 lint: setup  ## ruff, import contracts, the atoti engine's types (mypy), SQLFluff
 	$(BIN)/ruff check .
