@@ -97,17 +97,23 @@ def _same(a, b, rel: float = 1e-9) -> bool:
 
 
 @pytest.fixture(scope="module")
-def generated(postgres, built_warehouse) -> tuple[DuckDBEngine, PostgresEngine]:
+def generated(postgres, built_warehouse, tmp_path_factory):
+    """(Settings of a copy of the generated publication, DuckDB's engine on it, PostgreSQL's
+    on the same build). A copy: DuckDB keeps one configuration per open file in a process,
+    and the shared test warehouse is opened by other modules with their own."""
+    settings = Settings.load(tmp_path_factory.mktemp("pg-generated") / "acrm.duckdb")
+    settings.published.parent.mkdir(parents=True)
+    shutil.copy(built_warehouse.published, settings.published)
     url = _database(postgres, "generated")
-    publish_postgresql(built_warehouse.published, url)
-    bounds = EnginePool(ACRM_CUBE, built_warehouse.published, ServeSettings()).bounds
-    duck = DuckDBEngine(ACRM_CUBE, built_warehouse.published, bounds=bounds)  # as the API's
-    return duck, PostgresEngine(ACRM_CUBE, url)
+    publish_postgresql(settings.published, url)
+    bounds = EnginePool(ACRM_CUBE, settings.published, ServeSettings()).bounds
+    duck = DuckDBEngine(ACRM_CUBE, settings.published, bounds=bounds)  # as the API's
+    return settings, duck, PostgresEngine(ACRM_CUBE, url)
 
 
 @pytest.mark.parametrize("index", range(len(conformance_queries(ACRM_CUBE))))
 def test_conformance_queries_agree_in_values_and_types(generated, index: int) -> None:
-    duck, pg = generated
+    _, duck, pg = generated
     query = conformance_queries(ACRM_CUBE)[index]
     expected, found = duck.query(query), pg.query(query)
     assert expected.num_rows > 0
@@ -115,11 +121,12 @@ def test_conformance_queries_agree_in_values_and_types(generated, index: int) ->
     assert found.schema == expected.schema
 
 
-def test_what_ifs_and_members_agree_over_http(generated, built_warehouse, monkeypatch) -> None:
+def test_what_ifs_and_members_agree_over_http(generated, monkeypatch) -> None:
+    settings, _, pg_engine = generated
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    duck_app = TestClient(create_app(built_warehouse, allowed_hosts=("testserver",)))
-    monkeypatch.setenv("ACRM_PUBLISHED", generated[1].url)
-    pg_app = TestClient(create_app(built_warehouse, allowed_hosts=("testserver",)))
+    duck_app = TestClient(create_app(settings, allowed_hosts=("testserver",)))
+    monkeypatch.setenv("ACRM_PUBLISHED", pg_engine.url)
+    pg_app = TestClient(create_app(settings, allowed_hosts=("testserver",)))
     manager = duck_app.get("/api/members", params={"level": "manager.manager"}).json()
     requests = [
         ("/api/members", {"level": level})
