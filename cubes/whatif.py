@@ -179,6 +179,9 @@ def _manager_history(con, manager_key: int, stage_key: int, allowed: set | None)
     )  # fmt: skip
 
 
+# Weekly sums rounded to a millionth: a sum of doubles differs in its last bits with the
+# order it is added in (threads, another engine), and the saturating fit would carry that
+# into its sixth digit; rounded, the same data gives the same fit everywhere.
 WEEKLY_SQL = """
 with spend as (
     select c.channel, d.date_day, s.spend
@@ -201,7 +204,8 @@ weeks as (
     select channel, cast(date_trunc('week', date_day) as date), 0.0, sum(revenue)
     from revenue group by 1, 2
 )
-select channel, week, sum(spend) as spend, sum(revenue) as revenue
+select channel, week, cast(cast(sum(spend) as decimal(38, 6)) as double) as spend,
+    cast(cast(sum(revenue) as decimal(38, 6)) as double) as revenue
 from weeks where channel in (select distinct channel from spend)
 group by 1, 2 order by 1, 2
 """
