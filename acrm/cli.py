@@ -385,9 +385,13 @@ def cube_query(
         if engine not in ("duckdb", "atoti"):
             raise QueryError(f"unknown engine {engine!r}: choose duckdb or atoti")
         result = open_engine(Settings.load(warehouse), engine).query(query)
-    except (QueryError, ValueError, FileNotFoundError) as exc:  # ValueError: ACRM_PUBLISHED
-        raise fail(str(exc)) from None
-    except (AtotiUnavailableError, PostgresPublicationError) as exc:
+    except (  # ValueError: a bad ACRM_PUBLISHED
+        QueryError,
+        ValueError,
+        FileNotFoundError,
+        AtotiUnavailableError,
+        PostgresPublicationError,
+    ) as exc:
         raise fail(str(exc)) from None
     print_frame(result, fmt, {name: cube.format_of(name) for name in query.measures})
 
